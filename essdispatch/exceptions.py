@@ -1,0 +1,52 @@
+"""Exceptions raised by essdispatch.
+
+Every error a user can cause or meet derives from :class:`EssDispatchError`, so a
+caller (or the CLI) can catch one type and print one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class EssDispatchError(Exception):
+    """Base class of every error essdispatch raises on purpose."""
+
+
+class ScenarioError(EssDispatchError, ValueError):
+    """Bad input: the scenario file, a series or a data file is wrong.
+
+    Holds every problem found (``problems``, each ``(key_path, message)``) and
+    renders them as one line: ``file: key.path: message; other.key: message``.
+    """
+
+    def __init__(self, file: str | None, problems: Iterable[tuple[str, str]]) -> None:
+        self.file = file
+        self.problems: list[tuple[str, str]] = list(problems) or [("", "invalid scenario")]
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [f"{key}: {msg}" if key else msg for key, msg in self.problems]
+        head = f"{self.file}: " if self.file else ""
+        text = head + "; ".join(parts)
+        return " ".join(text.split())  # always one line
+
+    @classmethod
+    def single(cls, file: str | None, key: str, message: str) -> ScenarioError:
+        return cls(file, [(key, message)])
+
+
+class SolveError(EssDispatchError):
+    """The solver did not return an optimal solution.
+
+    ``termination`` is the :class:`essdispatch.solve.Termination` value name
+    (``infeasible``, ``unbounded``, ``time_limit``, ...).
+    """
+
+    def __init__(self, message: str, termination: str = "error") -> None:
+        self.termination = termination
+        super().__init__(" ".join(message.split()))
+
+
+class ResultsError(EssDispatchError):
+    """A results folder cannot be written or read."""
