@@ -1,0 +1,225 @@
+"""The ``essdispatch`` command: a thin layer over the library.
+
+Exit status: 0 on success; 2 bad input (scenario, series, data); 3 the solver
+did not reach an optimum; 4 results could not be written; 130 interrupted.
+Errors print one line on stderr; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from essdispatch.exceptions import EssDispatchError, ResultsError, ScenarioError, SolveError
+
+EXIT_BAD_INPUT = 2
+EXIT_SOLVE = 3
+EXIT_RESULTS = 4
+EXIT_INTERRUPTED = 130
+
+
+def _exit_code(exc: BaseException) -> int:
+    if isinstance(exc, ScenarioError):
+        return EXIT_BAD_INPUT
+    if isinstance(exc, SolveError):
+        return EXIT_SOLVE
+    if isinstance(exc, ResultsError):
+        return EXIT_RESULTS
+    return 1
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that clean-up code runs."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+def handle_errors(func: Callable) -> Callable:
+    """Turn library errors into one line on stderr and an exit status."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        debug = bool(ctx.find_root().params.get("debug")) or bool(kwargs.pop("debug", False))
+        previous = None
+        try:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        except ValueError:  # not in the main thread (e.g. inside a test runner thread)
+            previous = None
+        try:
+            return func(*args, **kwargs)
+        except EssDispatchError as exc:
+            if debug:
+                raise
+            click.echo(f"essdispatch: error: {exc}", err=True)
+            ctx.exit(_exit_code(exc))
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            click.echo("essdispatch: interrupted; no results were written", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    return wrapper
+
+
+def debug_option(func: Callable) -> Callable:
+    return click.option("--debug", is_flag=True, help="Show the full traceback on errors.")(func)
+
+
+class _Phase:
+    """Prints phase messages with elapsed time to stderr (progress on long solves)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.t0 = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(f"[{time.perf_counter() - self.t0:7.1f} s] {message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+@click.version_option(package_name="essdispatch")
+def cli(debug: bool) -> None:
+    """Schedule battery-storage fleets next to solar: run, validate and compare scenarios."""
+
+
+def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r}: expected key=value", param_hint="--solver-option")
+        key, raw = item.split("=", 1)
+        value: Any = raw
+        for cast in (int, float):
+            try:
+                value = cast(raw)
+                break
+            except ValueError:
+                continue
+        if raw.lower() in ("true", "false"):
+            value = raw.lower() == "true"
+        out[key.strip()] = value
+    return out
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder that receives <name>/.",
+)
+@click.option("--csv", is_flag=True, help="Also write dispatch.csv.")
+@click.option("--time-limit", type=float, default=None, help="Solver time limit [s].")
+@click.option("--threads", type=int, default=None, help="HiGHS threads.")
+@click.option(
+    "--solver-option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any HiGHS option, e.g. --solver-option solver=ipm (repeatable).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["direct", "pyomo"]),
+    default="direct",
+    show_default=True,
+    help="direct: vectorised matrices to HiGHS; pyomo: build the Pyomo model and "
+    "compile it (slower, same optimum).",
+)
+@click.option(
+    "--no-decompose",
+    is_flag=True,
+    help="Always solve all sites jointly (default: per site when no group limit binds).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@debug_option
+@handle_errors
+def run(
+    scenario: Path,
+    out: Path,
+    csv: bool,
+    time_limit: float | None,
+    threads: int | None,
+    solver_option: tuple[str, ...],
+    backend: str,
+    no_decompose: bool,
+    quiet: bool,
+) -> None:
+    """Solve SCENARIO and its no-storage baseline; write OUT/<name>/."""
+    from essdispatch.run import run_scenario
+    from essdispatch.solve import SolverOptions
+
+    options = SolverOptions(
+        time_limit_s=time_limit, threads=threads, highs=_parse_solver_options(solver_option)
+    )
+    outcome = run_scenario(
+        scenario,
+        out,
+        csv=csv,
+        options=options,
+        backend=backend,
+        decompose=not no_decompose,
+        progress=_Phase(quiet),
+    )
+    click.echo(format_headline(outcome.summary, outcome.folder))
+
+
+def format_headline(summary: dict, folder: Path | None) -> str:
+    """A short human summary of a run."""
+    cur = summary.get("currency", "")
+    lines = [
+        f"{summary['scenario']['name']}: optimal "
+        f"({summary['solver']['route']}, solve {summary['solver']['solve_seconds']:.2f} s)",
+        f"  total cost        {summary['total_cost']:>16,.0f} {cur} "
+        f"(baseline {summary['baseline']['total_cost']:,.0f}; savings {summary['savings']:,.0f})",
+        f"  curtailment       {summary['curtailed_mwh']:>16,.1f} MWh "
+        f"(absorbed {summary['curtailment_absorbed_mwh']:,.1f} MWh)",
+        f"  charge/discharge  {summary['charge_mwh']:>16,.1f} / {summary['discharge_mwh']:,.1f} MWh",
+    ]
+    for series, val in summary["emissions_displaced_tco2"].items():
+        lines.append(f"  emissions displaced ({series}) {val:,.1f} tCO2")
+    if folder is not None:
+        lines.append(f"  results: {folder}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@debug_option
+@handle_errors
+def validate(scenario: Path) -> None:
+    """Check SCENARIO (every key, series and rule); solve nothing."""
+    from essdispatch.scenario import load_scenario, prepare_inputs
+
+    sc = load_scenario(scenario)
+    inputs = prepare_inputs(sc)
+    click.echo(
+        f"{scenario}: valid ({inputs.n_sites} sites, {inputs.n_units} storage units, "
+        f"{inputs.n_periods} periods of {inputs.dt_h:g} h)"
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="essdispatch")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""From a solution vector to a dispatch table and the figures of ../shared/MODEL.md.
+
+Everything here works on whole arrays (no per-period Python loops, no per-element
+``value()`` calls). :class:`DispatchResult` holds the arrays of one solve; the
+figures are computed from those arrays exactly as MODEL.md defines them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from essdispatch.inputs import Inputs
+from essdispatch.lp import Layout
+
+SITE_VARS = ("pv", "cur", "imp", "exp", "shed")
+UNIT_VARS = ("ch", "dis")
+
+#: the Δ figures: name -> (figure it is the difference of)
+DELTA_FIGURES = {
+    "curtailment_absorbed_mwh": "curtailed_mwh",
+    "emissions_displaced_tco2": "emissions_tco2",
+    "savings": "total_cost",
+}
+
+#: units of every figure, for tables and plots
+FIGURE_UNITS = {
+    "solar_available_mwh": "MWh",
+    "curtailed_mwh": "MWh",
+    "curtailment_absorbed_mwh": "MWh",
+    "charge_mwh": "MWh",
+    "discharge_mwh": "MWh",
+    "grid_charge_mwh": "MWh",
+    "storage_losses_mwh": "MWh",
+    "import_mwh": "MWh",
+    "export_mwh": "MWh",
+    "unserved_mwh": "MWh",
+    "emissions_tco2": "tCO2",
+    "emissions_displaced_tco2": "tCO2",
+    "energy_cost": "currency",
+    "carbon_cost": "currency",
+    "degradation_cost": "currency",
+    "total_cost": "currency",
+    "savings": "currency",
+    "equivalent_full_cycles": "cycles",
+    "simultaneous_charge_discharge_mwh": "MWh",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class DispatchResult:
+    """The optimal dispatch of one problem (the run or its baseline).
+
+    Arrays [MW unless noted]: ``pv, cur, imp, exp, shed`` (S, T); ``ch, dis`` (B, T);
+    ``e`` (B, T+1) stored energy at the start of each period and at the end [MWh].
+    ``objective`` is the solver's objective value [currency].
+    """
+
+    inputs: Inputs
+    pv: np.ndarray
+    cur: np.ndarray
+    imp: np.ndarray
+    exp: np.ndarray
+    shed: np.ndarray
+    ch: np.ndarray
+    dis: np.ndarray
+    e: np.ndarray
+    objective: float
+    row_dual: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    figures: dict = field(default_factory=dict)
+
+    # ------------------------------------------------------------ per site
+    def site_sum(self, unit_array: np.ndarray) -> np.ndarray:
+        """(S, T) sum over each site's units of a (B, T) array."""
+        out = np.zeros((self.inputs.n_sites, unit_array.shape[1]))
+        np.add.at(out, self.inputs.unit_site, unit_array)
+        return out
+
+    def balance_residual(self) -> np.ndarray:
+        """(S, T) residual of constraint 1 [MW]: sources minus sinks."""
+        inp = self.inputs
+        return (
+            self.pv
+            - self.cur
+            + self.imp
+            + self.site_sum(self.dis)
+            + self.shed
+            - inp.load
+            - inp.site_aux[:, None]
+            - self.exp
+            - self.site_sum(self.ch)
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per period; columns ``<site>/<var>`` and ``<unit>/<var>``.
+
+        Site columns: ``pv cur imp exp shed load aux buy_price sell_price carbon_<series>``;
+        unit columns: ``ch dis`` [MW], ``energy_mwh`` and ``soc`` (fraction of E) at the
+        END of the period (the state at the start of the horizon is the scenario's
+        ``soc_initial``).
+        """
+        inp = self.inputs
+        T = inp.n_periods
+        cols: dict[str, np.ndarray] = {}
+        for s, site in enumerate(inp.site_names):
+            cols[f"{site}/pv"] = self.pv[s]
+            cols[f"{site}/cur"] = self.cur[s]
+            cols[f"{site}/imp"] = self.imp[s]
+            cols[f"{site}/exp"] = self.exp[s]
+            cols[f"{site}/shed"] = self.shed[s]
+            cols[f"{site}/load"] = inp.load[s]
+            cols[f"{site}/aux"] = np.full(T, inp.site_aux[s])
+            cols[f"{site}/buy_price"] = inp.buy_price[s]
+            cols[f"{site}/sell_price"] = inp.sell_price[s]
+            for series, arr in inp.carbon.items():
+                cols[f"{site}/carbon_{series}"] = arr[s]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            soc = np.where(inp.energy[:, None] > 0, self.e / inp.energy[:, None], 0.0)
+        for b, unit in enumerate(inp.unit_names):
+            cols[f"{unit}/ch"] = self.ch[b]
+            cols[f"{unit}/dis"] = self.dis[b]
+            cols[f"{unit}/energy_mwh"] = self.e[b, 1:]
+            cols[f"{unit}/soc"] = soc[b, 1:]
+        frame = pd.DataFrame(cols, index=inp.index.copy())
+        frame.index.name = "period_start"
+        return frame
+
+
+def extract(
+    inputs: Inputs,
+    layout: Layout,
+    x: np.ndarray,
+    objective: float,
+    row_dual: np.ndarray | None = None,
+) -> DispatchResult:
+    """Slice a solution vector (in ``layout`` order) into a :class:`DispatchResult`."""
+    result = DispatchResult(
+        inputs=inputs,
+        pv=inputs.pv,
+        cur=layout.take(x, "cur"),
+        imp=layout.take(x, "imp"),
+        exp=layout.take(x, "exp"),
+        shed=layout.take(x, "shed"),
+        ch=layout.take(x, "ch"),
+        dis=layout.take(x, "dis"),
+        e=layout.take(x, "e"),
+        objective=float(objective),
+        row_dual=np.zeros(0) if row_dual is None else row_dual,
+    )
+    result.figures.update(figures(result))
+    return result
+
+
+def figures(r: DispatchResult) -> dict:
+    """Every figure of MODEL.md's table for one solve (not the Δ figures)."""
+    inp = r.inputs
+    dt = inp.dt_h
+    net = r.imp - r.exp
+    surplus_after_use = np.maximum(0.0, r.pv - r.cur - inp.load - inp.site_aux[:, None])
+    grid_charge = np.maximum(0.0, r.site_sum(r.ch) - surplus_after_use)
+    charge = dt * float(r.ch.sum())
+    discharge = dt * float(r.dis.sum())
+    stored_change = float((r.e[:, -1] - r.e[:, 0]).sum()) if inp.n_units else 0.0
+    window = (inp.soc_max - inp.soc_min) * inp.energy
+    dis_per_unit = dt * r.dis.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        efc = np.where(window > 0, dis_per_unit / window, 0.0)
+    ci_steer = inp.steer_carbon
+    return {
+        "solar_available_mwh": dt * float(r.pv.sum()),
+        "curtailed_mwh": dt * float(r.cur.sum()),
+        "charge_mwh": charge,
+        "discharge_mwh": discharge,
+        "grid_charge_mwh": dt * float(grid_charge.sum()),
+        "storage_losses_mwh": charge - discharge - stored_change,
+        "import_mwh": dt * float(r.imp.sum()),
+        "export_mwh": dt * float(r.exp.sum()),
+        "unserved_mwh": dt * float(r.shed.sum()),
+        "emissions_tco2": {k: dt * float((ci * net).sum()) for k, ci in inp.carbon.items()},
+        "energy_cost": dt * float((inp.buy_price * r.imp - inp.sell_price * r.exp).sum()),
+        "carbon_cost": inp.carbon_price * dt * float((ci_steer * net).sum()),
+        "degradation_cost": dt * float((inp.degradation_cost[:, None] * r.dis).sum()),
+        "total_cost": r.objective,
+        "equivalent_full_cycles": dict(zip(inp.unit_names, map(float, efc), strict=True)),
+        "simultaneous_charge_discharge_mwh": dt * float(np.minimum(r.ch, r.dis).sum()),
+    }
+
+
+def recomputed_objective(r: DispatchResult) -> float:
+    """The objective of MODEL.md evaluated on the arrays (a check on the solver's value)."""
+    f = r.figures
+    return (
+        f["energy_cost"]
+        + f["carbon_cost"]
+        + r.inputs.voll * f["unserved_mwh"]
+        + f["degradation_cost"]
+    )
+
+
+def delta_figures(run: dict, baseline: dict) -> dict:
+    """The Δ figures (baseline minus run) of MODEL.md."""
+    return {
+        "curtailment_absorbed_mwh": baseline["curtailed_mwh"] - run["curtailed_mwh"],
+        "emissions_displaced_tco2": {
+            k: baseline["emissions_tco2"][k] - v for k, v in run["emissions_tco2"].items()
+        },
+        "savings": baseline["total_cost"] - run["total_cost"],
+    }

@@ -1,0 +1,327 @@
+"""Scenario file -> run + no-storage baseline -> results folder (written atomically).
+
+The results folder ``<out>/<name>/`` holds ``summary.json`` (every figure of
+../shared/MODEL.md for the run, the baseline and the Δ figures), ``dispatch.parquet``
+(one row per period), ``baseline.parquet`` (the baseline's dispatch, same
+columns less the storage units), optionally ``dispatch.csv``, and
+``scenario.yaml`` (the exact file that was run).
+
+Everything is written into a hidden temporary folder beside the target and
+renamed into place only when complete, so a failed or interrupted run never
+leaves a half-written folder and never damages an earlier result of the same
+name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from essdispatch import __version__
+from essdispatch.dispatch import SolveStats, solve_dispatch
+from essdispatch.exceptions import ResultsError, SolveError
+from essdispatch.inputs import Inputs
+from essdispatch.results import DispatchResult, delta_figures
+from essdispatch.solve import SolverOptions
+from essdispatch.testing import BALANCE_TOL_MW
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunOutcome:
+    """What :func:`run_scenario` produced."""
+
+    folder: Path | None
+    summary: dict
+    run: DispatchResult
+    baseline: DispatchResult
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def solver_options_from(scenario: Any, overrides: SolverOptions | None = None) -> SolverOptions:
+    """Merge the scenario's ``solver:`` block with options given by the caller (which win)."""
+    block = getattr(scenario.model, "solver", None) if hasattr(scenario, "model") else None
+    base = SolverOptions(
+        time_limit_s=getattr(block, "time_limit_s", None),
+        threads=getattr(block, "threads", None),
+        highs=dict(getattr(block, "options", None) or {}),
+    )
+    if overrides is None:
+        return base
+    return SolverOptions(
+        time_limit_s=overrides.time_limit_s
+        if overrides.time_limit_s is not None
+        else base.time_limit_s,
+        threads=overrides.threads if overrides.threads is not None else base.threads,
+        highs={**base.highs, **overrides.highs},
+        verbose=overrides.verbose,
+    )
+
+
+def solve_pair(
+    inputs: Inputs,
+    options: SolverOptions | None = None,
+    *,
+    backend: str = "direct",
+    decompose: bool = True,
+    progress: Progress | None = None,
+) -> tuple[DispatchResult, SolveStats, DispatchResult, SolveStats]:
+    """Solve the run and its no-storage baseline the same way."""
+    say = progress or (lambda _m: None)
+    pair = []
+    for label, problem in (("run", inputs), ("baseline", inputs.without_storage())):
+        if backend == "pyomo":
+            from essdispatch.model import build_model, solve_model
+
+            say(f"{label}: building Pyomo model")
+            t0 = time.perf_counter()
+            model = build_model(problem)
+            build = time.perf_counter() - t0
+            say(f"{label}: compiling and solving")
+            result, timings = solve_model(model, options)
+            stats = SolveStats(
+                route="pyomo",
+                build_seconds=build + timings["compile_seconds"],
+                transfer_seconds=timings["transfer_seconds"],
+                solve_seconds=timings["solve_seconds"],
+                extract_seconds=timings["extract_seconds"],
+                variables=model.nvariables(),
+                constraints=model.nconstraints(),
+                status="Optimal",
+                termination="optimal",
+            )
+        elif backend == "direct":
+            result, stats = solve_dispatch(
+                problem,
+                options,
+                decompose=decompose,
+                progress=lambda m, label=label: say(f"{label}: {m}"),
+            )
+        else:
+            raise ValueError(f"unknown backend {backend!r} (direct or pyomo)")
+        pair.extend([result, stats])
+    return pair[0], pair[1], pair[2], pair[3]
+
+
+def check_result(result: DispatchResult, label: str) -> float:
+    """Post-solve check: the energy balance closes (MODEL.md). Returns the worst residual."""
+    worst = float(np.abs(result.balance_residual()).max(initial=0.0))
+    if worst > BALANCE_TOL_MW:
+        raise SolveError(
+            f"{label}: energy balance residual {worst:.3g} MW exceeds {BALANCE_TOL_MW:g} MW "
+            "after solving (numerical trouble; try a different solver option)",
+            "numerical",
+        )
+    return worst
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe copy: numpy scalars to float, non-finite to None."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def build_summary(
+    scenario_info: dict,
+    inputs: Inputs,
+    run: DispatchResult,
+    run_stats: SolveStats,
+    baseline: DispatchResult,
+    base_stats: SolveStats,
+    timings: dict[str, float],
+) -> dict:
+    """The ``summary.json`` document (SCENARIOS.md "Running and results")."""
+    solver = run_stats.as_dict()
+    solver["baseline"] = base_stats.as_dict()
+    summary: dict[str, Any] = {
+        "scenario": scenario_info,
+        "essdispatch_version": __version__,
+        "currency": inputs.currency,
+        "horizon": {
+            "start": inputs.index[0].isoformat() if len(inputs.index) else None,
+            "end": (inputs.index[-1] + inputs.index.freq).isoformat()
+            if len(inputs.index) and inputs.index.freq is not None
+            else None,
+            "periods": inputs.n_periods,
+            "dt_h": inputs.dt_h,
+            "timezone": str(inputs.index.tz),
+        },
+        "carbon_price": inputs.carbon_price,
+        "steer_by": inputs.steer_by,
+        "carbon_series": list(inputs.carbon),
+        "voll": inputs.voll,
+        "sites": list(inputs.site_names),
+        "unit_sites": {
+            u: inputs.site_names[s]
+            for u, s in zip(inputs.unit_names, inputs.unit_site, strict=True)
+        },
+        **run.figures,
+        **delta_figures(run.figures, baseline.figures),
+        "baseline": dict(baseline.figures),
+        "checks": {
+            "balance_residual_max_mw": float(np.abs(run.balance_residual()).max(initial=0.0)),
+            "baseline_balance_residual_max_mw": float(
+                np.abs(baseline.balance_residual()).max(initial=0.0)
+            ),
+        },
+        "solver": solver,
+        "timings": timings,
+    }
+    return _clean(summary)
+
+
+def check_writable(out_dir: Path) -> None:
+    """Fail before solving when results cannot be written under ``out_dir``."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise ResultsError(
+            f"{out_dir}: results folder is not writable: {exc.strerror or exc}"
+        ) from exc
+
+
+def write_results(
+    out_dir: Path,
+    name: str,
+    summary: dict,
+    run: DispatchResult,
+    baseline: DispatchResult,
+    scenario_text: str,
+    csv: bool = False,
+) -> Path:
+    """Write the results folder atomically; returns its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / name
+    tmp = out_dir / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
+    old = out_dir / f".{name}.old-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir()
+        frame = run.to_frame()
+        frame.to_parquet(tmp / "dispatch.parquet")
+        baseline.to_frame().to_parquet(tmp / "baseline.parquet")
+        if csv:
+            frame.to_csv(tmp / "dispatch.csv")
+        (tmp / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
+        # summary.json last: its presence marks a complete folder
+        with open(tmp / "summary.json", "w", encoding="utf-8") as fh:
+            json.dump(summary, fh, indent=2, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if target.exists():
+            target.rename(old)
+        tmp.rename(target)
+    except OSError as exc:
+        if old.exists() and not target.exists():
+            old.rename(target)
+        raise ResultsError(f"{target}: could not write results: {exc.strerror or exc}") from exc
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def run_scenario(
+    path: str | Path,
+    out: str | Path | None = "results",
+    *,
+    csv: bool = False,
+    options: SolverOptions | None = None,
+    backend: str = "direct",
+    decompose: bool = True,
+    progress: Progress | None = None,
+) -> RunOutcome:
+    """Load, solve run and baseline, and write ``<out>/<name>/``.
+
+    Parameters
+    ----------
+    path : the scenario YAML file
+    out : the folder that receives ``<name>/`` (None: write nothing)
+    csv : also write ``dispatch.csv``
+    options : solver options (override the scenario's ``solver:`` block)
+    backend : ``direct`` (vectorised matrices, default) or ``pyomo`` (build the
+        Pyomo model and compile it)
+    decompose : solve sites separately when no group limit binds
+    progress : called with short phase messages
+
+    Raises
+    ------
+    ScenarioError on bad input, SolveError on a non-optimal solve, ResultsError
+    when the folder cannot be written. Nothing is written unless all succeeds.
+    """
+    from essdispatch.scenario import load_scenario, prepare_inputs
+
+    say = progress or (lambda _m: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    say("loading scenario")
+    scenario = load_scenario(path)
+    inputs = prepare_inputs(scenario)
+    timings["load_seconds"] = time.perf_counter() - t0
+    out_dir = Path(out) if out is not None else None
+    if out_dir is not None:
+        check_writable(out_dir)
+    opts = solver_options_from(scenario, options)
+
+    t1 = time.perf_counter()
+    run, run_stats, baseline, base_stats = solve_pair(
+        inputs, opts, backend=backend, decompose=decompose, progress=say
+    )
+    timings["solve_total_seconds"] = time.perf_counter() - t1
+    check_result(run, "run")
+    check_result(baseline, "baseline")
+    for key in ("build_seconds", "transfer_seconds", "solve_seconds", "extract_seconds"):
+        timings[f"run_{key}"] = getattr(run_stats, key)
+        timings[f"baseline_{key}"] = getattr(base_stats, key)
+
+    info = {
+        "name": inputs.name,
+        "sha256": scenario.sha256,
+        "file": str(Path(path)),
+    }
+    summary = build_summary(info, inputs, run, run_stats, baseline, base_stats, timings)
+    folder = None
+    if out_dir is not None:
+        say("writing results")
+        t2 = time.perf_counter()
+        folder = write_results(
+            out_dir, inputs.name, summary, run, baseline, scenario.raw_text, csv=csv
+        )
+        timings["write_seconds"] = time.perf_counter() - t2
+    timings["total_seconds"] = time.perf_counter() - t0
+    with contextlib.suppress(Exception):
+        summary["timings"] = dict(timings)
+        if folder is not None:  # record the write time too (the file is already complete)
+            _rewrite_timings(folder / "summary.json", timings)
+    return RunOutcome(folder, summary, run, baseline, timings)
+
+
+def _rewrite_timings(summary_path: Path, timings: dict[str, float]) -> None:
+    doc = json.loads(summary_path.read_text(encoding="utf-8"))
+    doc["timings"] = timings
+    tmp = summary_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(summary_path)
