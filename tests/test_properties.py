@@ -1,0 +1,245 @@
+"""Property tests over random fleets and prices (hypothesis, derandomized)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from essdispatch.dispatch import solve_dispatch, solve_joint
+from essdispatch.inputs import Inputs, default_voll
+from essdispatch.model import build_model, solve_model
+from essdispatch.testing import assert_valid_result
+
+PROPS = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def random_fleet(
+    seed: int,
+    n_sites: int,
+    units_per_site: int,
+    T: int,
+    *,
+    dt_h: float = 1.0,
+    group_export: float | None = None,
+    aux: bool = False,
+    self_discharge: bool = False,
+    exclusive: bool = False,
+) -> Inputs:
+    """A random but well-posed fleet: prices with buy ≥ sell, PV, load, limits, units."""
+    rng = np.random.default_rng(seed)
+    S = n_sites
+    hours = np.arange(T) * dt_h
+    shape = np.clip(np.sin((hours % 24 - 6) / 12 * np.pi), 0, None)
+    pv = rng.uniform(0, 30, (S, 1)) * shape[None, :] * rng.uniform(0.5, 1.0, (S, T))
+    load = rng.uniform(0, 8, (S, T)) * (rng.uniform(size=(S, 1)) < 0.6)
+    sell = rng.uniform(-20, 120, (S, T))
+    buy = sell + rng.uniform(0, 40, (S, T))
+    avg = rng.uniform(0.3, 0.8, (S, T))
+    marg = rng.uniform(0.6, 1.1, (S, T))
+    B = S * units_per_site
+    unit_site = np.repeat(np.arange(S), units_per_site)
+    energy = rng.uniform(1, 40, B)
+    power = energy / rng.choice([1, 2, 4], B)
+    soc_min = rng.uniform(0, 0.2, B)
+    soc_max = rng.uniform(0.8, 1.0, B)
+    soc_init = soc_min + (soc_max - soc_min) * rng.uniform(0, 1, B)
+    index = pd.date_range(
+        "2026-06-01", periods=T, freq=pd.Timedelta(hours=dt_h), tz="Asia/Shanghai"
+    )
+    groups = ()
+    if group_export is not None and S > 1:
+        groups = (np.arange(S),)
+    return Inputs(
+        name="prop",
+        index=index,
+        dt_h=dt_h,
+        currency="CNY",
+        carbon_price=float(rng.choice([0, 50, 200])),
+        steer_by=str(rng.choice(["average", "marginal"])),
+        exclusive=exclusive,
+        voll=default_voll(buy),
+        site_names=tuple(f"s{i}" for i in range(S)),
+        pv=pv,
+        load=load,
+        buy_price=buy,
+        sell_price=sell,
+        carbon={"average": avg, "marginal": marg},
+        export_limit=rng.uniform(5, 25, S),
+        import_limit=np.where(rng.uniform(size=S) < 0.5, np.inf, rng.uniform(10, 20, S)),
+        unit_names=tuple(f"u{i}" for i in range(B)),
+        unit_site=unit_site,
+        count=np.ones(B, dtype=np.int64),
+        power=power,
+        charge_power=power * rng.uniform(0.5, 1.0, B),
+        energy=energy,
+        eta_charge=rng.uniform(0.85, 1.0, B),
+        eta_discharge=rng.uniform(0.85, 1.0, B),
+        self_discharge=rng.uniform(0, 0.01, B) if self_discharge else np.zeros(B),
+        soc_min=soc_min,
+        soc_max=soc_max,
+        soc_initial=soc_init,
+        availability=np.where(rng.uniform(size=(B, T)) < 0.1, 0.5, 1.0),
+        degradation_cost=rng.uniform(0, 80, B),
+        # a self-discharging unit must be able to top up at night to meet its terminal rule
+        grid_charging=(rng.uniform(size=B) < 0.6) | self_discharge,
+        aux=rng.uniform(0, 0.2, B) if aux else np.zeros(B),
+        terminal=tuple(rng.choice(["at_least_initial", "cyclic", "free"], B).tolist()),
+        group_names=("all",) if groups else (),
+        group_sites=groups,
+        group_export_limit=np.array([group_export]) if groups else np.zeros(0),
+        group_import_limit=np.array([np.inf]) if groups else np.zeros(0),
+    )
+
+
+@PROPS
+@given(seed=st.integers(0, 10_000), S=st.integers(1, 3), U=st.integers(0, 2), T=st.integers(2, 30))
+def test_random_fleets_solve_balance_and_never_lose_to_baseline(seed, S, U, T):
+    inp = random_fleet(seed, S, U, T)
+    run, _ = solve_dispatch(inp)
+    base, _ = solve_dispatch(inp.without_storage())
+    assert_valid_result(run)
+    assert_valid_result(base)
+    # without aux or self-discharge the units can always idle, so storage never costs
+    assert run.objective <= base.objective + 1e-6 * max(1.0, abs(base.objective))
+
+
+@PROPS
+@given(seed=st.integers(0, 10_000), S=st.integers(1, 3), U=st.integers(1, 2), T=st.integers(2, 24))
+def test_with_aux_and_self_discharge_balance_still_closes(seed, S, U, T):
+    inp = random_fleet(seed, S, U, T, aux=True, self_discharge=True)
+    run, _ = solve_dispatch(inp)
+    assert_valid_result(run)
+    # total cost is exactly the sum of its parts (voll·shed included)
+    f = run.figures
+    parts = f["energy_cost"] + f["carbon_cost"] + f["degradation_cost"]
+    parts += inp.voll * f["unserved_mwh"]
+    assert parts == pytest.approx(run.objective, rel=1e-6, abs=1e-6)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 10_000), S=st.integers(1, 2), T=st.integers(2, 12))
+def test_direct_route_equals_pyomo_route(seed, S, T):
+    inp = random_fleet(seed, S, 1, T, aux=True, self_discharge=True)
+    direct = solve_joint(inp)
+    pyomo_result, _ = solve_model(build_model(inp))
+    assert pyomo_result.objective == pytest.approx(direct.objective, rel=1e-7, abs=1e-6)
+
+
+@PROPS
+@given(
+    seed=st.integers(0, 10_000), S=st.integers(2, 4), T=st.integers(4, 24), binding=st.booleans()
+)
+def test_decomposed_equals_joint_with_and_without_binding_group(seed, S, T, binding):
+    group = 3.0 if binding else 1e4
+    inp = random_fleet(seed, S, 1, T, group_export=group)
+    dec, stats = solve_dispatch(inp, decompose=True)
+    joint = solve_joint(inp)
+    assert dec.objective == pytest.approx(joint.objective, rel=1e-7, abs=1e-6)
+    assert_valid_result(dec)
+    assert (dec.exp.sum(axis=0) <= group + 1e-6).all()
+    if not binding:
+        assert stats.route == "per-site"
+    for key in ("total_cost",):
+        assert dec.figures[key] == pytest.approx(joint.figures[key], rel=1e-7, abs=1e-6)
+
+
+def test_binding_group_falls_back_to_joint_solve():
+    # two PV sites of 10 MW each, site limits 10, group limit 12: the per-site solution
+    # exports 20 > 12, so the joint problem is solved and 8 MW are curtailed.
+    inp = random_fleet(1, 2, 0, 1, group_export=12.0)
+    inp = replace(
+        inp,
+        pv=np.full((2, 1), 10.0),
+        load=np.zeros((2, 1)),
+        sell_price=np.full((2, 1), 50.0),
+        buy_price=np.full((2, 1), 60.0),
+        export_limit=np.array([10.0, 10.0]),
+        carbon_price=0.0,
+    )
+    r, stats = solve_dispatch(inp)
+    assert stats.route.startswith("joint")
+    assert r.figures["curtailed_mwh"] == pytest.approx(8.0, abs=1e-9)
+    assert r.objective == pytest.approx(-600.0, abs=1e-9)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 10_000), k=st.integers(2, 4), T=st.integers(2, 24))
+def test_count_k_equals_k_separate_units(seed, k, T):
+    one = random_fleet(seed, 1, 1, T, aux=True, self_discharge=True)
+    scaled = replace(
+        one,
+        count=np.array([k]),
+        power=one.power * k,
+        charge_power=one.charge_power * k,
+        energy=one.energy * k,
+        aux=one.aux * k,
+    )
+
+    def rep(a):
+        return np.repeat(a, k, axis=0)
+
+    split = replace(
+        one,
+        unit_names=tuple(f"u{i}" for i in range(k)),
+        unit_site=rep(one.unit_site),
+        count=rep(one.count),
+        power=rep(one.power),
+        charge_power=rep(one.charge_power),
+        energy=rep(one.energy),
+        eta_charge=rep(one.eta_charge),
+        eta_discharge=rep(one.eta_discharge),
+        self_discharge=rep(one.self_discharge),
+        soc_min=rep(one.soc_min),
+        soc_max=rep(one.soc_max),
+        soc_initial=rep(one.soc_initial),
+        availability=rep(one.availability),
+        degradation_cost=rep(one.degradation_cost),
+        grid_charging=rep(one.grid_charging),
+        aux=rep(one.aux),
+        terminal=one.terminal * k,
+    )
+    a, _ = solve_dispatch(scaled)
+    b, _ = solve_dispatch(split)
+    # only the objective is unique (MODEL.md, alternative optima): the split copies may
+    # share the work in any proportion
+    assert a.objective == pytest.approx(b.objective, rel=1e-7, abs=1e-6)
+    assert_valid_result(b)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 10_000), S=st.integers(1, 2), T=st.integers(2, 24))
+def test_half_hour_repeat_equals_hourly(seed, S, T):
+    # Exact for σ = 0: averaging each hour's two half-hour decisions maps a 30-min optimum
+    # onto an hourly feasible point of equal cost (all constraints are linear with
+    # parameters constant within the hour) and the hourly optimum, held for both halves,
+    # is feasible at 30 min. With σ > 0 energy charged in the first half-hour decays for
+    # the second, so the two discretisations legitimately differ.
+    hourly = random_fleet(seed, S, 1, T, aux=True)
+
+    def twice(a):
+        return np.repeat(a, 2, axis=-1)
+
+    half = replace(
+        hourly,
+        index=pd.date_range(hourly.index[0], periods=2 * T, freq="30min"),
+        dt_h=0.5,
+        pv=twice(hourly.pv),
+        load=twice(hourly.load),
+        buy_price=twice(hourly.buy_price),
+        sell_price=twice(hourly.sell_price),
+        carbon={k: twice(v) for k, v in hourly.carbon.items()},
+        availability=twice(hourly.availability),
+    )
+    a, _ = solve_dispatch(hourly)
+    b, _ = solve_dispatch(half)
+    assert b.objective == pytest.approx(a.objective, rel=1e-7, abs=1e-6)
