@@ -417,6 +417,8 @@ HourRange = tuple[Bound, Bound]
 def _range_mask(start: int, end: int) -> np.ndarray:
     """Minutes of the day in ``[start, end)``, wrapping past midnight when start > end."""
     minutes = np.arange(MINUTES_PER_DAY)
+    if start == end:
+        return np.zeros(MINUTES_PER_DAY, dtype=bool)
     if start < end:
         return (minutes >= start) & (minutes < end)
     return (minutes >= start) | (minutes < end)
@@ -734,7 +736,7 @@ def _daily_factor(spec: PvlibSpec, times: pd.DatetimeIndex) -> np.ndarray:
     if spec.seed is None or c in (0.0, 1.0):
         return np.full(len(times), c)
     years = times.year.to_numpy()
-    day = times.dayofyear.to_numpy() - 1
+    day = times.day_of_year.to_numpy() - 1
     out = np.empty(len(times))
     kappa = DAILY_CLEARNESS_CONCENTRATION
     for year in np.unique(years):  # one draw per calendar year, not per period
