@@ -285,6 +285,9 @@ def run_scenario(
     if out_dir is not None:
         check_writable(out_dir)
     opts = solver_options_from(scenario, options)
+    from essdispatch.rolling import prepare_operation
+
+    operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
 
     t1 = time.perf_counter()
     run, run_stats, baseline, base_stats = solve_pair(
@@ -293,6 +296,10 @@ def run_scenario(
     timings["solve_total_seconds"] = time.perf_counter() - t1
     check_result(run, "run")
     check_result(baseline, "baseline")
+    rolled = operation.run(inputs, run, opts, progress) if operation is not None else None
+    if rolled is not None:  # operate on forecasts, settle on actuals; the baseline has no decisions
+        run = rolled.run
+        check_result(run, "run (rolling)")
     for key in ("build_seconds", "transfer_seconds", "solve_seconds", "extract_seconds"):
         timings[f"run_{key}"] = getattr(run_stats, key)
         timings[f"baseline_{key}"] = getattr(base_stats, key)
@@ -303,6 +310,8 @@ def run_scenario(
         "file": str(Path(path)),
     }
     summary = build_summary(info, inputs, run, run_stats, baseline, base_stats, timings)
+    if rolled is not None:
+        summary.update(_clean(rolled.summary))
     folder = None
     if out_dir is not None:
         say("writing results")
