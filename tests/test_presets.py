@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -329,15 +330,38 @@ def test_spot_floor_2026() -> None:
 # End to end through the series layer (skipped until essdispatch.series exists)
 
 
-def test_preset_through_series_layer() -> None:
+def _series_module():  # type: ignore[no-untyped-def]
     if importlib.util.find_spec("essdispatch.series") is None:
         pytest.skip("essdispatch.series not available yet")
-    series_mod = pytest.importorskip("essdispatch.series")
-    evaluate = getattr(series_mod, "evaluate_series", None)
-    if evaluate is None:
-        pytest.skip("essdispatch.series has no evaluate_series()")
-    index = pd.date_range("2025-07-15", "2025-07-16", freq="60min", inclusive="left", tz=TZ)
-    values = np.asarray(evaluate({"preset": "shaanxi-tou-2025"}, index, 1.0), dtype=float)
+    return pytest.importorskip("essdispatch.series")
+
+
+def _evaluate(raw: object, index: pd.DatetimeIndex, dt_h: float) -> np.ndarray:
+    series = _series_module()
+    ctx = series.SeriesContext(index=index, dt_h=dt_h, base_dir=Path("."), key="signals.price")
+    return series.evaluate_series(series.parse_series(raw, ctx), ctx)
+
+
+def test_tou_preset_through_series_layer() -> None:
+    index = pd.date_range("2025-07-15", "2025-07-17", freq="60min", inclusive="left", tz=TZ)
+    values = _evaluate({"preset": "shaanxi-tou-2025"}, index, 1.0)
     expected = {"peak": 844.12, "flat": 607.8, "valley": 371.48, "sharp": 911.64}
     want = [expected[p] for p in tou_periods("shaanxi-tou-2025", index)]
     np.testing.assert_allclose(values, want, rtol=1e-9)
+    assert values[19] == pytest.approx(911.64)  # July 19:00 is sharp
+    # Jiangxi at 30 min: the half-hour boundaries are honoured exactly
+    index = pd.date_range("2025-04-15", "2025-04-16", freq="30min", inclusive="left", tz=TZ)
+    raw = {"preset": "jiangxi-tou-2025", "params": {"multiplier_only": 1}}
+    values = _evaluate(raw, index, 0.5)
+    mult = {"peak": 1.6, "flat": 1.0, "valley": 0.4, "deep_valley": 0.3, "sharp": 1.8}
+    np.testing.assert_allclose(values, [mult[p] for p in tou_periods("jiangxi-tou", index)])
+
+
+def test_other_presets_through_series_layer() -> None:
+    index = pd.date_range("2025-06-01", "2025-06-08", freq="60min", inclusive="left", tz=TZ)
+    carbon = _evaluate({"preset": "cn-grid-average/northwest/2022"}, index, 1.0)
+    np.testing.assert_allclose(carbon, 0.5857)
+    spot = _evaluate({"preset": "shaanxi-spot-synthetic", "params": {"seed": 2}}, index, 1.0)
+    np.testing.assert_allclose(spot, shaanxi_spot_synthetic(index, 1.0, seed=2))
+    with pytest.raises(ValueError, match="cn-grid-om/northwest"):  # ScenarioError is a ValueError
+        _evaluate({"preset": "cn-grid-om/nortwest"}, index, 1.0)
