@@ -216,6 +216,71 @@ def validate(scenario: Path) -> None:
     )
 
 
+@cli.command()
+@click.argument(
+    "folders", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the table as CSV.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the table, notices and scenario differences as JSON.",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write bar charts of the headline figures (PNG).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Show runs with a different horizon or currency side by side anyway "
+    "(without the differences that cannot be computed).",
+)
+@debug_option
+@handle_errors
+def compare(
+    folders: tuple[Path, ...],
+    csv_path: Path | None,
+    json_path: Path | None,
+    plot_path: Path | None,
+    force: bool,
+) -> None:
+    """Figures of results FOLDERS side by side, with differences against the first."""
+    from essdispatch.compare import (
+        compare_table,
+        format_scenario_diff,
+        format_table,
+        scenario_diff,
+        write_table,
+    )
+
+    table = compare_table(list(folders), force=force)
+    labels = table.attrs["labels"]
+    for notice in table.attrs["notices"]:
+        click.echo(f"note: {notice}")
+    click.echo(format_table(table))
+    diff = scenario_diff(list(folders)) if len(folders) > 1 else []
+    if len(folders) > 1:
+        click.echo("")
+        click.echo(format_scenario_diff(diff, labels))
+    write_table(table, csv=csv_path, json_path=json_path, scenario_differences=diff)
+    if plot_path is not None:
+        from essdispatch.plots import compare_figure, save_png
+
+        save_png(compare_figure(table), plot_path)
+    for path in (csv_path, json_path, plot_path):
+        if path is not None:
+            click.echo(f"wrote {path}", err=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="essdispatch")
