@@ -1,0 +1,614 @@
+"""Several results folders -> one table of figures and differences.
+
+A results folder (written by :func:`essdispatch.run.write_results`) is plain files:
+``summary.json`` (its presence marks a complete run), ``dispatch.parquet``,
+``baseline.parquet`` and ``scenario.yaml``. :func:`load_results` reads one;
+:func:`compare_table` puts every figure of ../shared/MODEL.md side by side for
+two or more runs, with absolute and relative differences against the first;
+:func:`scenario_diff` lists the scenario keys whose values differ, so a user
+sees why the results differ.
+
+Runs are *comparable* when they cover the same horizon and report money in the
+same currency; :func:`comparability` says how runs differ and which figures
+can therefore not be subtracted. A different resolution is reported but does
+not block: the figures are energy, emission and money totals over the same
+horizon.
+
+Everything returns plain objects (DataFrames, lists) for notebook use; the
+``essdispatch compare`` command only formats them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from essdispatch.exceptions import ResultsError
+from essdispatch.results import DELTA_FIGURES, FIGURE_UNITS
+
+#: figures that are zero in the no-storage baseline by construction (no baseline row)
+STORAGE_ONLY_FIGURES = frozenset(
+    {
+        "charge_mwh",
+        "discharge_mwh",
+        "grid_charge_mwh",
+        "storage_losses_mwh",
+        "degradation_cost",
+        "equivalent_full_cycles",
+        "simultaneous_charge_discharge_mwh",
+    }
+)
+
+#: the ``basis`` level of :func:`compare_table`'s index
+BASIS_RUN, BASIS_BASELINE, BASIS_DELTA = "run", "baseline", "delta"
+
+#: relative differences are left empty when the first run's value is this small
+REL_TOL = 1e-9
+
+
+# --------------------------------------------------------------------------- loading
+@dataclass(frozen=True, eq=False)
+class Results:
+    """One results folder, read lazily.
+
+    Attributes
+    ----------
+    folder : the results folder
+    summary : the parsed ``summary.json``
+    scenario_text : the exact scenario file that was run (``""`` when absent)
+    dispatch, baseline : the run's and the baseline's per-period frames (read on
+        first access from ``dispatch.parquet`` / ``baseline.parquet``) [MW, fractions,
+        currency/MWh, tCO2/MWh; see :meth:`essdispatch.results.DispatchResult.to_frame`]
+    """
+
+    folder: Path
+    summary: dict
+    scenario_text: str = ""
+    label: str = field(default="")
+
+    @property
+    def name(self) -> str:
+        return str(self.summary.get("scenario", {}).get("name") or self.folder.name)
+
+    @property
+    def currency(self) -> str:
+        return str(self.summary.get("currency", ""))
+
+    @property
+    def dt_h(self) -> float:
+        """Period length [h]."""
+        return float(self.summary.get("horizon", {}).get("dt_h", float("nan")))
+
+    @property
+    def sites(self) -> list[str]:
+        return list(self.summary.get("sites", []))
+
+    @property
+    def unit_sites(self) -> dict[str, str]:
+        """Storage unit name -> site name."""
+        return dict(self.summary.get("unit_sites", {}))
+
+    @cached_property
+    def dispatch(self) -> pd.DataFrame:
+        return self._read_frame("dispatch.parquet")
+
+    @cached_property
+    def baseline(self) -> pd.DataFrame:
+        return self._read_frame("baseline.parquet")
+
+    def _read_frame(self, name: str) -> pd.DataFrame:
+        path = self.folder / name
+        if not path.is_file():
+            raise ResultsError(f"{self.folder}: {name} is missing (not a complete results folder)")
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several unrelated types
+            raise ResultsError(f"{path}: cannot read: {exc}") from exc
+
+
+def load_results(folder: str | Path) -> Results:
+    """Read a results folder (``summary.json`` and ``scenario.yaml``; frames on demand).
+
+    Raises
+    ------
+    ResultsError : the folder does not exist, or is not a complete run (no
+        ``summary.json``), or its summary cannot be read.
+    """
+    path = Path(folder)
+    if not path.is_dir():
+        raise ResultsError(f"{path}: no such results folder")
+    summary_path = path / "summary.json"
+    if not summary_path.is_file():
+        if (path / "index.parquet").is_file():
+            raise ResultsError(
+                f"{path}: is a sweep folder (index.parquet), not a single run; "
+                "compare its case folders"
+            )
+        raise ResultsError(f"{path}: not a complete run (no summary.json)")
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{summary_path}: cannot read: {exc}") from exc
+    if not isinstance(summary, dict) or "baseline" not in summary:
+        raise ResultsError(f"{summary_path}: not an essdispatch summary (no baseline figures)")
+    scenario_path = path / "scenario.yaml"
+    text = scenario_path.read_text(encoding="utf-8") if scenario_path.is_file() else ""
+    return Results(folder=path, summary=summary, scenario_text=text, label=path.name)
+
+
+def _as_results(runs: Iterable[str | Path | Results]) -> list[Results]:
+    return [r if isinstance(r, Results) else load_results(r) for r in runs]
+
+
+def run_labels(runs: Sequence[Results]) -> list[str]:
+    """Short unique labels: the folder names, with parent folders added where they clash."""
+    parts = [r.folder.resolve().parts for r in runs]
+    depth = 1
+    while True:
+        labels = ["/".join(p[-depth:]) for p in parts]
+        if len(set(labels)) == len(labels) or depth >= max(len(p) for p in parts):
+            break
+        depth += 1
+    if len(set(labels)) != len(labels):  # the same folder twice
+        labels = [f"{lab}#{i + 1}" for i, lab in enumerate(labels)]
+    return labels
+
+
+# --------------------------------------------------------------------------- comparability
+@dataclass(frozen=True)
+class Difference:
+    """One way in which runs differ that matters for comparing their figures.
+
+    ``blocks`` names the figures that cannot be subtracted: ``"all"`` (different
+    horizon), ``"currency"`` (money figures) or ``None`` (a notice only).
+    """
+
+    aspect: str
+    values: dict[str, Any]
+    blocks: str | None
+    message: str
+
+
+def _horizon(r: Results) -> tuple[Any, Any]:
+    h = r.summary.get("horizon", {})
+    start, end = h.get("start"), h.get("end")
+    return (
+        pd.Timestamp(start) if start else None,
+        pd.Timestamp(end) if end else None,
+    )
+
+
+def _stamp(t: Any) -> str:
+    return t.strftime("%Y-%m-%d %H:%M") if t is not None else "?"
+
+
+def comparability(runs: Sequence[str | Path | Results]) -> list[Difference]:
+    """How ``runs`` differ in horizon, resolution and currency.
+
+    A different horizon blocks every difference (all figures are totals over
+    the horizon); a different currency blocks the money figures; a different
+    resolution is a notice only.
+    """
+    rs = _as_results(runs)
+    labels = [r.label for r in rs]
+    out: list[Difference] = []
+
+    def values(fn: Any) -> dict[str, Any]:
+        return {lab: fn(r) for lab, r in zip(labels, rs, strict=True)}
+
+    def show(vals: dict[str, Any]) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in vals.items())
+
+    horizons = values(_horizon)
+    if len(set(horizons.values())) > 1:
+        shown = {k: f"{_stamp(s)} to {_stamp(e)}" for k, (s, e) in horizons.items()}
+        out.append(
+            Difference("horizon", shown, "all", f"runs cover different horizons ({show(shown)})")
+        )
+    dts = values(lambda r: r.dt_h)
+    if len({round(v, 9) for v in dts.values() if not math.isnan(v)}) > 1:
+        shown = {k: f"{v * 60:g} min" for k, v in dts.items()}
+        out.append(
+            Difference(
+                "resolution",
+                shown,
+                None,
+                f"runs differ in resolution ({show(shown)}); totals are still compared",
+            )
+        )
+    currencies = values(lambda r: r.currency)
+    if len(set(currencies.values())) > 1:
+        out.append(
+            Difference(
+                "currency",
+                currencies,
+                "currency",
+                f"runs report money in different currencies ({show(currencies)})",
+            )
+        )
+    return out
+
+
+def check_comparable(runs: Sequence[str | Path | Results]) -> list[Difference]:
+    """Raise :class:`ResultsError` (one line) when any figure cannot be subtracted.
+
+    Returns the notices (differences that do not block) otherwise.
+    """
+    diffs = comparability(runs)
+    blocking = [d for d in diffs if d.blocks]
+    if blocking:
+        raise ResultsError(
+            "runs are not comparable: "
+            + "; ".join(d.message for d in blocking)
+            + " (use force=True / --force to show them side by side without those differences)"
+        )
+    return diffs
+
+
+# --------------------------------------------------------------------------- the table
+def _rows(summary: dict) -> list[tuple[str, str, str, float]]:
+    """(figure, key, basis, value) for every figure of one summary, in MODEL.md order."""
+    base = summary.get("baseline", {})
+    out: list[tuple[str, str, str, float]] = []
+
+    def add(fig: str, basis: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, v in value.items():
+                out.append((fig, str(key), basis, _num(v)))
+        elif value is not None or fig in summary:
+            out.append((fig, "", basis, _num(value)))
+
+    for fig in FIGURE_UNITS:
+        if fig in DELTA_FIGURES:
+            add(fig, BASIS_DELTA, summary.get(fig))
+            continue
+        add(fig, BASIS_RUN, summary.get(fig))
+        if fig not in STORAGE_ONLY_FIGURES:
+            add(fig, BASIS_BASELINE, base.get(fig))
+    return out
+
+
+def _num(v: Any) -> float:
+    try:
+        return float(v) if v is not None else float("nan")
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def diff_column(label: str) -> str:
+    """Name of the absolute-difference column of run ``label`` (value minus the first run's)."""
+    return f"diff:{label}"
+
+
+def rel_column(label: str) -> str:
+    """Name of the relative-difference column of run ``label`` (fraction of the first run's)."""
+    return f"rel:{label}"
+
+
+def compare_table(
+    runs: Sequence[str | Path | Results],
+    labels: Sequence[str] | None = None,
+    *,
+    force: bool = False,
+) -> pd.DataFrame:
+    """Every figure of MODEL.md for each run, with differences against the first.
+
+    Parameters
+    ----------
+    runs : results folders (or :class:`Results`); one run gives the figures alone
+    labels : column names for the runs (default: the folder names, made unique)
+    force : when runs are not comparable, show them side by side anyway and
+        leave the differences that cannot be computed empty (NaN) instead of
+        raising
+
+    Returns
+    -------
+    DataFrame indexed by ``(figure, key, basis)``: ``key`` is the carbon series
+    (``emissions_*``) or the storage unit (``equivalent_full_cycles``), ``""``
+    otherwise; ``basis`` is ``run``, ``baseline`` or ``delta`` (baseline minus
+    run, the Δ figures). Columns: ``unit`` (the currency code for money), one
+    value column per run label, then for every run after the first
+    ``diff:<label>`` (value − first) and ``rel:<label>`` (diff / |first|, a
+    fraction; NaN when the first is 0). ``attrs["notices"]`` lists the ways the
+    runs differ (:class:`Difference` messages), ``attrs["folders"]`` the folders.
+
+    Raises
+    ------
+    ResultsError : a folder is not a complete run, or the runs are not
+        comparable (different horizon or currency) and ``force`` is False.
+    """
+    rs = _as_results(runs)
+    if not rs:
+        raise ResultsError("compare: no results folders given")
+    names = list(labels) if labels is not None else run_labels(rs)
+    if len(names) != len(rs) or len(set(names)) != len(names):
+        raise ResultsError("compare: need one unique label per results folder")
+    rs = [
+        Results(r.folder, r.summary, r.scenario_text, lab) for r, lab in zip(rs, names, strict=True)
+    ]
+    diffs = comparability(rs) if force else check_comparable(rs)
+    blocks = {d.blocks for d in diffs if d.blocks}
+
+    index: list[tuple[str, str, str]] = []
+    data: dict[str, dict[tuple[str, str, str], float]] = {}
+    for lab, r in zip(names, rs, strict=True):
+        col = data.setdefault(lab, {})
+        for fig, key, basis, value in _rows(r.summary):
+            idx = (fig, key, basis)
+            if idx not in col and idx not in index:
+                index.append(idx)
+            col[idx] = value
+    # keep MODEL.md order, keys in first-seen order
+    order = {fig: i for i, fig in enumerate(FIGURE_UNITS)}
+    basis_order = {BASIS_RUN: 0, BASIS_BASELINE: 1, BASIS_DELTA: 2}
+    key_pos: dict[tuple[str, str], int] = {}
+    for fig, key, _ in index:
+        key_pos.setdefault((fig, key), len(key_pos))
+    index.sort(
+        key=lambda t: (order.get(t[0], len(order)), key_pos[(t[0], t[1])], basis_order[t[2]])
+    )
+    mi = pd.MultiIndex.from_tuples(index, names=["figure", "key", "basis"])
+    frame = pd.DataFrame(index=mi)
+
+    currencies = sorted({r.currency for r in rs})
+    currency = "/".join(currencies) or "currency"
+    frame["unit"] = [
+        currency if FIGURE_UNITS.get(f) == "currency" else FIGURE_UNITS.get(f, "")
+        for f, _, _ in index
+    ]
+    for lab in names:
+        frame[lab] = [data[lab].get(idx, np.nan) for idx in index]
+
+    first = frame[names[0]].to_numpy(dtype=float)
+    blocked = np.zeros(len(index), dtype=bool)
+    if "all" in blocks:
+        blocked[:] = True
+    if "currency" in blocks:
+        blocked |= np.array([FIGURE_UNITS.get(f) == "currency" for f, _, _ in index], dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for lab in names[1:]:
+            d = frame[lab].to_numpy(dtype=float) - first
+            d[blocked] = np.nan
+            rel = np.where(np.abs(first) > REL_TOL, d / np.abs(first), np.nan)
+            frame[diff_column(lab)] = d
+            frame[rel_column(lab)] = rel
+    frame.attrs["notices"] = [d.message for d in diffs]
+    frame.attrs["blocked"] = sorted(blocks)
+    frame.attrs["folders"] = {lab: str(r.folder) for lab, r in zip(names, rs, strict=True)}
+    frame.attrs["labels"] = list(names)
+    return frame
+
+
+# --------------------------------------------------------------------------- scenario diff
+class _Missing:
+    def __repr__(self) -> str:
+        return "(absent)"
+
+    __str__ = __repr__
+
+
+#: stands for a key that one scenario file does not have
+MISSING: Any = _Missing()
+
+
+def _flatten(obj: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(obj, dict):
+        if not obj and prefix:
+            out[prefix] = {}
+        for k, v in obj.items():
+            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
+    elif isinstance(obj, list) and obj and all(isinstance(v, dict) for v in obj):
+        named = all(isinstance(v.get("name"), str) for v in obj)
+        for i, v in enumerate(obj):
+            tag = v["name"] if named else str(i)
+            item = {k: x for k, x in v.items() if not (named and k == "name")}
+            _flatten(item, f"{prefix}[{tag}]", out)
+            if named and not item:
+                out[f"{prefix}[{tag}]"] = {}
+    else:
+        out[prefix] = obj
+
+
+def flatten_scenario(text: str) -> dict[str, Any]:
+    """Scenario YAML -> ``{key.path: value}``; list items that have a ``name`` are
+    keyed by it (``sites[yulin-pv-1].storage[bess-a].power_mw``)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise ResultsError(f"scenario.yaml cannot be parsed: {' '.join(str(exc).split())}") from exc
+    out: dict[str, Any] = {}
+    _flatten(doc if doc is not None else {}, "", out)
+    return out
+
+
+def scenario_diff(runs: Sequence[str | Path | Results]) -> list[tuple[str, tuple[Any, ...]]]:
+    """The scenario keys whose values differ between the runs.
+
+    Returns ``[(key.path, (value in run 1, value in run 2, ...)), ...]`` in the
+    order the keys first appear; a key a file does not have is :data:`MISSING`.
+    A file that is not YAML is compared as a whole (key ``<scenario.yaml>``).
+    """
+    rs = _as_results(runs)
+    flats: list[dict[str, Any]] = []
+    for r in rs:
+        try:
+            flats.append(flatten_scenario(r.scenario_text))
+        except ResultsError:
+            texts = tuple(x.scenario_text for x in rs)
+            return [] if len(set(texts)) <= 1 else [("<scenario.yaml>", texts)]
+    keys: list[str] = []
+    seen: set[str] = set()
+    for flat in flats:
+        for k in flat:
+            if k not in seen:
+                seen.add(k)
+                keys.append(k)
+    out = []
+    for k in keys:
+        vals = tuple(f.get(k, MISSING) for f in flats)
+        if any(not _same(vals[0], v) for v in vals[1:]):
+            out.append((k, vals))
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is MISSING or b is MISSING:
+        return a is b
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(float(a), float(b), rel_tol=0, abs_tol=0) or (
+            math.isnan(float(a)) and math.isnan(float(b))
+        )
+    return bool(a == b)
+
+
+# --------------------------------------------------------------------------- formatting
+_FORMATS = {"MWh": "{:,.1f}", "tCO2": "{:,.1f}", "cycles": "{:,.2f}"}
+
+
+def format_number(value: float, unit: str, signed: bool = False) -> str:
+    """A figure value for a table cell: MWh and tCO2 to 0.1, cycles to 0.01, money whole."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    spec = _FORMATS.get(unit, "{:,.0f}")  # money: whole currency units
+    if signed:
+        spec = spec.replace("{:", "{:+")
+    text = spec.format(value)
+    return text.lstrip("+-") if _is_zero(text) else text
+
+
+def _is_zero(text: str) -> bool:
+    return text.strip("+-").replace("0", "").replace(".", "").replace(",", "") == ""
+
+
+def _fmt_rel(value: float) -> str:
+    if value is None or math.isnan(value):
+        return "—"
+    return f"{value:+.1%}" if abs(value) >= 5e-4 else "0.0%"
+
+
+_BASIS_TEXT = {BASIS_RUN: "run", BASIS_BASELINE: "baseline", BASIS_DELTA: "Δ base−run"}
+
+
+def format_value(value: Any) -> str:
+    """A scenario value, short enough for one table cell."""
+    if value is MISSING:
+        return "(absent)"
+    text = (
+        json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else value
+    )
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """:func:`compare_table`'s result as a plain-text table (units in the row header)."""
+    labels: list[str] = table.attrs.get("labels") or [
+        c for c in table.columns if c != "unit" and not c.startswith(("diff:", "rel:"))
+    ]
+    first = labels[0]
+    header = ["figure [unit]", "basis", *labels]
+    for lab in labels[1:]:
+        header += [f"Δ {lab}", "Δ%"]
+    rows: list[list[str]] = []
+    last_fig = None
+    for (fig, key, basis), rec in table.iterrows():
+        unit = str(rec["unit"])
+        name = fig + (f"[{key}]" if key else "")
+        shown = f"{name} [{unit}]" if (fig, key) != last_fig else ""
+        last_fig = (fig, key)
+        row = [shown, _BASIS_TEXT.get(basis, basis)]
+        row += [format_number(rec[lab], unit) for lab in labels]
+        for lab in labels[1:]:
+            row += [
+                format_number(rec[diff_column(lab)], unit, signed=True),
+                _fmt_rel(rec[rel_column(lab)]),
+            ]
+        rows.append(row)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        out = [cells[0].ljust(widths[0]), cells[1].ljust(widths[1])]
+        out += [c.rjust(w) for c, w in zip(cells[2:], widths[2:], strict=True)]
+        return "  ".join(out).rstrip()
+
+    lines = [line(header), "  ".join("-" * w for w in widths)]
+    lines += [line(r) for r in rows]
+    if len(labels) > 1:
+        lines.append(f"(Δ: difference against {first}; Δ%: relative to |{first}|)")
+    return "\n".join(lines)
+
+
+def format_scenario_diff(diff: list[tuple[str, tuple[Any, ...]]], labels: Sequence[str]) -> str:
+    """:func:`scenario_diff`'s result as a plain-text table (one row per differing key)."""
+    if not diff:
+        return "scenario files: no differences"
+    header = ["scenario key", *labels]
+    rows = [[k, *(format_value(v) for v in vals)] for k, vals in diff]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The table as JSON-safe records (NaN -> None), one per row."""
+    flat = table.reset_index()
+    recs = flat.to_dict(orient="records")
+    return [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
+        for rec in recs
+    ]
+
+
+def write_table(
+    table: pd.DataFrame,
+    *,
+    csv: str | Path | None = None,
+    json_path: str | Path | None = None,
+    scenario_differences: list[tuple[str, tuple[Any, ...]]] | None = None,
+) -> None:
+    """Write the table as CSV (one row per figure row) and/or JSON (with notices and
+    the scenario differences)."""
+    try:
+        if csv is not None:
+            table.reset_index().to_csv(csv, index=False)
+        if json_path is not None:
+            labels = table.attrs.get("labels", [])
+            doc = {
+                "runs": [
+                    {"label": lab, "folder": table.attrs.get("folders", {}).get(lab)}
+                    for lab in labels
+                ],
+                "notices": table.attrs.get("notices", []),
+                "figures": table_records(table),
+                "scenario_differences": [
+                    {
+                        "key": k,
+                        "values": {
+                            lab: (None if v is MISSING else v)
+                            for lab, v in zip(labels, vals, strict=False)
+                        },
+                        "absent": [
+                            lab for lab, v in zip(labels, vals, strict=False) if v is MISSING
+                        ],
+                    }
+                    for k, vals in (scenario_differences or [])
+                ],
+            }
+            Path(json_path).write_text(
+                json.dumps(doc, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+            )
+    except OSError as exc:
+        raise ResultsError(f"cannot write comparison table: {exc.strerror or exc}") from exc

@@ -1,0 +1,669 @@
+"""matplotlib figures from results folders (never from the model).
+
+Every function takes a results folder (a path or a :class:`essdispatch.compare.Results`)
+and returns a :class:`matplotlib.figure.Figure`; :func:`save_png` writes one. The
+figures are built with the object-oriented API on the Agg canvas, without
+``pyplot``: they need no display, leave the caller's backend alone (a notebook
+still shows the returned Figure) and are freed when dropped.
+
+- :func:`dispatch_figure`: stacked sources and sinks per period, state of
+  charge per unit, price and carbon intensity, for a site or the fleet total.
+- :func:`curtailment_figure`: curtailment of the baseline against the run.
+- :func:`emissions_figure`: emissions displaced on each carbon basis (average,
+  marginal), cumulative over the window and in total.
+- :func:`compare_figure`: bar charts of the headline figures across runs.
+
+The frames behind the figures (:func:`power_frame`, :func:`soc_frame`,
+:func:`displaced_frame`) are public too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from essdispatch.compare import Results, compare_table, load_results
+from essdispatch.exceptions import ResultsError
+
+#: default resolution of saved figures [dots per inch]
+DPI = 150
+
+#: (label, colour) of the power-flow categories, sources first, then sinks
+SOURCES = {
+    "solar_used": ("Solar used", "#f2b701"),
+    "discharge": ("Storage discharge", "#2a9d8f"),
+    "import": ("Grid import", "#6c757d"),
+    "unserved": ("Unserved load", "#d62828"),
+    "curtailed": ("Solar curtailed", "#fde68a"),
+}
+SINKS = {
+    "load": ("Load + aux", "#8d5a3b"),
+    "charge": ("Storage charge", "#1d6fa5"),
+    "export": ("Grid export", "#7b4fa0"),
+}
+CARBON_COLOURS = {"average": "#2b9348", "marginal": "#bc4749"}
+RUN_COLOUR, BASELINE_COLOUR = "#1d6fa5", "#f4a261"
+
+_RC = {
+    "font.size": 10,
+    "axes.titlesize": 12,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "axes.spines.top": False,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "grid.alpha": 0.3,
+}
+
+
+# --------------------------------------------------------------------------- helpers
+def _results(run: str | Path | Results) -> Results:
+    return run if isinstance(run, Results) else load_results(run)
+
+
+def new_figure(figsize: tuple[float, float], dpi: float = DPI) -> Figure:
+    """A Figure on its own Agg canvas with constrained layout (no pyplot)."""
+    fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_png(fig: Figure, path: str | Path, dpi: float | None = None) -> Path:
+    """Write ``fig`` as PNG at its own size (width × height = figsize × dpi pixels)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png", dpi=dpi or fig.dpi)
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot write figure: {exc.strerror or exc}") from exc
+    return path
+
+
+def figsize_px(width_px: int, height_px: int, dpi: float = DPI) -> tuple[float, float]:
+    """Figure size in inches for an image of ``width_px × height_px`` pixels at ``dpi``."""
+    return width_px / dpi, height_px / dpi
+
+
+def window(
+    frame: pd.DataFrame, start: Any = None, end: Any = None, *, folder: Any = ""
+) -> pd.DataFrame:
+    """Rows from ``start`` to ``end``, both inclusive as in pandas ``.loc`` slicing
+    (a bare date such as ``2026-06-05`` includes that whole day; local time)."""
+    if start is None and end is None:
+        return frame
+    try:
+        out = frame.loc[start:end]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ResultsError(f"{folder}: bad window {start!r} to {end!r}: {exc}") from exc
+    if out.empty:
+        first, last = frame.index[0], frame.index[-1]
+        raise ResultsError(
+            f"{folder}: no periods between {start or 'start'} and {end or 'end'} "
+            f"(the run covers {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M})"
+        )
+    return out
+
+
+def _check_site(res: Results, site: str | None) -> None:
+    if site is not None and site not in res.sites:
+        raise ResultsError(
+            f"{res.folder}: no site {site!r} (sites: {', '.join(res.sites) or 'none'})"
+        )
+
+
+def _units(res: Results, site: str | None, frame: pd.DataFrame) -> list[str]:
+    units = [u for u, s in res.unit_sites.items() if site is None or s == site]
+    return [u for u in units if f"{u}/soc" in frame.columns]
+
+
+def _sum(frame: pd.DataFrame, cols: Sequence[str]) -> pd.Series:
+    present = [c for c in cols if c in frame.columns]
+    if not present:
+        return pd.Series(0.0, index=frame.index)
+    return frame[present].sum(axis=1)
+
+
+def _sites(res: Results, site: str | None) -> list[str]:
+    return res.sites if site is None else [site]
+
+
+def carbon_series(res: Results) -> list[str]:
+    """Names of the carbon-intensity series the run reports (average, marginal)."""
+    names = list(res.summary.get("carbon_series") or [])
+    return names or list(res.summary.get("emissions_tco2", {}))
+
+
+# --------------------------------------------------------------------------- frames
+def power_frame(
+    run: str | Path | Results,
+    site: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    *,
+    baseline: bool = False,
+) -> pd.DataFrame:
+    """Power flows per period for one site or the fleet total (``site=None``) [MW].
+
+    Columns: ``solar_available solar_used curtailed discharge import unserved``
+    (sources), ``load charge export`` (sinks; load includes the storage aux),
+    ``buy_price sell_price`` [currency/MWh] and ``carbon_<series>`` [tCO2/MWh]
+    (for the fleet: the mean over sites). ``baseline=True`` reads the baseline.
+    """
+    res = _results(run)
+    _check_site(res, site)
+    frame = window(res.baseline if baseline else res.dispatch, start, end, folder=res.folder)
+    sites = _sites(res, site)
+    units = _units(res, site, frame)
+
+    def col(var: str) -> pd.Series:
+        return _sum(frame, [f"{s}/{var}" for s in sites])
+
+    def mean(var: str) -> pd.Series:
+        present = [f"{s}/{var}" for s in sites if f"{s}/{var}" in frame.columns]
+        return frame[present].mean(axis=1) if present else pd.Series(np.nan, index=frame.index)
+
+    out = pd.DataFrame(index=frame.index)
+    out["solar_available"] = col("pv")
+    out["curtailed"] = col("cur")
+    out["solar_used"] = out["solar_available"] - out["curtailed"]
+    out["discharge"] = _sum(frame, [f"{u}/dis" for u in units])
+    out["import"] = col("imp")
+    out["unserved"] = col("shed")
+    out["load"] = col("load") + col("aux")
+    out["charge"] = _sum(frame, [f"{u}/ch" for u in units])
+    out["export"] = col("exp")
+    out["buy_price"] = mean("buy_price")
+    out["sell_price"] = mean("sell_price")
+    for series in carbon_series(res):
+        out[f"carbon_{series}"] = mean(f"carbon_{series}")
+    return out.astype(float)
+
+
+def soc_frame(
+    run: str | Path | Results, site: str | None = None, start: Any = None, end: Any = None
+) -> pd.DataFrame:
+    """State of charge at the end of each period, one column per unit [fraction of E]."""
+    res = _results(run)
+    _check_site(res, site)
+    frame = window(res.dispatch, start, end, folder=res.folder)
+    units = _units(res, site, frame)
+    return pd.DataFrame({u: frame[f"{u}/soc"] for u in units}, index=frame.index)
+
+
+def displaced_frame(
+    run: str | Path | Results, site: str | None = None, start: Any = None, end: Any = None
+) -> pd.DataFrame:
+    """Emissions displaced per period on each carbon basis [tCO2].
+
+    ``Δt · Σ_s ci_r[s,t] · ((imp − exp)_baseline − (imp − exp)_run)``; summed over
+    the whole horizon this is the summary's ``emissions_displaced_tco2``.
+    """
+    res = _results(run)
+    _check_site(res, site)
+    run_f = window(res.dispatch, start, end, folder=res.folder)
+    base_f = window(res.baseline, start, end, folder=res.folder)
+    out = pd.DataFrame(index=run_f.index)
+    for series in carbon_series(res):
+        total = pd.Series(0.0, index=run_f.index)
+        for s in _sites(res, site):
+            ci = run_f[f"{s}/carbon_{series}"]
+            net_run = run_f[f"{s}/imp"] - run_f[f"{s}/exp"]
+            net_base = base_f[f"{s}/imp"] - base_f[f"{s}/exp"]
+            total = total + res.dt_h * ci * (net_base - net_run)
+        out[series] = total
+    return out
+
+
+# --------------------------------------------------------------------------- axes helpers
+def _edges(index: pd.DatetimeIndex, dt_h: float) -> pd.DatetimeIndex:
+    """Period starts plus the end of the last period (for step plots)."""
+    return index.append(pd.DatetimeIndex([index[-1] + pd.Timedelta(hours=dt_h)]))
+
+
+def _step(values: pd.Series | np.ndarray) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    return np.append(v, v[-1]) if len(v) else v
+
+
+def _time_axis(ax: Axes, tz: Any) -> None:
+    locator = AutoDateLocator(tz=tz, minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=tz))
+
+
+def _legend_right(ax: Axes, handles: list | None = None, labels: list | None = None) -> None:
+    kw: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "frameon": False}
+    if handles is not None:
+        ax.legend(handles, labels, **kw)
+    else:
+        ax.legend(**kw)
+
+
+def _where(res: Results, site: str | None) -> str:
+    return f"site {site}" if site else ("fleet total" if len(res.sites) > 1 else res.sites[0])
+
+
+def _span(index: pd.DatetimeIndex, dt_h: float) -> str:
+    end = index[-1] + pd.Timedelta(hours=dt_h)
+    return f"{index[0]:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} ({index.tz})"
+
+
+_thousands = FuncFormatter(lambda v, _p: f"{v:,.0f}")
+
+
+# --------------------------------------------------------------------------- figures
+def dispatch_figure(
+    run: str | Path | Results,
+    site: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    *,
+    figsize: tuple[float, float] = (12.0, 8.0),
+    dpi: float = DPI,
+) -> Figure:
+    """Dispatch of a window: power flows, state of charge, price and carbon intensity.
+
+    Top: sources stacked above zero (solar used, storage discharge, grid import,
+    unserved load, then the curtailed solar that was not used) and sinks stacked
+    below (load + aux, storage charge, grid export) [MW]. Middle: state of
+    charge per unit [%]. Bottom: buy (and sell) price [currency/MWh] with the
+    carbon intensity on a twin axis [tCO2/MWh]. ``site=None`` shows the fleet total.
+    """
+    res = _results(run)
+    flows = power_frame(res, site, start, end)
+    soc = soc_frame(res, site, start, end)
+    dt = res.dt_h
+    x = _edges(flows.index, dt)
+    tz = flows.index.tz
+    currency = res.currency or "currency"
+
+    with _rc():
+        fig = new_figure(figsize, dpi)
+        ax_p, ax_s, ax_c = fig.subplots(
+            3, 1, sharex=True, gridspec_kw={"height_ratios": [3.0, 1.3, 1.5]}
+        )
+        bottom = np.zeros(len(x))
+        for key, (label, colour) in SOURCES.items():
+            vals = _step(flows[key])
+            if key in ("unserved",) and not np.any(vals > 1e-9):
+                continue
+            hatch = "///" if key == "curtailed" else None
+            ax_p.fill_between(
+                x,
+                bottom,
+                bottom + vals,
+                step="post",
+                facecolor=colour,
+                edgecolor="#b08900" if hatch else "none",
+                linewidth=0.0,
+                hatch=hatch,
+                label=label,
+            )
+            bottom = bottom + vals
+        bottom = np.zeros(len(x))
+        for key, (label, colour) in SINKS.items():
+            vals = _step(flows[key])
+            ax_p.fill_between(
+                x, bottom, bottom - vals, step="post", color=colour, linewidth=0, label=label
+            )
+            bottom = bottom - vals
+        ax_p.axhline(0.0, color="black", linewidth=0.8)
+        ax_p.set_ylabel("Power [MW]\n← sinks | sources →")
+        ax_p.yaxis.set_major_formatter(_thousands)
+        ax_p.set_title(f"{res.name}: dispatch, {_where(res, site)}\n{_span(flows.index, dt)}")
+        _legend_right(ax_p)
+
+        t_end = flows.index + pd.Timedelta(hours=dt)
+        full = soc_frame(res, site)
+        first = full.index.get_loc(soc.index[0]) if not soc.empty else 0
+        if isinstance(first, int) and first > 0:  # the state at the window's start
+            soc = pd.concat([full.iloc[[first - 1]], soc])
+            t_end = t_end.insert(0, flows.index[0])
+        if soc.empty:
+            ax_s.text(0.5, 0.5, "no storage", ha="center", va="center", transform=ax_s.transAxes)
+        for unit in soc.columns:
+            ax_s.plot(t_end, 100.0 * soc[unit], linewidth=1.5, label=unit)
+        ax_s.set_ylim(-2, 102)
+        ax_s.set_ylabel("State of charge\n[% of energy]")
+        if 0 < len(soc.columns) <= 10:
+            _legend_right(ax_s)
+
+        ax_c.step(
+            x, _step(flows["buy_price"]), where="post", color="black", linewidth=1.4, label="Buy"
+        )
+        if not np.allclose(flows["buy_price"], flows["sell_price"], equal_nan=True):
+            ax_c.step(
+                x,
+                _step(flows["sell_price"]),
+                where="post",
+                color="black",
+                linestyle="--",
+                linewidth=1.2,
+                label="Sell",
+            )
+        mean_note = " (mean over sites)" if site is None and len(res.sites) > 1 else ""
+        ax_c.set_ylabel(f"Price\n[{currency}/MWh]")
+        ax_c.yaxis.set_major_formatter(_thousands)
+        twin = ax_c.twinx()
+        twin.grid(False)
+        for series in carbon_series(res):
+            twin.step(
+                x,
+                _step(flows[f"carbon_{series}"]),
+                where="post",
+                color=CARBON_COLOURS.get(series, "#555555"),
+                linewidth=1.4,
+                label=f"Carbon, {series}",
+            )
+        twin.set_ylabel("Carbon intensity\n[tCO2/MWh]")
+        twin.set_ylim(bottom=0)
+        h1, l1 = ax_c.get_legend_handles_labels()
+        h2, l2 = twin.get_legend_handles_labels()
+        ax_c.legend(
+            h1 + h2,
+            [f"{lab} price{mean_note}" for lab in l1] + l2,
+            loc="upper left",
+            bbox_to_anchor=(1.08, 1.0),
+            frameon=False,
+        )
+        ax_c.set_xlabel(f"Local time ({tz})")
+        ax_c.set_xlim(x[0], x[-1])
+        _time_axis(ax_c, tz)
+    return fig
+
+
+def curtailment_figure(
+    run: str | Path | Results,
+    site: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    *,
+    figsize: tuple[float, float] = (12.0, 6.5),
+    dpi: float = DPI,
+) -> Figure:
+    """Curtailment of the no-storage baseline against the run.
+
+    Top: curtailed power per period [MW] with the available solar for context.
+    Bottom: cumulative curtailed energy [MWh]; the gap between the two curves is
+    the curtailment the storage absorbed.
+    """
+    res = _results(run)
+    runf = power_frame(res, site, start, end)
+    basef = power_frame(res, site, start, end, baseline=True)
+    dt = res.dt_h
+    x = _edges(runf.index, dt)
+    tz = runf.index.tz
+    with _rc():
+        fig = new_figure(figsize, dpi)
+        ax_p, ax_e = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.6, 1.0]})
+        ax_p.step(
+            x,
+            _step(runf["solar_available"]),
+            where="post",
+            color="#b08900",
+            linewidth=0.9,
+            alpha=0.8,
+            label="Solar available",
+        )
+        ax_p.fill_between(
+            x,
+            0,
+            _step(basef["curtailed"]),
+            step="post",
+            color=BASELINE_COLOUR,
+            alpha=0.6,
+            linewidth=0,
+            label="Curtailed, baseline (no storage)",
+        )
+        ax_p.fill_between(
+            x,
+            0,
+            _step(runf["curtailed"]),
+            step="post",
+            color=RUN_COLOUR,
+            alpha=0.85,
+            linewidth=0,
+            label="Curtailed, run (with storage)",
+        )
+        ax_p.set_ylabel("Power [MW]")
+        ax_p.set_ylim(bottom=0)
+        ax_p.yaxis.set_major_formatter(_thousands)
+        base_total = dt * float(basef["curtailed"].sum())
+        run_total = dt * float(runf["curtailed"].sum())
+        ax_p.set_title(
+            f"{res.name}: curtailment, {_where(res, site)}\n{_span(runf.index, dt)}: "
+            f"absorbed {base_total - run_total:,.1f} MWh of {base_total:,.1f} MWh"
+        )
+        _legend_right(ax_p)
+
+        t_end = x
+        cum_base = pd.Series(np.concatenate([[0.0], dt * basef["curtailed"].cumsum()]))
+        cum_run = pd.Series(np.concatenate([[0.0], dt * runf["curtailed"].cumsum()]))
+        ax_e.plot(t_end, cum_base, color=BASELINE_COLOUR, linewidth=2, label="Baseline")
+        ax_e.plot(t_end, cum_run, color=RUN_COLOUR, linewidth=2, label="Run")
+        ax_e.fill_between(
+            t_end,
+            cum_run,
+            cum_base,
+            where=(cum_base >= cum_run).to_numpy(),
+            color="#2a9d8f",
+            alpha=0.25,
+            linewidth=0,
+            label="Absorbed by storage",
+        )
+        ax_e.set_ylabel("Cumulative\ncurtailment [MWh]")
+        ax_e.set_ylim(bottom=0)
+        ax_e.yaxis.set_major_formatter(_thousands)
+        _legend_right(ax_e)
+        ax_e.set_xlabel(f"Local time ({tz})")
+        ax_e.set_xlim(x[0], x[-1])
+        _time_axis(ax_e, tz)
+    return fig
+
+
+def emissions_figure(
+    run: str | Path | Results,
+    site: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    *,
+    figsize: tuple[float, float] = (12.0, 5.5),
+    dpi: float = DPI,
+) -> Figure:
+    """Emissions displaced by storage on each carbon basis (average, marginal).
+
+    Left: cumulative displaced emissions over the window [tCO2]. Right: the
+    window totals per basis [tCO2] (for the whole horizon, the summary's
+    ``emissions_displaced_tco2``).
+    """
+    res = _results(run)
+    disp = displaced_frame(res, site, start, end)
+    dt = res.dt_h
+    tz = disp.index.tz
+    t_edges = _edges(disp.index, dt)
+    with _rc():
+        fig = new_figure(figsize, dpi)
+        ax_t, ax_b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3.2, 1.0]})
+        for series in disp.columns:
+            ax_t.plot(
+                t_edges,
+                np.concatenate([[0.0], disp[series].cumsum().to_numpy()]),
+                color=CARBON_COLOURS.get(series, "#555555"),
+                linewidth=2,
+                label=f"{series.capitalize()} intensity",
+            )
+        ax_t.axhline(0.0, color="black", linewidth=0.8)
+        ax_t.set_ylabel("Cumulative emissions displaced [tCO2]")
+        ax_t.set_xlabel(f"Local time ({tz})")
+        ax_t.set_xlim(t_edges[0], t_edges[-1])
+        ax_t.yaxis.set_major_formatter(_thousands)
+        _time_axis(ax_t, tz)
+        ax_t.legend(loc="upper left", frameon=False)
+        ax_t.set_title(
+            f"{res.name}: emissions displaced by storage, {_where(res, site)}\n"
+            f"{_span(disp.index, dt)} (baseline minus run; > 0 means avoided)"
+        )
+        totals = disp.sum()
+        bars = ax_b.bar(
+            [s.capitalize() for s in totals.index],
+            totals.to_numpy(),
+            color=[CARBON_COLOURS.get(s, "#555555") for s in totals.index],
+            width=0.6,
+        )
+        ax_b.bar_label(bars, labels=[f"{v:,.1f}" for v in totals], padding=3)
+        ax_b.axhline(0.0, color="black", linewidth=0.8)
+        ax_b.set_ylabel("Total displaced [tCO2]")
+        ax_b.set_xlabel("Carbon basis")
+        ax_b.margins(y=0.15)
+        ax_b.grid(axis="x", visible=False)
+        ax_b.set_title("Window total")
+    return fig
+
+
+def headline_frame(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The headline figures of a :func:`compare_table` result, per panel.
+
+    Returns ``{"cost": runs × (run, baseline), "absorbed": runs × [MWh],
+    "displaced": runs × series, "cycles": runs × units}``.
+    """
+    labels: list[str] = table.attrs.get("labels") or [
+        c for c in table.columns if c != "unit" and not c.startswith(("diff:", "rel:"))
+    ]
+
+    def pick(fig: str, basis: str) -> pd.DataFrame:
+        try:
+            rows = table.xs((fig, basis), level=("figure", "basis"))
+        except KeyError:
+            return pd.DataFrame(index=labels)
+        return rows[labels].T
+
+    cost = pd.DataFrame(
+        {
+            "run": pick("total_cost", "run").iloc[:, 0] if len(labels) else [],
+            "baseline": pick("total_cost", "baseline").iloc[:, 0] if len(labels) else [],
+        }
+    )
+    absorbed = pick("curtailment_absorbed_mwh", "delta")
+    absorbed.columns = ["curtailment_absorbed_mwh"][: len(absorbed.columns)]
+    return {
+        "cost": cost,
+        "absorbed": absorbed,
+        "displaced": pick("emissions_displaced_tco2", "delta"),
+        "cycles": pick("equivalent_full_cycles", "run"),
+    }
+
+
+def _grouped_bars(
+    ax: Axes, frame: pd.DataFrame, colours: dict[str, str] | None = None, fmt: str = "{:,.1f}"
+) -> None:
+    n_groups, n_bars = frame.shape
+    if n_bars == 0:
+        ax.text(0.5, 0.5, "not reported", ha="center", va="center", transform=ax.transAxes)
+        return
+    width = 0.8 / n_bars
+    x = np.arange(n_groups)
+    palette = ["#1d6fa5", "#f4a261", "#2a9d8f", "#bc4749", "#7b4fa0", "#6c757d"]
+    for i, column in enumerate(frame.columns):
+        colour = (colours or {}).get(column, palette[i % len(palette)])
+        bars = ax.bar(
+            x + (i - (n_bars - 1) / 2) * width,
+            frame[column].to_numpy(dtype=float),
+            width=width * 0.95,
+            color=colour,
+            label=str(column),
+        )
+        if n_groups * n_bars <= 16:
+            ax.bar_label(bars, fmt=fmt, padding=2, fontsize=8)
+    ax.set_xticks(x, [str(i) for i in frame.index], rotation=20 if n_groups > 3 else 0)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.grid(axis="x", visible=False)
+    ax.margins(y=0.15)
+
+
+def compare_figure(
+    runs: Sequence[str | Path | Results] | pd.DataFrame,
+    *,
+    force: bool = False,
+    figsize: tuple[float, float] = (12.0, 8.0),
+    dpi: float = DPI,
+) -> Figure:
+    """Bar charts of the headline figures across runs: total cost (run and
+    baseline) [currency], curtailment absorbed [MWh], emissions displaced on each
+    basis [tCO2] and equivalent full cycles per unit.
+
+    ``runs`` is a list of results folders or a :func:`compare_table` result.
+    """
+    table = runs if isinstance(runs, pd.DataFrame) else compare_table(runs, force=force)
+    panels = headline_frame(table)
+    units = table["unit"]
+    money = units[table.index.get_level_values("figure") == "total_cost"]
+    currency = str(money.iloc[0]) if len(money) else "currency"
+    with _rc():
+        fig = new_figure(figsize, dpi)
+        (a_cost, a_abs), (a_em, a_cyc) = fig.subplots(2, 2)
+        cost = panels["cost"].rename(
+            columns={"run": "Run (with storage)", "baseline": "Baseline (no storage)"}
+        )
+        _grouped_bars(
+            a_cost,
+            cost,
+            {"Run (with storage)": RUN_COLOUR, "Baseline (no storage)": BASELINE_COLOUR},
+            fmt="{:,.0f}",
+        )
+        a_cost.set_title("Total cost (objective; lower is better)")
+        a_cost.set_ylabel(f"Total cost [{currency}]")
+        a_cost.yaxis.set_major_formatter(_thousands)
+        a_cost.legend(frameon=False)
+        _grouped_bars(a_abs, panels["absorbed"], {"curtailment_absorbed_mwh": "#2a9d8f"})
+        a_abs.set_title("Curtailment absorbed")
+        a_abs.set_ylabel("Curtailment absorbed [MWh]")
+        a_abs.yaxis.set_major_formatter(_thousands)
+        _grouped_bars(a_em, panels["displaced"], CARBON_COLOURS)
+        a_em.set_title("Emissions displaced (baseline − run)")
+        a_em.set_ylabel("Emissions displaced [tCO2]")
+        a_em.yaxis.set_major_formatter(_thousands)
+        if panels["displaced"].shape[1]:
+            a_em.legend(title="Carbon basis", frameon=False)
+        _grouped_bars(a_cyc, panels["cycles"], fmt="{:.2f}")
+        a_cyc.set_title("Equivalent full cycles")
+        a_cyc.set_ylabel("Equivalent full cycles [cycles]")
+        if 0 < panels["cycles"].shape[1] <= 8:
+            a_cyc.legend(title="Storage unit", frameon=False)
+        for ax in (a_cost, a_abs, a_em, a_cyc):
+            ax.set_xlabel("Run")
+        notices = table.attrs.get("notices") or []
+        title = "Headline figures across runs"
+        if notices:
+            title += "\nnote: " + "; ".join(notices)
+        fig.suptitle(title, fontsize=12)
+    return fig
+
+
+class _rc:
+    """Apply the figure style for the duration of a block (restores the caller's)."""
+
+    def __enter__(self) -> None:
+        import matplotlib
+
+        self._ctx = matplotlib.rc_context(_RC)
+        self._ctx.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._ctx.__exit__(*exc)
+
+
+#: the ``essdispatch plot --kind`` registry
+FIGURES = {
+    "dispatch": dispatch_figure,
+    "curtailment": curtailment_figure,
+    "emissions": emissions_figure,
+}
