@@ -281,6 +281,22 @@ def compare(
             click.echo(f"wrote {path}", err=True)
 
 
+@cli.command()
+@click.argument("filter", required=False)
+@debug_option
+@handle_errors
+def presets(filter: str | None) -> None:
+    """List built-in data (emission factors, tariffs, prices) with sources.
+
+    FILTER: part of a name or kind (e.g. ``northwest``, ``tou``), or an exact
+    preset name for its full provenance. Use a preset in a scenario as
+    ``{preset: NAME}``.
+    """
+    from essdispatch.presets import presets_table_text
+
+    click.echo(presets_table_text(filter))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="essdispatch")
