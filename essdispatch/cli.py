@@ -297,6 +297,65 @@ def presets(filter: str | None) -> None:
     click.echo(presets_table_text(filter))
 
 
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected WIDTHxHEIGHT in pixels", "--size") from None
+    if w < 200 or h < 150:
+        raise click.BadParameter(f"{text!r}: at least 200x150 pixels", param_hint="--size")
+    return w, h
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--kind",
+    type=click.Choice(["dispatch", "curtailment", "emissions"]),
+    default="dispatch",
+    show_default=True,
+    help="dispatch: power flows, state of charge, price and carbon; curtailment: baseline "
+    "against run; emissions: displaced on the average and marginal basis.",
+)
+@click.option("--from", "start", default=None, help="Window start, local time (2026-06-03).")
+@click.option(
+    "--to", "end", default=None, help="Window end, inclusive; a bare date includes the whole day."
+)
+@click.option("--site", default=None, help="One site (default: the fleet total).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="PNG file to write [default: FOLDER/<kind>.png].",
+)
+@click.option("--size", default=None, metavar="WxH", help="Image size in pixels, e.g. 1600x900.")
+@click.option("--dpi", type=float, default=150.0, show_default=True, help="Dots per inch.")
+@debug_option
+@handle_errors
+def plot(
+    folder: Path,
+    kind: str,
+    start: str | None,
+    end: str | None,
+    site: str | None,
+    out: Path | None,
+    size: str | None,
+    dpi: float,
+) -> None:
+    """Draw a figure of the run in results FOLDER as PNG."""
+    from essdispatch.plots import FIGURES, figsize_px, save_png
+
+    pixels = _parse_size(size)
+    kwargs: dict[str, Any] = {"dpi": dpi}
+    if pixels is not None:
+        kwargs["figsize"] = figsize_px(*pixels, dpi=dpi)
+    fig = FIGURES[kind](folder, site, start, end, **kwargs)
+    path = save_png(fig, out if out is not None else folder / f"{kind}.png", dpi=dpi)
+    click.echo(f"wrote {path}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="essdispatch")
