@@ -356,6 +356,23 @@ def plot(
     click.echo(f"wrote {path}")
 
 
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="HTML file to write [default: FOLDER/report.html].",
+)
+@debug_option
+@handle_errors
+def report(folder: Path, out: Path | None) -> None:
+    """Write a self-contained HTML page of the run in results FOLDER."""
+    from essdispatch.report import write_report
+
+    click.echo(f"wrote {write_report(folder, out)}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="essdispatch")
