@@ -115,9 +115,7 @@ def _summary_html(frame: pd.DataFrame) -> str:
 
 
 def _kv_table(items: list[tuple[str, Any]]) -> str:
-    rows = "".join(
-        f"<tr><th>{_esc(k)}</th><td>{_esc(_show(v))}</td></tr>" for k, v in items
-    )
+    rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(_show(v))}</td></tr>" for k, v in items)
     return f"<table>{rows}</table>"
 
 
