@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import types
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -707,7 +708,8 @@ class PvlibSpec(_Form):
     a date always gets the same factor). With ``annual_full_load_hours`` H the
     profile is multiplied by the scale s solving
     ``Σ_year clip(s·p_year, 0, 1)·Δt = H`` over the calendar year of the horizon
-    start (same settings), found by Newton steps since clipping bends the sum.
+    start (same settings; sampled hourly when Δt < 1 h), found by Newton steps
+    since clipping bends the sum.
     """
 
     tilt: float = Field(ge=0, le=90, description="panel tilt from horizontal [degrees]")
@@ -754,8 +756,10 @@ def _pvlib_profile(
 
     mid = index + pd.Timedelta(hours=dt_h / 2)
     loc = pvlib.location.Location(lat, lon, tz=str(index.tz))
-    sky = loc.get_clearsky(mid, model="ineichen")
-    sun = loc.get_solarposition(mid)
+    with warnings.catch_warnings():  # pvlib 0.16 still calls DatetimeIndex.dayofyear
+        warnings.filterwarnings("ignore", message=".*dayofyear is deprecated.*")
+        sun = loc.get_solarposition(mid)
+        sky = loc.get_clearsky(mid, model="ineichen", solar_position=sun)
     poa = pvlib.irradiance.get_total_irradiance(
         spec.tilt,
         spec.azimuth,
@@ -804,16 +808,20 @@ def _eval_pvlib(spec: PvlibSeries, ctx: SeriesContext) -> np.ndarray:
     profile = _pvlib_profile(p, ctx.lat, ctx.lon, ctx.index, ctx.dt_h)
     if p.annual_full_load_hours is not None:
         year = ctx.index[0].year
+        ref_dt_h = max(ctx.dt_h, 1.0)  # sub-hourly: an hourly reference year, for speed
         year_index = pd.date_range(
             pd.Timestamp(year, 1, 1),
             pd.Timestamp(year + 1, 1, 1),
-            freq=pd.Timedelta(hours=ctx.dt_h),
+            freq=pd.Timedelta(hours=ref_dt_h),
             inclusive="left",
             tz=ctx.index.tz,
         )
-        reference = _pvlib_profile(p, ctx.lat, ctx.lon, year_index, ctx.dt_h)
+        if year_index.equals(ctx.index):
+            reference = profile
+        else:
+            reference = _pvlib_profile(p, ctx.lat, ctx.lon, year_index, ref_dt_h)
         try:
-            scale = full_load_scale(reference, ctx.dt_h, p.annual_full_load_hours)
+            scale = full_load_scale(reference, ref_dt_h, p.annual_full_load_hours)
         except ValueError as e:
             raise ctx.error(str(e), "pvlib.annual_full_load_hours") from None
         profile = np.clip(profile * scale, 0.0, 1.0)
