@@ -10,9 +10,12 @@ one; only the route differs.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -22,6 +25,9 @@ from essdispatch.results import DispatchResult, extract
 from essdispatch.solve import SolverOptions, solve_lp
 
 GROUP_TOLERANCE_MW = 1e-6
+#: below this many site-periods the per-site solves run in this process (start-up of
+#: worker processes costs more than it saves)
+PARALLEL_MIN_SITE_PERIODS = 100_000
 
 
 @dataclass
@@ -117,11 +123,36 @@ def groups_satisfied(inputs: Inputs, result: DispatchResult) -> bool:
     return True
 
 
+def group_binds_without_storage(inputs: Inputs) -> bool:
+    """Whether a group limit is exceeded by the sites' stand-alone no-storage dispatch.
+
+    Without storage each period stands alone: a site exports
+    ``min(X[s], max(0, pv − load − aux))`` when the effective sell price
+    ``ps + λ·ci`` is positive and imports ``min(M[s], max(0, load + aux − pv))``.
+    If those already break a group limit, the per-site route would break it too,
+    so the joint problem is solved directly.
+    """
+    if not inputs.n_groups:
+        return False
+    net = inputs.pv - inputs.load - inputs.site_aux[:, None]
+    pays = inputs.sell_price + inputs.carbon_price * inputs.steer_carbon > 0
+    exp0 = np.where(pays, np.minimum(inputs.export_limit[:, None], np.maximum(net, 0.0)), 0.0)
+    imp0 = np.minimum(inputs.import_limit[:, None], np.maximum(-net, 0.0))
+    for g, members in enumerate(inputs.group_sites):
+        members = np.asarray(members, dtype=np.int64)
+        if (exp0[members].sum(axis=0) > inputs.group_export_limit[g] + GROUP_TOLERANCE_MW).any():
+            return True
+        if (imp0[members].sum(axis=0) > inputs.group_import_limit[g] + GROUP_TOLERANCE_MW).any():
+            return True
+    return False
+
+
 def solve_dispatch(
     inputs: Inputs,
     options: SolverOptions | None = None,
     decompose: bool = True,
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> tuple[DispatchResult, SolveStats]:
     """Solve ``inputs`` to optimality (see the module docstring for the route).
 
@@ -132,6 +163,8 @@ def solve_dispatch(
     decompose : try the per-site route first (exclusive-mode MILPs too: the
         binaries are per unit, so they decompose the same way)
     progress : called with a short phase description as work proceeds
+    workers : processes for the per-site solves (None: one per core when the
+        problem is large enough to pay for starting them; 1: in this process)
 
     Returns
     -------
@@ -143,11 +176,12 @@ def solve_dispatch(
         say("solving joint problem")
         return solve_joint(inputs, options, stats), stats
 
-    parts = []
-    for s in range(inputs.n_sites):
-        say(f"solving site {s + 1}/{inputs.n_sites}")
-        sites = np.array([s])
-        parts.append((sites, solve_joint(inputs.subset_sites(sites), options, stats)))
+    if group_binds_without_storage(inputs):
+        say("a group limit binds even without storage: solving joint problem")
+        stats.route = "joint (group limit binds without storage)"
+        return solve_joint(inputs, options, stats), stats
+
+    parts = _solve_sites(inputs, options, stats, workers, say)
     stats.subproblems = len(parts)
     stats.route = "per-site"
     t0 = time.perf_counter()
@@ -165,3 +199,51 @@ def solve_dispatch(
     joint_stats.extract_seconds += stats.extract_seconds
     joint_stats.notes = stats.notes
     return result, joint_stats
+
+
+def _solve_one(args: tuple[Inputs, SolverOptions | None]) -> tuple[DispatchResult, SolveStats]:
+    inputs, options = args
+    stats = SolveStats()
+    return solve_joint(inputs, options, stats), stats
+
+
+def default_workers(inputs: Inputs) -> int:
+    """Worker processes for per-site solves: one per core for large fleets, else 1."""
+    if inputs.n_sites * inputs.n_periods < PARALLEL_MIN_SITE_PERIODS:
+        return 1
+    return max(1, min(os.cpu_count() or 1, inputs.n_sites))
+
+
+def _solve_sites(
+    inputs: Inputs,
+    options: SolverOptions | None,
+    stats: SolveStats,
+    workers: int | None,
+    say: Callable[[str], None],
+) -> list[tuple[np.ndarray, DispatchResult]]:
+    """Solve every site alone (no group rows), in worker processes when worth it."""
+    n = inputs.n_sites
+    jobs = [(np.array([s]), inputs.subset_sites(np.array([s]))) for s in range(n)]
+    workers = default_workers(inputs) if workers is None else max(1, workers)
+    results: list[tuple[DispatchResult, SolveStats]] = []
+    if workers == 1:
+        for k, (_, sub) in enumerate(jobs):
+            say(f"solving site {k + 1}/{n}")
+            results.append(_solve_one((sub, options)))
+    else:
+        # one HiGHS thread per process: the processes already use the cores
+        opts = options or SolverOptions()
+        opts = replace(opts, threads=opts.threads or 1)
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        ctx = multiprocessing.get_context(method)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            for k, out in enumerate(pool.map(_solve_one, [(sub, opts) for _, sub in jobs])):
+                say(f"solved site {k + 1}/{n} ({workers} processes)")
+                results.append(out)
+    for _, sub_stats in results:
+        for key in ("build_seconds", "transfer_seconds", "solve_seconds", "extract_seconds"):
+            setattr(stats, key, getattr(stats, key) + getattr(sub_stats, key))
+        stats.variables += sub_stats.variables
+        stats.constraints += sub_stats.constraints
+        stats.status, stats.termination = sub_stats.status, sub_stats.termination
+    return [(sites, res) for (sites, _), (res, _) in zip(jobs, results, strict=True)]

@@ -167,7 +167,7 @@ def test_binding_group_falls_back_to_joint_solve():
         carbon_price=0.0,
     )
     r, stats = solve_dispatch(inp)
-    assert stats.route.startswith("joint")
+    assert stats.route == "joint (group limit binds without storage)"
     assert r.figures["curtailed_mwh"] == pytest.approx(8.0, abs=1e-9)
     assert r.objective == pytest.approx(-600.0, abs=1e-9)
 
@@ -243,3 +243,48 @@ def test_half_hour_repeat_equals_hourly(seed, S, T):
     a, _ = solve_dispatch(hourly)
     b, _ = solve_dispatch(half)
     assert b.objective == pytest.approx(a.objective, rel=1e-7, abs=1e-6)
+
+
+def test_parallel_per_site_solves_equal_sequential():
+    inp = random_fleet(11, 4, 1, 48)
+    seq, s1 = solve_dispatch(inp, workers=1)
+    par, s2 = solve_dispatch(inp, workers=2)
+    assert s1.route == s2.route == "per-site"
+    assert par.objective == pytest.approx(seq.objective, rel=1e-9, abs=1e-9)
+    np.testing.assert_allclose(par.e, seq.e, atol=1e-7)
+
+
+def test_group_that_binds_only_with_storage_is_caught_after_per_site_solve():
+    # Noon PV 5 MW per site (10 in total) fits the group limit of 12 without storage. Each
+    # unit starts with 10 MWh (free terminal) and can discharge 8 MW into the evening price
+    # of 100: per site that is optimal, together 16 > 12, so the joint problem is solved.
+    # Joint optimum: the group limit caps both periods at 12 MW; at noon 10 MW of PV plus
+    # 2 MW of stored energy (worthless at the end: free terminal), 12 MW in the evening
+    # from the 20 MWh stored: cost = −(10·12 + 100·12) = −1320.
+    inp = random_fleet(2, 2, 1, 2, group_export=12.0)
+    inp = replace(
+        inp,
+        pv=np.array([[5.0, 0.0], [5.0, 0.0]]),
+        load=np.zeros((2, 2)),
+        sell_price=np.array([[10.0, 100.0]] * 2),
+        buy_price=np.array([[10.0, 100.0]] * 2),
+        carbon_price=0.0,
+        export_limit=np.array([10.0, 10.0]),
+        import_limit=np.zeros(2),
+        power=np.array([8.0, 8.0]),
+        charge_power=np.array([8.0, 8.0]),
+        energy=np.array([20.0, 20.0]),
+        eta_charge=np.ones(2),
+        eta_discharge=np.ones(2),
+        soc_min=np.zeros(2),
+        soc_max=np.ones(2),
+        soc_initial=np.full(2, 0.5),
+        availability=np.ones((2, 2)),
+        degradation_cost=np.zeros(2),
+        grid_charging=np.array([True, True]),
+        terminal=("free", "free"),
+    )
+    r, stats = solve_dispatch(inp)
+    assert stats.route == "joint (group limit binds)"
+    assert (r.exp.sum(axis=0) <= 12 + 1e-6).all()
+    assert r.objective == pytest.approx(-1320.0, abs=1e-6)
