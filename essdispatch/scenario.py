@@ -580,9 +580,7 @@ def _build(
         raise ScenarioError(file, problems) from None
     problems += _name_problems(data)
     series, more = _resolve_series(model, base_dir, file)
-    problems += more
-    if not more:
-        problems += _signal_problems(model, series)
+    problems += more + _signal_problems(model, series)
     if problems:
         raise ScenarioError(file, problems)
     if raw_text is None:
@@ -813,7 +811,7 @@ def _signal_problems(
                     " sell_price) at the top level or for this site",
                 )
             )
-        elif src.buy != src.sell and src.buy not in checked:
+        elif src.buy != src.sell and src.buy not in checked and {src.buy, src.sell} <= set(series):
             checked.add(src.buy)
             buy, sell = series[src.buy], series[src.sell]
             bad = buy < sell

@@ -175,7 +175,6 @@ _SHOW_INPUT = {
     "float_type",
     "int_parsing",
     "int_type",
-    "int_from_float",
     "string_type",
     "bool_parsing",
     "bool_type",
