@@ -384,8 +384,20 @@ class Group(_Model):
     import_limit_mw: float | None = Field(None, ge=0, description="group import limit M[g] [MW]")
 
 
+def _number_or_text(item: Any) -> Any:
+    """YAML 1.1 reads ``1e-6`` as text: turn numeric text into a number."""
+    if isinstance(item, str):
+        for kind in (int, float):
+            try:
+                return kind(item)
+            except ValueError:
+                pass
+    return item
+
+
 def _solver_options(value: Any) -> Any:
     if isinstance(value, Mapping):
+        value = {key: _number_or_text(item) for key, item in value.items()}
         for key, item in value.items():
             ok = isinstance(item, (str, int, float, bool)) and not (
                 isinstance(item, float) and not np.isfinite(item)

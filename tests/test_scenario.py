@@ -319,6 +319,9 @@ def test_operation_and_solver_blocks_accepted(tmp_path):
     assert sc.model.solver.time_limit_s == pytest.approx(30.0)
     assert sc.model.solver.threads == 2
     assert sc.model.solver.options == {"mip_rel_gap": 1e-6, "presolve": "on", "parallel": True}
+    text = BASE + "solver: {options: {mip_rel_gap: 1e-6, threads: '2', solver: ipm}}\n"
+    options = load_scenario(write(tmp_path, text, "opts.yaml")).model.solver.options
+    assert options == {"mip_rel_gap": pytest.approx(1e-6, rel=1e-12), "threads": 2, "solver": "ipm"}
 
 
 def test_scenario_from_dict_round_trip(tmp_path):
