@@ -674,16 +674,19 @@ def _eval_csv(spec: CsvSeries, ctx: SeriesContext) -> np.ndarray:
         what = "empty cell" if cell == "" else f"value {cell!r} is not a finite number"
         raise ctx.error(f"{path}: {what} at line {i + 2}, column {spec.column!r}", "column")
     starts = ctx.index.as_unit("ns").asi8
-    if ns[0] > starts[0] or ns[-1] < starts[-1]:
+    dt_ns = round(ctx.dt_h * 3600e9)
+    # each row stands for [its stamp, the next stamp); the last row for one more step of
+    # the file's own spacing, so an hourly file ending at 23:00 covers a day at 15 min
+    covered_until = ns[-1] + (ns[-1] - ns[-2] if len(ns) > 1 else 0)
+    if ns[0] > starts[0] or covered_until < starts[-1] + dt_ns:
         tz = ctx.index.tz
-        first, last = (pd.Timestamp(x, tz="UTC").tz_convert(tz) for x in (ns[0], ns[-1]))
+        first, until = (pd.Timestamp(x, tz="UTC").tz_convert(tz) for x in (ns[0], covered_until))
+        end = ctx.index[-1] + pd.Timedelta(dt_ns, unit="ns")
         raise ctx.error(
-            f"{path} covers {format_timestamp(first)} .. {format_timestamp(last)} but the"
-            f" horizon needs {format_timestamp(ctx.index[0])} .. {format_timestamp(ctx.index[-1])}"
-            " (first to last period start)",
+            f"{path} covers {format_timestamp(first)} to {format_timestamp(until)} but the"
+            f" horizon needs {format_timestamp(ctx.index[0])} to {format_timestamp(end)}",
             "csv",
         )
-    dt_ns = round(ctx.dt_h * 3600e9)
     lo = np.searchsorted(ns, starts, side="left")
     hi = np.searchsorted(ns, starts + dt_ns, side="left")
     count = hi - lo

@@ -287,12 +287,22 @@ def test_csv_dst_ambiguous_or_nonexistent_local_stamp(tmp_path, stamp):
 
 
 def test_csv_must_cover_the_horizon(tmp_path):
+    # each row stands for one step of the file's own spacing
     write_csv(tmp_path, "time,x\n2026-06-01 01:00,1\n2026-06-01 23:00,2\n")
     text = error_of({"csv": "data.csv", "column": "x"}, ctx_for(base_dir=tmp_path))
-    assert "covers 2026-06-01 01:00+08:00 .. 2026-06-01 23:00+08:00" in text
-    assert "needs 2026-06-01 00:00+08:00 .. 2026-06-01 23:00+08:00" in text
-    write_csv(tmp_path, "time,x\n2026-06-01 00:00,1\n2026-06-01 22:00,2\n")
-    assert "covers" in error_of({"csv": "data.csv", "column": "x"}, ctx_for(base_dir=tmp_path))
+    assert "covers 2026-06-01 01:00+08:00 to" in text
+    assert "needs 2026-06-01 00:00+08:00 to 2026-06-02 00:00+08:00" in text
+    write_csv(tmp_path, "time,x\n2026-06-01 00:00,1\n2026-06-01 21:00,2\n2026-06-01 22:00,2\n")
+    text = error_of({"csv": "data.csv", "column": "x"}, ctx_for(base_dir=tmp_path))
+    assert "covers 2026-06-01 00:00+08:00 to 2026-06-01 23:00+08:00" in text
+
+
+def test_hourly_csv_covers_a_day_at_15_min(tmp_path):
+    rows = "".join(f"2026-06-01 {h:02d}:00,{h}\n" for h in range(24))
+    write_csv(tmp_path, "time,x\n" + rows)
+    ctx = ctx_for(freq="15min", base_dir=tmp_path)
+    out = evaluate({"csv": "data.csv", "column": "x"}, ctx)
+    assert out == pytest.approx(np.repeat(np.arange(24.0), 4), abs=0)
 
 
 GOOD_HEAD = "time,x,y\n2026-06-01 00:00,1,1\n"
