@@ -14,7 +14,6 @@ name.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -254,7 +253,7 @@ def run_scenario(
     decompose: bool = True,
     progress: Progress | None = None,
 ) -> RunOutcome:
-    """Load, solve run and baseline, and write ``<out>/<name>/``.
+    """Load the scenario file ``path``, solve run and baseline, write ``<out>/<name>/``.
 
     Parameters
     ----------
@@ -272,21 +271,57 @@ def run_scenario(
     ScenarioError on bad input, SolveError on a non-optimal solve, ResultsError
     when the folder cannot be written. Nothing is written unless all succeeds.
     """
-    from essdispatch.scenario import load_scenario, prepare_inputs
+    from essdispatch.scenario import load_scenario
 
     say = progress or (lambda _m: None)
-    timings: dict[str, float] = {}
     t0 = time.perf_counter()
     say("loading scenario")
     scenario = load_scenario(path)
+    load_seconds = time.perf_counter() - t0
+    return run_loaded(
+        scenario,
+        out,
+        csv=csv,
+        options=options,
+        backend=backend,
+        decompose=decompose,
+        progress=progress,
+        load_seconds=load_seconds,
+        file=str(Path(path)),
+    )
+
+
+def run_loaded(
+    scenario: Any,
+    out: str | Path | None = "results",
+    *,
+    csv: bool = False,
+    options: SolverOptions | None = None,
+    backend: str = "direct",
+    decompose: bool = True,
+    progress: Progress | None = None,
+    load_seconds: float = 0.0,
+    file: str | None = None,
+    folder_name: str | None = None,
+) -> RunOutcome:
+    """Solve an already loaded :class:`essdispatch.scenario.Scenario` (see :func:`run_scenario`).
+
+    Reads no file: the scenario's series are resolved at load time, so this runs on a
+    machine that cannot see the scenario's data files (a sweep worker).
+    ``folder_name`` overrides the results folder name (default: the scenario name).
+    """
+    from essdispatch.rolling import prepare_operation
+    from essdispatch.scenario import prepare_inputs
+
+    say = progress or (lambda _m: None)
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
     inputs = prepare_inputs(scenario)
-    timings["load_seconds"] = time.perf_counter() - t0
+    timings["load_seconds"] = load_seconds + time.perf_counter() - t0
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         check_writable(out_dir)
     opts = solver_options_from(scenario, options)
-    from essdispatch.rolling import prepare_operation
-
     operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
 
     t1 = time.perf_counter()
@@ -304,11 +339,7 @@ def run_scenario(
         timings[f"run_{key}"] = getattr(run_stats, key)
         timings[f"baseline_{key}"] = getattr(base_stats, key)
 
-    info = {
-        "name": inputs.name,
-        "sha256": scenario.sha256,
-        "file": str(Path(path)),
-    }
+    info = {"name": inputs.name, "sha256": scenario.sha256, "file": file}
     summary = build_summary(info, inputs, run, run_stats, baseline, base_stats, timings)
     if rolled is not None:
         summary.update(_clean(rolled.summary))
@@ -317,20 +348,14 @@ def run_scenario(
         say("writing results")
         t2 = time.perf_counter()
         folder = write_results(
-            out_dir, inputs.name, summary, run, baseline, scenario.raw_text, csv=csv
+            out_dir,
+            folder_name or inputs.name,
+            summary,
+            run,
+            baseline,
+            scenario.raw_text,
+            csv=csv,
         )
         timings["write_seconds"] = time.perf_counter() - t2
-    timings["total_seconds"] = time.perf_counter() - t0
-    with contextlib.suppress(Exception):
-        summary["timings"] = dict(timings)
-        if folder is not None:  # record the write time too (the file is already complete)
-            _rewrite_timings(folder / "summary.json", timings)
+    timings["total_seconds"] = load_seconds + time.perf_counter() - t0
     return RunOutcome(folder, summary, run, baseline, timings)
-
-
-def _rewrite_timings(summary_path: Path, timings: dict[str, float]) -> None:
-    doc = json.loads(summary_path.read_text(encoding="utf-8"))
-    doc["timings"] = timings
-    tmp = summary_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(summary_path)
