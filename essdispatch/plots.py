@@ -56,6 +56,7 @@ RUN_COLOUR, BASELINE_COLOUR = "#1d6fa5", "#f4a261"
 _RC = {
     "font.size": 10,
     "axes.titlesize": 12,
+    "figure.titlesize": 12,
     "axes.labelsize": 10,
     "legend.fontsize": 9,
     "axes.spines.top": False,
@@ -108,7 +109,7 @@ def window(
         first, last = frame.index[0], frame.index[-1]
         raise ResultsError(
             f"{folder}: no periods between {start or 'start'} and {end or 'end'} "
-            f"(the run covers {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M})"
+            f"(the run's periods start from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M})"
         )
     return out
 
@@ -254,7 +255,9 @@ def _where(res: Results, site: str | None) -> str:
 
 def _span(index: pd.DatetimeIndex, dt_h: float) -> str:
     end = index[-1] + pd.Timedelta(hours=dt_h)
-    return f"{index[0]:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} ({index.tz})"
+    same_day = end.normalize() == index[0].normalize()
+    shown = f"{end:%H:%M}" if same_day else f"{end:%Y-%m-%d %H:%M}"
+    return f"{index[0]:%Y-%m-%d %H:%M} – {shown} ({index.tz})"
 
 
 _thousands = FuncFormatter(lambda v, _p: f"{v:,.0f}")
@@ -319,7 +322,7 @@ def dispatch_figure(
         ax_p.axhline(0.0, color="black", linewidth=0.8)
         ax_p.set_ylabel("Power [MW]\n← sinks | sources →")
         ax_p.yaxis.set_major_formatter(_thousands)
-        ax_p.set_title(f"{res.name}: dispatch, {_where(res, site)}\n{_span(flows.index, dt)}")
+        fig.suptitle(f"{res.name}: dispatch, {_where(res, site)}\n{_span(flows.index, dt)}")
         _legend_right(ax_p)
 
         t_end = flows.index + pd.Timedelta(hours=dt)
@@ -368,12 +371,14 @@ def dispatch_figure(
         twin.set_ylim(bottom=0)
         h1, l1 = ax_c.get_legend_handles_labels()
         h2, l2 = twin.get_legend_handles_labels()
-        ax_c.legend(
+        ax_c.legend(  # above the panel: the twin axis' label takes the right margin
             h1 + h2,
             [f"{lab} price{mean_note}" for lab in l1] + l2,
-            loc="upper left",
-            bbox_to_anchor=(1.08, 1.0),
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.0),
+            ncol=len(h1) + len(h2),
             frameon=False,
+            borderaxespad=0.2,
         )
         ax_c.set_xlabel(f"Local time ({tz})")
         ax_c.set_xlim(x[0], x[-1])
@@ -424,6 +429,7 @@ def curtailment_figure(
             linewidth=0,
             label="Curtailed, baseline (no storage)",
         )
+        ax_p.step(x, _step(basef["curtailed"]), where="post", color="#d9822b", linewidth=1.0)
         ax_p.fill_between(
             x,
             0,
@@ -439,9 +445,11 @@ def curtailment_figure(
         ax_p.yaxis.set_major_formatter(_thousands)
         base_total = dt * float(basef["curtailed"].sum())
         run_total = dt * float(runf["curtailed"].sum())
+        fig.suptitle(f"{res.name}: curtailment, {_where(res, site)}\n{_span(runf.index, dt)}")
         ax_p.set_title(
-            f"{res.name}: curtailment, {_where(res, site)}\n{_span(runf.index, dt)}: "
-            f"absorbed {base_total - run_total:,.1f} MWh of {base_total:,.1f} MWh"
+            f"Storage absorbed {base_total - run_total:,.1f} MWh of the baseline's "
+            f"{base_total:,.1f} MWh",
+            fontsize=10,
         )
         _legend_right(ax_p)
 
@@ -508,10 +516,11 @@ def emissions_figure(
         ax_t.yaxis.set_major_formatter(_thousands)
         _time_axis(ax_t, tz)
         ax_t.legend(loc="upper left", frameon=False)
-        ax_t.set_title(
+        fig.suptitle(
             f"{res.name}: emissions displaced by storage, {_where(res, site)}\n"
-            f"{_span(disp.index, dt)} (baseline minus run; > 0 means avoided)"
+            f"{_span(disp.index, dt)}"
         )
+        ax_t.set_title("Baseline minus run (> 0: avoided)", fontsize=10)
         totals = disp.sum()
         bars = ax_b.bar(
             [s.capitalize() for s in totals.index],

@@ -70,7 +70,7 @@ def test_dispatch_figure_fleet(runs):
     assert "[CNY/MWh]" in ax_c.get_ylabel()
     assert "[tCO2/MWh]" in twin.get_ylabel()
     assert "Local time" in ax_c.get_xlabel()
-    assert "fleet total" in ax_p.get_title()
+    assert "fleet total" in fig.get_suptitle()
     labels = legend_texts(ax_p)
     for name in (
         "Solar used",
@@ -102,7 +102,7 @@ def test_dispatch_figure_site_window(runs):
         runs["fleet-lambda0"], site="factory", start="2026-06-02", end="2026-06-02 11:00", **SMALL
     )
     ax_p, ax_s, ax_c, _ = fig.axes
-    assert "site factory" in ax_p.get_title()
+    assert "site factory" in fig.get_suptitle()
     lo, hi = x_range_local(ax_c)
     assert lo == pd.Timestamp("2026-06-02 00:00", tz="Asia/Shanghai")
     assert hi == pd.Timestamp("2026-06-02 12:00", tz="Asia/Shanghai")
