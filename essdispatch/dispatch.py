@@ -74,7 +74,7 @@ def solve_joint(
     t1 = time.perf_counter()
     sol = solve_lp(lp, options)
     t2 = time.perf_counter()
-    result = extract(inputs, lp.layout, sol.x, sol.objective, sol.row_dual)
+    result = extract(inputs, lp.layout, sol.x, sol.objective, sol.row_dual, lp.row_families)
     t3 = time.perf_counter()
     stats.build_seconds += t1 - t0
     stats.transfer_seconds += sol.transfer_seconds
@@ -89,10 +89,22 @@ def solve_joint(
 
 
 def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> DispatchResult:
-    """Put per-site-subset results back together into one result for ``inputs``."""
+    """Put per-site-subset results back together into one result for ``inputs``.
+
+    Duals are stitched too; group rows get dual 0, which is right wherever this is
+    used: only when the stitched solution leaves every group limit satisfied, so the
+    per-site duals with zero group duals are an optimal dual solution of the joint LP.
+    """
     S, B, T = inputs.n_sites, inputs.n_units, inputs.n_periods
     arrays = {k: np.zeros((S, T)) for k in ("cur", "imp", "exp", "shed")}
     arrays.update(ch=np.zeros((B, T)), dis=np.zeros((B, T)), e=np.zeros((B, T + 1)))
+    duals = {
+        "balance": np.zeros((S, T)),
+        "storage": np.zeros((B, T)),
+        "group_export": np.zeros((inputs.n_groups, T)),
+        "group_import": np.zeros((inputs.n_groups, T)),
+    }
+    have_duals = all(part.duals for _, part in parts)
     objective = 0.0
     for sites, part in parts:
         units = np.flatnonzero(np.isin(inputs.unit_site, sites))
@@ -100,12 +112,18 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
             arrays[k][sites] = getattr(part, k)
         for k in ("ch", "dis", "e"):
             arrays[k][units] = getattr(part, k)
+        if have_duals:
+            duals["balance"][sites] = part.duals["balance"]
+            duals["storage"][units] = part.duals["storage"]
         objective += part.objective
     layout = Layout.of(inputs)
     x = np.zeros(layout.n_cols)
     for k, arr in arrays.items():
         x[layout.idx(k).ravel()] = arr.ravel()
-    return extract(inputs, layout, x, objective)
+    result = extract(inputs, layout, x, objective)
+    if have_duals:
+        result.duals.update(duals)
+    return result
 
 
 def groups_satisfied(inputs: Inputs, result: DispatchResult) -> bool:

@@ -56,6 +56,11 @@ class DispatchResult:
     Arrays [MW unless noted]: ``pv, cur, imp, exp, shed`` (S, T); ``ch, dis`` (B, T);
     ``e`` (B, T+1) stored energy at the start of each period and at the end [MWh].
     ``objective`` is the solver's objective value [currency].
+    ``duals`` (LP only; empty for a MILP): the row duals of HiGHS, ∂objective/∂rhs,
+    by constraint family: ``balance`` (S, T) [currency per MW of extra load in that
+    period], ``storage`` (B, T) [currency per MWh of energy appearing in the unit at
+    the end of the period], ``group_export`` / ``group_import`` (G, T) [currency per MW
+    of extra limit in that period; ≤ 0; 0 where the group has no such limit].
     """
 
     inputs: Inputs
@@ -68,7 +73,7 @@ class DispatchResult:
     dis: np.ndarray
     e: np.ndarray
     objective: float
-    row_dual: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    duals: dict[str, np.ndarray] = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------ per site
@@ -134,6 +139,7 @@ def extract(
     x: np.ndarray,
     objective: float,
     row_dual: np.ndarray | None = None,
+    row_families: dict[str, slice] | None = None,
 ) -> DispatchResult:
     """Slice a solution vector (in ``layout`` order) into a :class:`DispatchResult`."""
     result = DispatchResult(
@@ -147,10 +153,35 @@ def extract(
         dis=layout.take(x, "dis"),
         e=layout.take(x, "e"),
         objective=float(objective),
-        row_dual=np.zeros(0) if row_dual is None else row_dual,
+        duals=named_duals(inputs, row_dual, row_families),
     )
     result.figures.update(figures(result))
     return result
+
+
+def named_duals(
+    inputs: Inputs, row_dual: np.ndarray | None, row_families: dict[str, slice] | None
+) -> dict[str, np.ndarray]:
+    """Reshape a row-dual vector into arrays by constraint family (see DispatchResult)."""
+    if row_dual is None or not len(row_dual) or not row_families:
+        return {}
+    S, B, T, G = inputs.n_sites, inputs.n_units, inputs.n_periods, inputs.n_groups
+    out = {"balance": row_dual[row_families["balance"]].reshape(S, T)}
+    out["storage"] = (
+        row_dual[row_families["storage"]].reshape(B, T)
+        if "storage" in row_families
+        else np.zeros((B, T))
+    )
+    for family, limits in (
+        ("group_export", inputs.group_export_limit),
+        ("group_import", inputs.group_import_limit),
+    ):
+        arr = np.zeros((G, T))
+        finite = np.flatnonzero(np.isfinite(limits))
+        if family in row_families:
+            arr[finite] = row_dual[row_families[family]].reshape(finite.size, T)
+        out[family] = arr
+    return out
 
 
 def figures(r: DispatchResult) -> dict:

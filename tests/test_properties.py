@@ -252,6 +252,7 @@ def test_parallel_per_site_solves_equal_sequential():
     assert s1.route == s2.route == "per-site"
     assert par.objective == pytest.approx(seq.objective, rel=1e-9, abs=1e-9)
     np.testing.assert_allclose(par.e, seq.e, atol=1e-7)
+    np.testing.assert_allclose(par.duals["balance"], seq.duals["balance"], atol=1e-7)
 
 
 def test_group_that_binds_only_with_storage_is_caught_after_per_site_solve():
@@ -288,3 +289,6 @@ def test_group_that_binds_only_with_storage_is_caught_after_per_site_solve():
     assert stats.route == "joint (group limit binds)"
     assert (r.exp.sum(axis=0) <= 12 + 1e-6).all()
     assert r.objective == pytest.approx(-1320.0, abs=1e-6)
+    # 6 MWh stay unused, so one more MW of tie is worth the price of that period:
+    # the group export duals are −10 (noon) and −100 (evening) per MW
+    assert r.duals["group_export"][0] == pytest.approx([-10.0, -100.0], abs=1e-6)
