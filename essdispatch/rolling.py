@@ -40,6 +40,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -613,6 +614,8 @@ class RollingStats:
     terminal_value: str = "none"
     terminal_value_seconds: float = 0.0
     terminal_shortfall_mwh: float = 0.0
+    relaxed_windows: list[int] = field(default_factory=list)
+    soc_drift_mwh: float = 0.0
     total_seconds: float = 0.0
 
     def summary(self, per_window: bool = True) -> dict:
@@ -627,6 +630,8 @@ class RollingStats:
             "settle_seconds_max": float(max((w.settle_seconds for w in self.windows), default=0)),
             "deviation_mwh": float(sum(w.deviation_mwh for w in self.windows)),
             "terminal_shortfall_mwh": self.terminal_shortfall_mwh,
+            "relaxed_windows": sorted(set(self.relaxed_windows)),
+            "soc_drift_below_min_mwh": self.soc_drift_mwh,
             "terminal_value": self.terminal_value,
             "terminal_value_seconds": self.terminal_value_seconds,
             "model_reuse": self.reuse,
@@ -638,6 +643,28 @@ class RollingStats:
 
 
 # =========================================================================== the loop
+def energy_floor(inputs: Inputs, e_start: np.ndarray, steps: int) -> np.ndarray:
+    """(B, steps+1) lower bound of stored energy in a window starting at ``e_start`` [MWh].
+
+    ``smin·E``, except for a unit that may not charge from the grid whose energy
+    self-discharge can carry below ``smin·E`` before any solar surplus comes:
+    there the bound follows the drift ``(1−σ)^(Δt·t)·e_start``. A
+    perfect-foresight plan never gets there; a myopic one can (it ends a window
+    at ``smin`` before a night), and physics cannot be infeasible.
+    """
+    floor = np.broadcast_to((inputs.soc_min * inputs.energy)[:, None], (inputs.n_units, steps + 1))
+    decay = (1.0 - inputs.self_discharge) ** inputs.dt_h
+    drift = e_start[:, None] * decay[:, None] ** np.arange(steps + 1)[None, :]
+    no_gc = ~inputs.grid_charging.astype(bool)
+    return np.where(no_gc[:, None], np.minimum(floor, drift), floor)
+
+
+def _set_floor(lp: LinearProgram, floor: np.ndarray) -> None:
+    """Lower bounds of ``e[:, 1:]`` of a window LP (``e[:, 0]`` is fixed)."""
+    cols = lp.layout.idx("e")[:, 1:]
+    lp.col_lower[cols] = np.minimum(lp.col_lower[cols], floor[:, 1:])
+
+
 def _reachable(inputs: Inputs, e_start: np.ndarray, a: int, c: int) -> np.ndarray:
     """(B,) the most energy each unit can hold at ``c`` charging at full power from ``e[a]``."""
     dt = inputs.dt_h
@@ -647,6 +674,31 @@ def _reachable(inputs: Inputs, e_start: np.ndarray, a: int, c: int) -> np.ndarra
     powers = decay[:, None] ** np.arange(steps - 1, -1, -1)[None, :]
     e = decay**steps * e_start + dt * (gain * powers).sum(axis=1)
     return np.minimum(e, inputs.soc_max * inputs.energy)
+
+
+def _relax_terminal(
+    lp: LinearProgram,
+    fc: Inputs,
+    e_cols: np.ndarray,
+    final_lo: np.ndarray,
+    e_lo: np.ndarray,
+) -> None:
+    """Make the terminal rule of a plan LP soft: ``e[end]`` up to the target, rewarded.
+
+    The reward per MWh is ``TERMINAL_FACTOR · π`` (π of :func:`settlement_lp` on the
+    forecasts), so the plan reaches as close to the rule as it physically can.
+    """
+    ci = fc.carbon_price * fc.steer_carbon
+    money = max(
+        float(np.abs(fc.buy_price + ci).max(initial=0.0)),
+        float(np.abs(fc.sell_price + ci).max(initial=0.0)),
+    )
+    pi = DEVIATION_FACTOR * (money + float(fc.degradation_cost.max(initial=0.0))) + 1.0
+    ruled = final_lo > e_lo  # units with a binding terminal rule (free: final_lo = smin·E)
+    cols = e_cols[ruled]
+    lp.col_lower[cols] = e_lo[ruled]
+    lp.col_upper[cols] = final_lo[ruled]
+    lp.c[cols] -= TERMINAL_FACTOR * pi
 
 
 def run_rolling(
@@ -721,14 +773,30 @@ def run_rolling(
         fc = window_inputs(forecasts, a, c, e_now)
         lp = assemble_lp(fc)
         e_cols = lp.layout.idx("e")[:, c - a] if B else np.zeros(0, dtype=np.int64)
-        if c == N and B:  # the scenario's terminal rule, capped at what can be reached
+        final = c == N and B > 0
+        if final:  # the scenario's terminal rule, capped at what can be reached
             reach = _reachable(inputs, e_now, a, c)
             lp.col_lower[e_cols] = np.minimum(final_lo, reach)
             lp.col_upper[e_cols] = np.maximum(final_hi, lp.col_lower[e_cols])
         elif unit_value is not None:
             lp.c[e_cols] -= unit_value[:, c]
         build = time.perf_counter() - t0
-        x, plan_obj, plan_seconds, reused = planner.solve(lp, f"window {k} (plan)")
+        # relaxations, tried in turn only when the plan is infeasible on the forecasts:
+        # the self-discharge floor (energy_floor), then a soft terminal rule (_relax_terminal)
+        relax: list[Callable[[], None]] = []
+        if B:
+            relax.append(partial(_set_floor, lp, energy_floor(inputs, e_now, c - a)))
+        if final:
+            relax.append(partial(_relax_terminal, lp, fc, e_cols, final_lo, e_lo))
+        while True:
+            try:
+                x, plan_obj, plan_seconds, reused = planner.solve(lp, f"window {k} (plan)")
+                break
+            except SolveError as exc:
+                if not relax or exc.termination != Termination.INFEASIBLE.value:
+                    raise
+                relax.pop(0)()
+                stats.relaxed_windows.append(k)
         ch_plan = lp.layout.take(x, "ch")[:, : b - a]
         dis_plan = lp.layout.take(x, "dis")[:, : b - a]
         # ---------------------------------------------------------- settle on actuals
@@ -740,6 +808,9 @@ def run_rolling(
             goal = np.where(term == "cyclic", final_hi, final_lo)[units]
             terminal = (units, goal, term[units] == "cyclic")
         slp, _pi = settlement_lp(act, ch_plan, dis_plan, terminal)
+        if B:
+            floor = energy_floor(inputs, e_now, b - a)
+            _set_floor(slp, floor)
         xs, _obj, _settle_solve, _ = settler.solve(slp, f"window {k} (settlement)")
         lay = slp.layout
         n0 = lay.n_cols
@@ -748,7 +819,10 @@ def run_rolling(
             arrays[name][:, a:b] = lay.take(xs, name)
         e_win = lay.take(xs, "e")
         if B:
-            e_win = np.clip(e_win, e_lo[:, None], e_hi[:, None])
+            e_win = np.clip(e_win, floor, e_hi[:, None])
+            stats.soc_drift_mwh = max(
+                stats.soc_drift_mwh, float((e_lo[:, None] - e_win).max(initial=0.0))
+            )
             arrays["e"][:, a + 1 : b + 1] = e_win[:, 1:]
             e_now = e_win[:, -1].copy()
         window_cost = float(slp.c[:n0] @ xs[:n0])
