@@ -141,13 +141,23 @@ def extract(
     row_dual: np.ndarray | None = None,
     row_families: dict[str, slice] | None = None,
 ) -> DispatchResult:
-    """Slice a solution vector (in ``layout`` order) into a :class:`DispatchResult`."""
+    """Slice a solution vector (in ``layout`` order) into a :class:`DispatchResult`.
+
+    Import and export at the same site in the same period are netted (``imp − m``,
+    ``exp − m`` with ``m = min(imp, exp)``). At an optimum both can be positive only
+    where buy and sell price are equal, and then netting gives an equally optimal
+    point (same balance, objective, emissions; looser limits), so results show a
+    site either importing or exporting rather than an arbitrary pair.
+    """
+    imp = layout.take(x, "imp")
+    exp_ = layout.take(x, "exp")
+    both = np.minimum(imp, exp_)
     result = DispatchResult(
         inputs=inputs,
         pv=inputs.pv,
         cur=layout.take(x, "cur"),
-        imp=layout.take(x, "imp"),
-        exp=layout.take(x, "exp"),
+        imp=imp - both,
+        exp=exp_ - both,
         shed=layout.take(x, "shed"),
         ch=layout.take(x, "ch"),
         dis=layout.take(x, "dis"),
