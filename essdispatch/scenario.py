@@ -41,6 +41,7 @@ from pydantic import (
 
 from essdispatch.exceptions import ScenarioError
 from essdispatch.inputs import Inputs, default_voll
+from essdispatch.numerics import ProblemSize, estimate_size, size_problems
 from essdispatch.series import (
     SeriesContext,
     SeriesSpec,
@@ -149,8 +150,31 @@ def _timezone(value: Any) -> str:
     return value
 
 
+#: sane upper bounds: anything beyond is a unit mistake (kW for MW, ...) or garbage that
+#: would wreck the solver's numerics
+MAX_POWER_MW = 1e6
+MAX_ENERGY_MWH = 1e7
+MAX_PRICE = 1e6  # currency/MWh, also degradation cost
+MAX_VOLL = 1e8  # currency/MWh
+MAX_CARBON_PRICE = 1e6  # currency/tCO2
+MAX_INTENSITY = 10.0  # tCO2/MWh (coal is about 1)
+MAX_COUNT = 100_000
+
+
+def _at_most(limit: float, unit: str, hint: str = "") -> AfterValidator:
+    def check(value: float) -> float:
+        if value > limit:
+            raise ValueError(f"{value:g} {unit} is beyond any sane value (at most {limit:g}){hint}")
+        return value
+
+    return AfterValidator(check)
+
+
 Fraction = Annotated[float, AfterValidator(_fraction)]
 Efficiency = Annotated[float, AfterValidator(_efficiency)]
+PowerMW = Annotated[float, _at_most(MAX_POWER_MW, "MW", "; check the unit: MW, not kW")]
+EnergyMWh = Annotated[float, _at_most(MAX_ENERGY_MWH, "MWh", "; check the unit: MWh, not kWh")]
+Money = Annotated[float, _at_most(MAX_PRICE, "currency/MWh")]
 LocalDateTime = Annotated[datetime, BeforeValidator(_to_datetime)]
 
 
@@ -238,7 +262,9 @@ def period_hours(horizon: Horizon) -> float:
 class Objective(_Model):
     """Weights of the grid-carbon-weighted cost (MODEL.md, Objective)."""
 
-    carbon_price: float = Field(0.0, ge=0, description="λ, weight on grid carbon [currency/tCO2]")
+    carbon_price: Annotated[float, _at_most(MAX_CARBON_PRICE, "currency/tCO2")] = Field(
+        0.0, ge=0, description="λ, weight on grid carbon [currency/tCO2]"
+    )
     steer_by: Literal["average", "marginal"] | None = Field(
         None,
         description="carbon series in the objective; default marginal if one is given, else average",
@@ -246,7 +272,7 @@ class Objective(_Model):
     exclusive_charge_discharge: bool = Field(
         False, description="forbid charging and discharging in the same period (MILP)"
     )
-    voll: float | None = Field(
+    voll: Annotated[float, _at_most(MAX_VOLL, "currency/MWh")] | None = Field(
         None,
         gt=0,
         description="value of lost load [currency/MWh]; default max(10000, 10 × highest buy price)",
@@ -292,7 +318,7 @@ class Location(_Model):
 class Solar(_Model):
     """The site's solar plant: ``profile`` (per-unit of ``capacity_mw``) or ``mw``."""
 
-    capacity_mw: float | None = Field(None, ge=0, description="AC-side peak available [MW]")
+    capacity_mw: PowerMW | None = Field(None, ge=0, description="AC-side peak available [MW]")
     profile: SeriesSpec | None = Field(None, description="available power per unit (0..1) [-]")
     mw: SeriesSpec | None = Field(None, description="available power [MW]")
 
@@ -313,18 +339,18 @@ class Solar(_Model):
 class Grid(_Model):
     """The site's grid connection; an absent limit is unlimited."""
 
-    export_limit_mw: float | None = Field(None, ge=0, description="export limit X[s] [MW]")
-    import_limit_mw: float | None = Field(None, ge=0, description="import limit M[s] [MW]")
+    export_limit_mw: PowerMW | None = Field(None, ge=0, description="export limit X[s] [MW]")
+    import_limit_mw: PowerMW | None = Field(None, ge=0, description="import limit M[s] [MW]")
 
 
 class Storage(_Model):
     """One storage unit (or ``count`` identical units acting together)."""
 
     name: str = Field(min_length=1, description="unit name, unique in the scenario")
-    power_mw: float = Field(ge=0, description="discharge rating P per unit [MW]")
-    energy_mwh: float = Field(ge=0, description="energy capacity E per unit [MWh]")
-    count: int = Field(1, ge=1, description="number of identical units [-]")
-    charge_power_mw: float | None = Field(
+    power_mw: PowerMW = Field(ge=0, description="discharge rating P per unit [MW]")
+    energy_mwh: EnergyMWh = Field(ge=0, description="energy capacity E per unit [MWh]")
+    count: int = Field(1, ge=1, le=MAX_COUNT, description="number of identical units [-]")
+    charge_power_mw: PowerMW | None = Field(
         None, ge=0, description="charge rating Pc per unit [MW]; default power_mw"
     )
     charge_efficiency: Efficiency = Field(description="ηc, fraction in (0, 1] [-]")
@@ -338,8 +364,8 @@ class Storage(_Model):
     self_discharge_per_hour: Fraction = Field(
         0.0, description="σ, fraction of stored energy lost per hour [1/h]"
     )
-    aux_mw: float = Field(0.0, ge=0, description="constant auxiliary consumption per unit [MW]")
-    degradation_cost: float = Field(0.0, ge=0, description="cdeg [currency/MWh discharged]")
+    aux_mw: PowerMW = Field(0.0, ge=0, description="constant auxiliary consumption per unit [MW]")
+    degradation_cost: Money = Field(0.0, ge=0, description="cdeg [currency/MWh discharged]")
     grid_charging: bool = Field(True, description="may charge from the grid")
     availability: SeriesSpec | None = Field(
         None, description="fraction 0..1 of both power ratings available; default 1 [-]"
@@ -348,14 +374,35 @@ class Storage(_Model):
     @model_validator(mode="after")
     def _check(self) -> Storage:
         problems: list[tuple[str, str]] = []
-        if self.soc_min > self.soc_initial:
+        if self.soc_min > self.soc_max:
+            problems.append(
+                (
+                    "soc_max",
+                    f"must be >= soc_min ({self.soc_min:g}), got {self.soc_max:g}"
+                    " (the state-of-charge bounds are crossed)",
+                )
+            )
+        elif self.soc_min > self.soc_initial:
             problems.append(
                 ("soc_min", f"must be <= soc_initial ({self.soc_initial:g}), got {self.soc_min:g}")
             )
-        if self.soc_initial > self.soc_max:
+        elif self.soc_initial > self.soc_max:
             problems.append(
                 ("soc_initial", f"must be <= soc_max ({self.soc_max:g}), got {self.soc_initial:g}")
             )
+        for key, per_unit, limit, unit in (
+            ("power_mw", self.power_mw, MAX_POWER_MW, "MW"),
+            ("charge_power_mw", self.charge_power_mw or 0.0, MAX_POWER_MW, "MW"),
+            ("energy_mwh", self.energy_mwh, MAX_ENERGY_MWH, "MWh"),
+        ):
+            if per_unit * self.count > limit:
+                problems.append(
+                    (
+                        "count",
+                        f"count {self.count} × {key} {per_unit:g} = {per_unit * self.count:g}"
+                        f" {unit} is beyond any sane value (at most {limit:g})",
+                    )
+                )
         if problems:
             raise rule_error(problems)
         return self
@@ -380,8 +427,8 @@ class Group(_Model):
 
     name: str = Field(min_length=1, description="group name, unique in the scenario")
     sites: list[str] = Field(min_length=1, description="names of the member sites")
-    export_limit_mw: float | None = Field(None, ge=0, description="group export limit X[g] [MW]")
-    import_limit_mw: float | None = Field(None, ge=0, description="group import limit M[g] [MW]")
+    export_limit_mw: PowerMW | None = Field(None, ge=0, description="group export limit X[g] [MW]")
+    import_limit_mw: PowerMW | None = Field(None, ge=0, description="group import limit M[g] [MW]")
 
 
 def _number_or_text(item: Any) -> Any:
@@ -591,6 +638,9 @@ def _build(
         problems = validation_problems(e, "", ScenarioSpec) + problems + _name_problems(data)
         raise ScenarioError(file, problems) from None
     problems += _name_problems(data)
+    problems += size_problems(_scenario_size(model))
+    if problems:  # an enormous horizon: evaluate no series of that length
+        raise ScenarioError(file, problems)
     series, more = _resolve_series(model, base_dir, file)
     problems += more + _signal_problems(model, series)
     if problems:
@@ -598,7 +648,8 @@ def _build(
     if raw_text is None:
         dumped = model.model_dump(mode="json", exclude_unset=True)
         try:
-            raw_text = yaml.safe_dump(dumped, sort_keys=False, allow_unicode=True)
+            dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when available
+            raw_text = yaml.dump(dumped, Dumper=dumper, sort_keys=False, allow_unicode=True)
         except yaml.YAMLError:
             raw_text = json.dumps(dumped, indent=2, default=str)
         sha256 = hashlib.sha256(raw_text.encode("utf-8")).hexdigest()
@@ -616,6 +667,32 @@ def _build(
 
 
 # --------------------------------------------------------------------------- checks
+def _scenario_size(model: ScenarioSpec) -> ProblemSize:
+    """The LP size of a validated scenario, from its counts alone (no series evaluated)."""
+    h = model.horizon
+    span = _localize(h.end, h.timezone) - _localize(h.start, h.timezone)
+    step = pd.Timedelta(to_offset(h.resolution))
+    units = [u for site in model.sites for u in site.storage]
+    members = sum(
+        len(g.sites) * ((g.export_limit_mw is not None) + (g.import_limit_mw is not None))
+        for g in model.groups
+    )
+    ngc_sites = sum(any(not u.grid_charging for u in site.storage) for site in model.sites)
+    return estimate_size(
+        len(model.sites),
+        len(units),
+        int(span // step),
+        group_members=members,
+        group_rows=sum(
+            (g.export_limit_mw is not None) + (g.import_limit_mw is not None) for g in model.groups
+        ),
+        no_grid_charge_sites=ngc_sites,
+        no_grid_charge_units=sum(not u.grid_charging for u in units),
+        exclusive=model.objective.exclusive_charge_discharge,
+        period_minutes=step / pd.Timedelta(minutes=1),
+    )
+
+
 def _name_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Unique site, unit and group names; groups name existing sites (raw data, defensive)."""
     problems: list[tuple[str, str]] = []
@@ -712,7 +789,19 @@ _RANGES: dict[str, tuple[float, float, str]] = {
     "availability": (0.0, 1.0, "must be in [0, 1] (fraction available)"),
     "mw": (0.0, np.inf, "must be >= 0 MW"),
     "load": (0.0, np.inf, "must be >= 0 MW"),
+    "price": (
+        -MAX_PRICE,
+        MAX_PRICE,
+        f"must be within ±{MAX_PRICE:g} currency/MWh (beyond any sane price; check the unit)",
+    ),
+    "carbon": (
+        -MAX_INTENSITY,
+        MAX_INTENSITY,
+        f"must be within ±{MAX_INTENSITY:g} tCO2/MWh (coal is about 1; check the unit:"
+        " tCO2/MWh, not g/kWh)",
+    ),
 }
+_PER_UNIT_KINDS = ("profile", "availability")
 
 
 def _resolve_series(
@@ -746,7 +835,21 @@ def _resolve_series(
             bad = (values < low) | (values > high)
             if bad.any():
                 i = int(np.argmax(bad))
-                problems.append((key, f"{what}, got {values[i]:g} at {format_timestamp(index[i])}"))
+                hint = ""
+                if kind in _PER_UNIT_KINDS and values[i] >= 5:
+                    hint = _percent_hint(float(values[i]))
+                problems.append(
+                    (key, f"{what}, got {values[i]:g}{hint} at {format_timestamp(index[i])}")
+                )
+            elif kind in ("mw", "load") and values.max() > MAX_POWER_MW:
+                i = int(np.argmax(values))
+                problems.append(
+                    (
+                        key,
+                        f"{values[i]:g} MW at {format_timestamp(index[i])} is beyond any sane value"
+                        f" (at most {MAX_POWER_MW:g}); check the unit: MW, not kW",
+                    )
+                )
         out[key] = values
     return out, problems
 
