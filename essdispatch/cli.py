@@ -253,7 +253,19 @@ def compare(
     plot_path: Path | None,
     force: bool,
 ) -> None:
-    """Figures of results FOLDERS side by side, with differences against the first."""
+    """Figures of results FOLDERS side by side, with differences against the first.
+
+    A single sweep folder (results/sweeps/NAME) gives one table for the whole sweep,
+    and --plot draws the headline figures against the swept parameters.
+    """
+    from essdispatch.sweep_plots import compare_sweep, is_sweep_folder
+
+    if len(folders) == 1 and is_sweep_folder(folders[0]):
+        click.echo(compare_sweep(folders[0], csv=csv_path, json_path=json_path, plot=plot_path))
+        for path in (csv_path, json_path, plot_path):
+            if path is not None:
+                click.echo(f"wrote {path}", err=True)
+        return
     from essdispatch.compare import (
         compare_table,
         format_scenario_diff,
@@ -371,6 +383,60 @@ def report(folder: Path, out: Path | None) -> None:
     from essdispatch.report import write_report
 
     click.echo(f"wrote {write_report(folder, out)}")
+
+
+@cli.command()
+@click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder that receives sweeps/<name>/.",
+)
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="A running Dask scheduler.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes.")
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Re-runs of a case whose worker died.",
+)
+@click.option("--inline", is_flag=True, help="Run the cases one by one in this process (no Dask).")
+@click.option("--dry-run", is_flag=True, help="Validate every case and list them; solve nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@debug_option
+@handle_errors
+def sweep(
+    sweep_file: Path,
+    out: Path,
+    scheduler: str | None,
+    workers: int | None,
+    retries: int | None,
+    inline: bool,
+    dry_run: bool,
+    quiet: bool,
+) -> None:
+    """Run every case of SWEEP_FILE (resumable); write OUT/sweeps/<name>/."""
+    from essdispatch.sweep import load_sweep, run_sweep
+    from essdispatch.sweep_plots import dry_run_text, sweep_summary_text
+
+    sw = load_sweep(sweep_file)
+    if dry_run:
+        click.echo(dry_run_text(sw, out))
+        return
+    report = run_sweep(
+        sw,
+        out,
+        scheduler=scheduler,
+        workers=workers,
+        retries=retries,
+        inline=inline,
+        progress=not quiet,
+    )
+    click.echo(sweep_summary_text(report))
+    if report.failed:
+        click.get_current_context().exit(EXIT_SOLVE)
 
 
 def main() -> None:

@@ -1,0 +1,1195 @@
+"""Sweeps: one base scenario, many cases, run locally or on a Dask cluster, resumable.
+
+A sweep file (docs/SWEEPS.md) names a base scenario and the changes to make to
+it: a ``grid`` of key paths and values (cartesian product) and/or a list of
+named ``cases``, each a set of overrides by key path. :func:`load_sweep` expands
+every case, applies its overrides to the base scenario's plain data
+(:meth:`~essdispatch.scenario.Scenario.to_dict`) and validates each one with
+:func:`~essdispatch.scenario.scenario_from_dict` *before anything runs*; all
+problems of all cases come back as one :class:`~essdispatch.exceptions.ScenarioError`
+whose keys name the case and the key.
+
+:func:`run_sweep` sends each unfinished case's loaded scenario (its series are
+resolved, so a worker reads no file) to a worker, gets the results back and
+writes them in this process, so the workers need neither the scenario's data
+files nor the results folder::
+
+    <out>/sweeps/<sweep name>/
+      sweep.yaml              the sweep file as run
+      plan.json               every case: name, hash, overrides
+      cases/<hash12>/         one results folder per case (essdispatch.run layout,
+                              summary.json has a "sweep" block)
+      failures/<hash12>.json  why a case failed (reason, type, overrides)
+      runs.jsonl              one line per case attempt (time, status, worker, seconds)
+      index.parquet           one row per case: overrides and every scalar figure
+
+A case's folder is named by the first 12 hex digits of the hash of its resolved
+scenario (:func:`case_hash`); a case is finished iff its folder has
+``summary.json`` (results are written atomically), so a re-run skips finished
+cases and killing a sweep loses only the cases that were running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import itertools
+import json
+import math
+import os
+import re
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from essdispatch.exceptions import EssDispatchError, ResultsError, ScenarioError, SolveError
+from essdispatch.results import FIGURE_UNITS
+from essdispatch.scenario import Scenario, load_scenario, scenario_from_dict
+from essdispatch.series import validation_problems
+from essdispatch.solve import SolverOptions
+
+__all__ = [
+    "Case",
+    "CaseOutcome",
+    "Sweep",
+    "SweepReport",
+    "SweepSpec",
+    "apply_override",
+    "case_hash",
+    "estimate_case_memory",
+    "execute_case",
+    "flatten_figures",
+    "load_sweep",
+    "local_cluster",
+    "parse_key_path",
+    "plan_workers",
+    "read_index",
+    "run_sweep",
+    "sweep_folder",
+]
+
+#: hex digits of the case hash that name its folder
+HASH_DIGITS = 12
+#: memory of one idle worker process with essdispatch imported (python, numpy,
+#: pandas, highspy, distributed) [bytes]; measured ~200 MB, rounded up
+WORKER_BASE_BYTES = 300 * 2**20
+#: memory per LP column while a case is built, solved and extracted (matrix,
+#: HiGHS workspace, result arrays and frames) [bytes]; measured 0.3-0.6 kB, rounded up
+BYTES_PER_COLUMN = 1024
+#: share of the machine's RAM the workers of a LocalCluster may use together [-]
+RAM_SHARE = 0.8
+#: least time between two rewrites of index.parquet while cases finish [s]
+INDEX_INTERVAL_S = 0.5
+#: problems listed before the rest are summarised in one line
+MAX_PROBLEMS = 30
+
+_NAME = re.compile(r"^[a-z0-9_-]+$")
+
+
+# --------------------------------------------------------------------------- the file
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class ScaleSpec(_Model):
+    """``{scale: [0.5, 1, 2]}``: multiply the value(s) at the key path by each factor."""
+
+    scale: list[float] = Field(min_length=1, description="factors [-]")
+
+
+class CaseSpec(_Model):
+    """One named case: ``{name, set: {key.path: value | {scale: factor}}}``."""
+
+    name: str = Field(min_length=1, description="case name, unique in the sweep")
+    description: str | None = Field(None, description="free text")
+    set: dict[str, Any] = Field(default_factory=dict, description="key path -> value")
+
+
+class SweepSpec(_Model):
+    """A whole sweep file (docs/SWEEPS.md)."""
+
+    name: str = Field(description="[a-z0-9_-]+, names <out>/sweeps/<name>/")
+    description: str | None = Field(None, description="free text")
+    base: str = Field(min_length=1, description="base scenario file, relative to the sweep file")
+    grid: dict[str, list[Any] | ScaleSpec] = Field(
+        default_factory=dict, description="key path -> values (cartesian product)"
+    )
+    cases: list[CaseSpec] = Field(default_factory=list, description="named cases")
+    combine: Literal["product", "union"] = Field(
+        "product",
+        description="product: every named case x every grid point; union: the named cases "
+        "and the grid points (on the base) side by side",
+    )
+    workers: int | None = Field(None, ge=1, description="worker processes of the local cluster")
+    memory_per_worker: str | int | None = Field(
+        None, description="memory limit per local worker, bytes or text such as 4GB"
+    )
+    retries: int = Field(0, ge=0, description="re-runs of a case whose worker was lost [-]")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"must use only a-z, 0-9, '_' and '-', got {value!r}")
+        return value
+
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, values in value.items():
+            if isinstance(values, list) and not values:
+                raise ValueError(f"{key}: give at least one value")
+        return value
+
+    @field_validator("memory_per_worker")
+    @classmethod
+    def _memory(cls, value: str | int | None) -> str | int | None:
+        if isinstance(value, str):
+            try:
+                _parse_bytes(value)
+            except ValueError:
+                raise ValueError(f"not a size: {value!r}; write e.g. 4GB or 512MiB") from None
+        return value
+
+
+def _parse_bytes(value: str | int) -> int:
+    from dask.utils import parse_bytes
+
+    return int(parse_bytes(value))
+
+
+# --------------------------------------------------------------------------- key paths
+_TOKEN = re.compile(r"\.?([A-Za-z0-9_\-]+)|\[([^\[\]]*)\]")
+
+Token = tuple[str, Any]  # ("key", name) | ("index", i) | ("all", None) | ("named", name)
+
+
+def parse_key_path(path: str) -> list[Token]:
+    """``sites[*].storage[0].energy_mwh`` -> tokens.
+
+    ``name`` a mapping key; ``[i]`` a list element (negative counts from the end);
+    ``[*]`` every element; ``[text]`` the element whose ``name`` is ``text``.
+    """
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(path):
+        m = _TOKEN.match(path, pos)
+        if m is None or (m.group(0).startswith(".") and pos == 0):
+            raise ValueError(f"bad key path {path!r} at character {pos + 1}")
+        key, sel = m.group(1), m.group(2)
+        if key is not None:
+            if pos > 0 and not m.group(0).startswith("."):
+                raise ValueError(f"bad key path {path!r} at character {pos + 1} (missing '.')")
+            tokens.append(("key", key))
+        else:
+            sel = sel.strip()
+            if sel == "*":
+                tokens.append(("all", None))
+            elif re.fullmatch(r"-?\d+", sel):
+                tokens.append(("index", int(sel)))
+            elif sel:
+                tokens.append(("named", sel))
+            else:
+                raise ValueError(f"bad key path {path!r}: empty []")
+        pos = m.end()
+    if not tokens or tokens[0][0] != "key":
+        raise ValueError(f"bad key path {path!r}: must start with a key")
+    return tokens
+
+
+def _path_text(tokens: Sequence[Token]) -> str:
+    out = ""
+    for kind, val in tokens:
+        if kind == "key":
+            out += f".{val}" if out else str(val)
+        elif kind == "index":
+            out += f"[{val}]"
+        elif kind == "all":
+            out += "[*]"
+        else:
+            out += f"[{val}]"
+    return out
+
+
+class PathError(ValueError):
+    """A key path that does not fit the scenario data."""
+
+
+def _lookup(node: Any, tokens: Sequence[Token]) -> list[Any]:
+    """Every value at ``tokens`` under ``node`` (missing keys skipped)."""
+    if not tokens:
+        return [node]
+    (kind, val), rest = tokens[0], tokens[1:]
+    if kind == "key":
+        return _lookup(node[val], rest) if isinstance(node, Mapping) and val in node else []
+    if not isinstance(node, list):
+        return []
+    if kind == "index":
+        return _lookup(node[val], rest) if -len(node) <= val < len(node) else []
+    items = node if kind == "all" else [x for x in node if _named(x, val)]
+    return [v for x in items for v in _lookup(x, rest)]
+
+
+def _named(item: Any, name: str) -> bool:
+    return isinstance(item, Mapping) and item.get("name") == name
+
+
+def apply_override(
+    data: dict[str, Any],
+    path: str,
+    value: Any,
+    defaults: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """Set (or scale, for ``{"scale": f}``) the value(s) at ``path`` in ``data``, in place.
+
+    ``data`` is scenario plain data (``Scenario.to_dict()``), which holds only the
+    keys a file set: a missing key is created when its parent mapping exists (and
+    missing parent mappings are created too; an unknown key is then reported by
+    validation). A scaled key that is not set is read from ``defaults`` (the
+    scenario with its defaults, ``model_dump()``) at the same place.
+
+    Returns the concrete key paths changed. Raises :class:`PathError`.
+    """
+    tokens = parse_key_path(path)
+    scale = _scale_factor(value)
+    changed: list[str] = []
+
+    def walk(node: Any, i: int, done: list[Token]) -> None:
+        kind, val = tokens[i]
+        last = i == len(tokens) - 1
+        where = _path_text(done) or "the scenario"
+        if kind == "key":
+            if not isinstance(node, dict):
+                raise PathError(f"{where} is a {type(node).__name__}, not a mapping")
+            here = [*done, (kind, val)]
+            if last:
+                if scale is None:
+                    node[val] = copy.deepcopy(value)
+                else:
+                    node[val] = _scaled(node.get(val), here, scale, defaults)
+                changed.append(_path_text(here))
+                return
+            if node.get(val) is None:
+                if tokens[i + 1][0] != "key":
+                    raise PathError(f"{_path_text(here)} is not set (no list to index)")
+                node[val] = {}
+            walk(node[val], i + 1, here)
+            return
+        if not isinstance(node, list):
+            raise PathError(f"{where} is a {type(node).__name__}, not a list")
+        if kind == "index":
+            if not -len(node) <= val < len(node):
+                raise PathError(f"{where}[{val}]: index out of range ({len(node)} elements)")
+            picks = [val % len(node)]
+        elif kind == "all":
+            picks = list(range(len(node)))
+            if not picks:
+                raise PathError(f"{where}[*] matches nothing (empty list)")
+        else:
+            picks = [k for k, x in enumerate(node) if _named(x, val)]
+            if not picks:
+                names = ", ".join(str(x.get("name")) for x in node if isinstance(x, Mapping))
+                raise PathError(f"{where}[{val}]: no element named {val!r} (names: {names})")
+        for k in picks:
+            here = [*done, ("index", k)]
+            if last:
+                if scale is None:
+                    node[k] = copy.deepcopy(value)
+                else:
+                    node[k] = _scaled(node[k], here, scale, defaults)
+                changed.append(_path_text(here))
+            else:
+                walk(node[k], i + 1, here)
+
+    walk(data, 0, [])
+    return changed
+
+
+def _scale_factor(value: Any) -> float | None:
+    if isinstance(value, Mapping) and set(value) == {"scale"}:
+        f = value["scale"]
+        if isinstance(f, bool) or not isinstance(f, int | float) or not math.isfinite(f):
+            raise PathError(f"scale must be a finite number, got {f!r}")
+        return float(f)
+    return None
+
+
+def _scaled(
+    current: Any, where: Sequence[Token], factor: float, defaults: Mapping[str, Any] | None
+) -> float:
+    if current is None and defaults is not None:
+        found = _lookup(defaults, where)
+        current = found[0] if found else None
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        what = "not set" if current is None else f"not a number ({current!r})"
+        raise PathError(f"{_path_text(where)} is {what}; scale needs a number")
+    return float(current) * factor
+
+
+# --------------------------------------------------------------------------- cases
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def case_hash(scenario: Scenario) -> str:
+    """SHA-256 of the resolved case: its validated plain data and every resolved series.
+
+    Canonical JSON (sorted keys, no spaces) of ``{"scenario": to_dict(), "series":
+    {key: sha256 of the float64 values}}``; a changed data file changes the hash.
+    """
+    series = {
+        key: hashlib.sha256(np.ascontiguousarray(values, dtype=np.float64).tobytes()).hexdigest()
+        for key, values in sorted(scenario.series.items())
+    }
+    doc = {"format": 1, "scenario": scenario.to_dict(), "series": series}
+    return hashlib.sha256(_canonical(doc).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One case of a sweep: its name, overrides (key path -> value or ``{"scale": f}``),
+    validated scenario and hash."""
+
+    name: str
+    overrides: dict[str, Any]
+    scenario: Scenario
+    hash: str
+
+    @property
+    def key(self) -> str:
+        """Folder name: the first :data:`HASH_DIGITS` hex digits of the hash."""
+        return self.hash[:HASH_DIGITS]
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """A loaded, validated sweep: the file, its base scenario and every case."""
+
+    spec: SweepSpec
+    file: Path
+    text: str
+    base: Scenario
+    cases: list[Case]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def parameters(self) -> list[str]:
+        """Swept key paths, in file order (grid first, then case keys)."""
+        seen: dict[str, None] = {}
+        for key in self.spec.grid:
+            seen[key] = None
+        for case in self.spec.cases:
+            for key in case.set:
+                seen[key] = None
+        return list(seen)
+
+
+def _value_label(value: Any) -> str:
+    if isinstance(value, Mapping) and set(value) == {"scale"}:
+        return f"x{value['scale']:g}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str | int | bool) or value is None:
+        return str(value)
+    return hashlib.sha256(_canonical(value).encode()).hexdigest()[:6]
+
+
+def _grid_points(grid: Mapping[str, list[Any] | ScaleSpec]) -> list[dict[str, Any]]:
+    axes = []
+    for key, values in grid.items():
+        if isinstance(values, ScaleSpec):
+            axes.append([(key, {"scale": f}) for f in values.scale])
+        else:
+            axes.append([(key, v) for v in values])
+    return [dict(point) for point in itertools.product(*axes)]
+
+
+def _grid_label(point: Mapping[str, Any]) -> str:
+    short = [re.sub(r"\[[^\]]*\]", "", k).rsplit(".", 1)[-1] for k in point]
+    names = short if len(set(short)) == len(short) else list(point)
+    return ",".join(f"{n}={_value_label(v)}" for n, v in zip(names, point.values(), strict=True))
+
+
+def expand_cases(spec: SweepSpec) -> list[tuple[str, dict[str, Any]]]:
+    """Every case as ``(name, overrides)``, overrides in the order they are applied."""
+    points = _grid_points(spec.grid) if spec.grid else []
+    named = [(c.name, dict(c.set)) for c in spec.cases]
+    if not points and not named:
+        return [("base", {})]
+    if not points:
+        return named
+    grid = [(_grid_label(p), p) for p in points]
+    if not named:
+        return grid
+    if spec.combine == "union":
+        return named + grid
+    return [(f"{n},{label}", {**sets, **p}) for n, sets in named for label, p in grid]
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read a sweep file, load its base scenario, expand and validate every case.
+
+    Raises
+    ------
+    ScenarioError
+        One error for the whole sweep: bad sweep keys, a bad base scenario, and every
+        bad case, each problem keyed ``case <name>: <key path>``.
+    """
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(file, [("", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(file, [("", f"cannot read the file: {e}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ScenarioError(file, [("", f"invalid YAML: {e}".replace("\n", " "))]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(file, [("", "expected a mapping (name:, base:, grid:, cases:)")])
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(file, validation_problems(e, "", SweepSpec)) from None
+    problems: list[tuple[str, str]] = []
+    for key in [*spec.grid, *(k for c in spec.cases for k in c.set)]:
+        try:
+            parse_key_path(key)
+        except ValueError as e:
+            problems.append((key, str(e)))
+    names = [c.name for c in spec.cases]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            problems.append((f"cases[{i}].name", f"duplicate case name {name!r}"))
+    if spec.combine == "product":
+        for i, c in enumerate(spec.cases):
+            for key in set(c.set) & set(spec.grid):
+                problems.append(
+                    (f"cases[{i}].set.{key}", "also swept by grid (with combine: product)")
+                )
+    if problems:
+        raise ScenarioError(file, problems)
+
+    base_path = (path.parent / spec.base).resolve()
+    if not base_path.exists():
+        raise ScenarioError(file, [("base", f"scenario file not found: {base_path}")])
+    base = load_scenario(base_path)  # its own errors name the base file
+    base_data = base.to_dict()
+    defaults = base.model.model_dump(mode="json")
+
+    expanded = expand_cases(spec)
+    seen: dict[str, int] = {}
+    for i, (name, _) in enumerate(expanded):
+        if name in seen:
+            problems.append((f"case {name}", f"two cases have this name (#{seen[name]}, #{i})"))
+        seen.setdefault(name, i)
+    cases: list[Case] = []
+    for name, overrides in expanded:
+        data_i = copy.deepcopy(base_data)
+        bad = False
+        for key, value in overrides.items():
+            try:
+                apply_override(data_i, key, value, defaults)
+            except (PathError, ValueError) as e:
+                problems.append((f"case {name}: {key}", str(e)))
+                bad = True
+        if bad:
+            continue
+        try:
+            scenario = scenario_from_dict(
+                data_i, base_dir=base.base_dir, file=f"{file} case {name}"
+            )
+        except ScenarioError as e:
+            problems.extend(
+                (f"case {name}: {k}" if k else f"case {name}", m) for k, m in e.problems
+            )
+            continue
+        cases.append(Case(name, overrides, scenario, case_hash(scenario)))
+    if problems:
+        shown = problems[:MAX_PROBLEMS]
+        if len(problems) > MAX_PROBLEMS:
+            shown.append(("", f"... and {len(problems) - MAX_PROBLEMS} more problems"))
+        raise ScenarioError(file, shown)
+    return Sweep(spec=spec, file=path, text=text, base=base, cases=cases)
+
+
+# --------------------------------------------------------------------------- sizing
+def estimate_case_memory(scenario: Scenario) -> int:
+    """Peak memory of one case on a worker [bytes]: base process + columns × 1 kB.
+
+    Columns of the run's LP: ``T × (5 S + 3 B) + B`` (imp, exp, cur, shed and a
+    slack per site; ch, dis, e per unit). Run and baseline are solved one after
+    the other, so the run (the larger) sets the peak.
+    """
+    model = scenario.model
+    n_t = len(next(iter(scenario.series.values()))) if scenario.series else 0
+    if n_t == 0:
+        from essdispatch.scenario import horizon_index
+
+        n_t = len(horizon_index(model.horizon))
+    n_s = len(model.sites)
+    n_b = sum(len(site.storage) for site in model.sites)
+    columns = n_t * (5 * n_s + 3 * n_b) + n_b
+    return WORKER_BASE_BYTES + BYTES_PER_COLUMN * columns
+
+
+def plan_workers(
+    n_cases: int,
+    case_bytes: int,
+    *,
+    workers: int | None = None,
+    total_bytes: int | None = None,
+    cpus: int | None = None,
+) -> tuple[int, int]:
+    """Worker count and memory limit per worker [bytes] of a LocalCluster.
+
+    As many workers as cores and cases, but no more than fit
+    ``RAM_SHARE × total RAM`` at ``case_bytes`` each; ``workers`` overrides the count.
+    Each worker's limit is its equal share of that RAM (at least ``case_bytes``).
+    """
+    import psutil
+
+    total = total_bytes if total_bytes is not None else psutil.virtual_memory().total
+    cpus = cpus if cpus is not None else (os.cpu_count() or 1)
+    budget = int(total * RAM_SHARE)
+    fit = max(1, budget // max(case_bytes, 1))
+    n = workers if workers is not None else max(1, min(cpus, fit, max(n_cases, 1)))
+    limit = max(case_bytes, budget // n)
+    return n, limit
+
+
+def local_cluster(n_workers: int, memory_limit: int | str | None, retries: int = 0) -> Any:
+    """A LocalCluster of ``n_workers`` single-threaded processes.
+
+    The scheduler hands each worker one case at a time (``worker-saturation: 1``) and
+    gives up on a case whose worker dies after ``retries`` re-runs
+    (``allowed-failures``), so a lost worker costs the case it was running only.
+    """
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    config = {
+        "distributed.scheduler.allowed-failures": retries,
+        "distributed.scheduler.worker-saturation": 1.0,
+    }
+    with dask.config.set(config):
+        return LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=memory_limit,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+
+
+# --------------------------------------------------------------------------- one case
+@dataclass
+class CaseOutcome:
+    """What a worker returns for one case: results, or why it failed."""
+
+    ok: bool
+    seconds: float
+    worker: str
+    summary: dict | None = None
+    run: Any = None
+    baseline: Any = None
+    reason: str = ""
+    failure_type: str = ""
+
+
+def _failure_type(exc: BaseException) -> str:
+    if isinstance(exc, ScenarioError):
+        return "bad_data"
+    if isinstance(exc, SolveError):
+        return exc.termination or "solve_error"
+    if isinstance(exc, ResultsError):
+        return "results"
+    return type(exc).__name__
+
+
+@contextlib.contextmanager
+def _sites_in_this_process() -> Iterator[None]:
+    """Per-site solves stay in the worker process (a Dask worker is a daemon process that
+    may not start a process pool; the cluster already uses the cores)."""
+    from essdispatch import dispatch
+
+    old = dispatch.PARALLEL_MIN_SITE_PERIODS
+    dispatch.PARALLEL_MIN_SITE_PERIODS = 2**62
+    try:
+        yield
+    finally:
+        dispatch.PARALLEL_MIN_SITE_PERIODS = old
+
+
+def execute_case(
+    scenario: Scenario, options: SolverOptions | None = None, *, in_worker: bool = True
+) -> CaseOutcome:
+    """Solve one case (run + baseline) and return the results; writes nothing.
+
+    Errors essdispatch raises on purpose (bad data, infeasible, time limit) come back
+    as a failed outcome; anything else propagates (Dask records it as an error).
+    """
+    from essdispatch.run import run_loaded
+
+    t0 = time.perf_counter()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    ctx = _sites_in_this_process() if in_worker else contextlib.nullcontext()
+    try:
+        with ctx:
+            outcome = run_loaded(scenario, None, options=options, file=scenario.file)
+    except EssDispatchError as exc:
+        return CaseOutcome(
+            ok=False,
+            seconds=time.perf_counter() - t0,
+            worker=worker,
+            reason=str(exc),
+            failure_type=_failure_type(exc),
+        )
+    return CaseOutcome(
+        ok=True,
+        seconds=time.perf_counter() - t0,
+        worker=worker,
+        summary=outcome.summary,
+        run=outcome.run,
+        baseline=outcome.baseline,
+    )
+
+
+def _case_options(scenario: Scenario, options: SolverOptions | None) -> SolverOptions | None:
+    """One HiGHS thread per case unless the scenario or the caller says otherwise."""
+    block = scenario.model.solver
+    if options is not None and options.threads is not None:
+        return options
+    if block is not None and block.threads is not None:
+        return options
+    base = options or SolverOptions()
+    return SolverOptions(
+        time_limit_s=base.time_limit_s, threads=1, highs=dict(base.highs), verbose=base.verbose
+    )
+
+
+# --------------------------------------------------------------------------- the index
+def sweep_folder(sweep: Sweep, out: str | Path = "results") -> Path:
+    """``<out>/sweeps/<sweep name>``."""
+    return Path(out) / "sweeps" / sweep.name
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}", v, out)
+    elif isinstance(value, bool):
+        out[prefix] = float(value)
+    elif isinstance(value, int | float) or value is None:
+        out[prefix] = float("nan") if value is None else float(value)
+
+
+def flatten_figures(summary: Mapping[str, Any]) -> dict[str, float]:
+    """Every scalar figure of a ``summary.json``: ``savings``, ``emissions_tco2.average``,
+    ``equivalent_full_cycles.<unit>``, ``baseline.<figure>``, ``solver.solve_seconds``."""
+    out: dict[str, Any] = {}
+    for fig in FIGURE_UNITS:
+        if fig in summary:
+            _flatten(fig, summary[fig], out)
+    base = summary.get("baseline") or {}
+    for fig in FIGURE_UNITS:
+        if fig in base:
+            _flatten(f"baseline.{fig}", base[fig], out)
+    solver = summary.get("solver") or {}
+    for key in ("solve_seconds", "build_seconds", "variables", "constraints"):
+        if key in solver:
+            _flatten(f"solver.{key}", solver[key], out)
+    if "total_seconds" in (summary.get("timings") or {}):
+        _flatten("solver.total_seconds", summary["timings"]["total_seconds"], out)
+    return out
+
+
+def _effective(case: Case, path: str, value: Any) -> Any:
+    """The value in effect at ``path`` for ``case`` (the factor for a scale override)."""
+    if isinstance(value, Mapping) and set(value) == {"scale"}:
+        return float(value["scale"])
+    found = _lookup(case.scenario.model.model_dump(mode="json"), parse_key_path(path))
+    if not found:
+        return None
+    if all(_canonical(v) == _canonical(found[0]) for v in found):
+        return found[0]
+    return None
+
+
+def _parameter_columns(sweep: Sweep) -> dict[str, str]:
+    """key path -> index column (``<path>`` for set values, ``<path> (scale)`` for factors)."""
+    out: dict[str, str] = {}
+    for key in sweep.parameters:
+        scaled = isinstance(sweep.spec.grid.get(key), ScaleSpec) or any(
+            isinstance(c.set.get(key), Mapping) and set(c.set[key]) == {"scale"}
+            for c in sweep.spec.cases
+        )
+        out[key] = f"{key} (scale)" if scaled else key
+    return out
+
+
+def _column(values: list[Any]) -> pd.Series:
+    """Numbers stay numbers; anything else (mixed, lists) becomes JSON text."""
+    if all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values):
+        return pd.Series([np.nan if v is None else float(v) for v in values], dtype="float64")
+    if all(isinstance(v, bool) for v in values):
+        return pd.Series(values, dtype="bool")
+    if all(isinstance(v, str) or v is None for v in values):
+        return pd.Series(values, dtype="object")
+    return pd.Series(
+        [None if v is None else json.dumps(v, sort_keys=True) for v in values], dtype="object"
+    )
+
+
+def _case_rows(sweep: Sweep) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
+    """Fixed per-case columns (name, hash, folder) and the parameter columns."""
+    columns = _parameter_columns(sweep)
+    rows = [{"case": c.name, "hash": c.hash, "folder": f"cases/{c.key}"} for c in sweep.cases]
+    params: dict[str, list[Any]] = {
+        col: [
+            _effective(c, key, c.overrides.get(key, {"scale": 1.0} if "(scale)" in col else None))
+            for c in sweep.cases
+        ]
+        for key, col in columns.items()
+    }
+    return rows, params
+
+
+def _read_state(folder: Path, key: str) -> dict[str, Any]:
+    """Status and figures of one case from disk."""
+    summary_path = folder / "cases" / key / "summary.json"
+    if summary_path.exists():
+        try:
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {"status": "pending"}
+        return {"status": "finished", **flatten_figures(summary)}
+    failure = folder / "failures" / f"{key}.json"
+    if failure.exists():
+        try:
+            info = json.loads(failure.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            info = {}
+        return {
+            "status": "failed",
+            "failure_type": info.get("type", ""),
+            "reason": info.get("reason", ""),
+        }
+    return {"status": "pending"}
+
+
+def _index_frame(
+    sweep: Sweep,
+    base_rows: list[dict[str, Any]],
+    params: dict[str, list[Any]],
+    states: Mapping[str, dict[str, Any]],
+) -> pd.DataFrame:
+    records = []
+    for row, case in zip(base_rows, sweep.cases, strict=True):
+        state = states.get(case.key, {"status": "pending"})
+        rec = {
+            **row,
+            "status": state.get("status", "pending"),
+            "failure_type": state.get("failure_type", ""),
+            "reason": state.get("reason", ""),
+        }
+        records.append((rec, {k: v for k, v in state.items() if k not in rec}))
+    frame = pd.DataFrame([r for r, _ in records])
+    for col, values in params.items():
+        frame[col] = _column(values).to_numpy()
+    figure_cols: dict[str, None] = {}
+    for _, figs in records:
+        figure_cols.update(dict.fromkeys(figs))
+    figures = pd.DataFrame(
+        [{c: figs.get(c, np.nan) for c in figure_cols} for _, figs in records],
+        columns=list(figure_cols),
+        dtype="float64",
+    )
+    return pd.concat([frame, figures], axis=1)
+
+
+def _write_atomic(path: Path, writer: Callable[[Path], None]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    _write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def _write_index(folder: Path, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
+    _write_atomic(folder / "index.parquet", lambda p: frame.to_parquet(p, index=False))
+    _write_text_atomic(folder / "sweep.json", json.dumps(meta, indent=2, ensure_ascii=False))
+
+
+def read_index(folder: str | Path) -> pd.DataFrame:
+    """A sweep's ``index.parquet``; ``attrs["parameters"]`` lists the parameter columns."""
+    folder = Path(folder)
+    path = folder / "index.parquet"
+    if not path.exists():
+        raise ResultsError(f"{folder}: not a sweep folder (no index.parquet)")
+    frame = pd.read_parquet(path)
+    meta_path = folder / "sweep.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+    frame.attrs["parameters"] = meta.get("parameters", [])
+    frame.attrs["sweep"] = meta.get("name", folder.name)
+    return frame
+
+
+# --------------------------------------------------------------------------- running
+@dataclass
+class SweepReport:
+    """What :func:`run_sweep` did."""
+
+    folder: Path
+    index: pd.DataFrame
+    total: int
+    skipped: int
+    finished: int
+    failed: int
+    seconds: float
+    workers: int = 0
+    ran: list[str] = field(default_factory=list)
+
+
+class _Progress:
+    """tqdm bar of the cases to run: done / failed / running, elapsed, estimate."""
+
+    def __init__(self, total: int, skipped: int, name: str, enabled: bool) -> None:
+        self.bar = None
+        if enabled and total:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=name, unit="case", dynamic_ncols=True)
+        self.done = self.failed = self.running = 0
+        self.skipped = skipped
+        self._post()
+
+    def _post(self) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix(
+                done=self.done,
+                failed=self.failed,
+                running=self.running,
+                skipped=self.skipped,
+                refresh=False,
+            )
+
+    def update(self, ok: bool, running: int) -> None:
+        self.done += ok
+        self.failed += not ok
+        self.running = running
+        self._post()
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def tick(self, running: int) -> None:
+        if self.bar is not None and running != self.running:
+            self.running = running
+            self._post()
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_sweep(
+    sweep: Sweep | str | Path,
+    out: str | Path = "results",
+    *,
+    client: Any = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    retries: int | None = None,
+    options: SolverOptions | None = None,
+    inline: bool = False,
+    progress: bool = True,
+    rerun_failed: bool = True,
+) -> SweepReport:
+    """Run every unfinished case of ``sweep`` and write ``<out>/sweeps/<name>/``.
+
+    Parameters
+    ----------
+    sweep : a loaded :class:`Sweep` or a sweep file (loaded and validated first)
+    out : the folder that receives ``sweeps/<name>/``
+    client : a ``distributed.Client`` to use (left open)
+    scheduler : address of a running Dask scheduler (``tcp://host:8786``); default a
+        LocalCluster of processes sized by :func:`plan_workers`
+    workers : worker processes of the LocalCluster (default: the sweep file's, else sized)
+    retries : re-runs of a case whose worker was lost (default: the sweep file's, 0)
+    options : solver options for every case (each case uses one HiGHS thread unless
+        its scenario or ``options`` names a thread count)
+    inline : run the cases one after the other in this process, without Dask
+    progress : show a progress bar
+    rerun_failed : try failed cases again (default); False keeps their failure records
+
+    A failed case (bad data, infeasible, time limit, worker lost) is recorded in
+    ``failures/<hash12>.json`` and the index; the others go on.
+    """
+    t_start = time.perf_counter()
+    sweep = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
+    folder = sweep_folder(sweep, out)
+    (folder / "cases").mkdir(parents=True, exist_ok=True)
+    (folder / "failures").mkdir(exist_ok=True)
+    _write_text_atomic(folder / "sweep.yaml", sweep.text)
+    plan = [
+        {"case": c.name, "hash": c.hash, "folder": f"cases/{c.key}", "overrides": c.overrides}
+        for c in sweep.cases
+    ]
+    _write_text_atomic(folder / "plan.json", json.dumps(plan, indent=2, ensure_ascii=False))
+
+    base_rows, params = _case_rows(sweep)
+    meta = {
+        "name": sweep.name,
+        "description": sweep.spec.description,
+        "base": str(sweep.base.path),
+        "file": str(sweep.file),
+        "parameters": list(params),
+        "cases": len(sweep.cases),
+    }
+    states = {c.key: _read_state(folder, c.key) for c in sweep.cases}
+    by_key: dict[str, Case] = {}
+    for c in sweep.cases:
+        by_key.setdefault(c.key, c)
+    todo = [
+        c
+        for k, c in by_key.items()
+        if states[k]["status"] == "pending" or (states[k]["status"] == "failed" and rerun_failed)
+    ]
+    skipped = len(by_key) - len(todo)
+    last_write = 0.0
+    frame = pd.DataFrame()
+
+    def write_index(force: bool = False) -> pd.DataFrame:
+        nonlocal last_write, frame
+        if force or time.perf_counter() - last_write >= INDEX_INTERVAL_S:
+            frame = _index_frame(sweep, base_rows, params, states)
+            _write_index(folder, frame, meta)
+            last_write = time.perf_counter()
+        return frame
+
+    write_index(force=True)
+    retries = sweep.spec.retries if retries is None else retries
+    counts = {"finished": 0, "failed": 0}
+    ran: list[str] = []
+
+    def record(case: Case, outcome: CaseOutcome) -> None:
+        if outcome.ok:
+            _write_case(folder, sweep, case, outcome)
+            states[case.key] = {"status": "finished", **flatten_figures(outcome.summary or {})}
+            counts["finished"] += 1
+        else:
+            _write_failure(folder, case, outcome)
+            states[case.key] = {
+                "status": "failed",
+                "failure_type": outcome.failure_type,
+                "reason": outcome.reason,
+            }
+            counts["failed"] += 1
+        ran.append(case.key)
+        _log(folder, case, outcome)
+        write_index()
+
+    n_workers = 0
+    bar = _Progress(len(todo), skipped, sweep.name, progress)
+    try:
+        if todo and inline:
+            n_workers = 1
+            for case in todo:
+                bar.tick(1)
+                outcome = execute_case(
+                    case.scenario, _case_options(case.scenario, options), in_worker=False
+                )
+                record(case, outcome)
+                bar.update(outcome.ok, 0)
+        elif todo:
+            n_workers = _run_dask(
+                sweep, todo, client, scheduler, workers, retries, options, record, bar
+            )
+    finally:
+        bar.close()
+        write_index(force=True)
+    return SweepReport(
+        folder=folder,
+        index=frame,
+        total=len(sweep.cases),
+        skipped=skipped,
+        finished=counts["finished"],
+        failed=counts["failed"],
+        seconds=time.perf_counter() - t_start,
+        workers=n_workers,
+        ran=ran,
+    )
+
+
+def _run_dask(
+    sweep: Sweep,
+    todo: list[Case],
+    client: Any,
+    scheduler: str | None,
+    workers: int | None,
+    retries: int,
+    options: SolverOptions | None,
+    record: Callable[[Case, CaseOutcome], None],
+    bar: _Progress,
+) -> int:
+    from distributed import Client, as_completed
+
+    own: list[Any] = []
+    futures: dict[Any, Case] = {}
+    try:
+        if client is None and scheduler is not None:
+            client = Client(scheduler)
+            own.append(client)
+        elif client is None:
+            case_bytes = max(estimate_case_memory(c.scenario) for c in todo)
+            memory = sweep.spec.memory_per_worker
+            n, limit = plan_workers(len(todo), case_bytes, workers=workers or sweep.spec.workers)
+            cluster = local_cluster(
+                n, _parse_bytes(memory) if memory is not None else limit, retries
+            )
+            own.append(cluster)
+            client = Client(cluster)
+            own.append(client)
+        n_threads = max(1, sum(client.nthreads().values()))
+        run_id = uuid.uuid4().hex[:6]
+        for case in todo:
+            fut = client.submit(
+                execute_case,
+                case.scenario,
+                _case_options(case.scenario, options),
+                key=f"case-{case.key}-{run_id}",
+                pure=False,
+                retries=retries,
+            )
+            futures[fut] = case
+        pending = set(futures)
+        done = as_completed(futures)
+        while pending:
+            batch = done.next_batch(block=False)
+            if not batch:
+                bar.tick(min(len(pending), n_threads))
+                time.sleep(0.1)
+                continue
+            for fut in batch:
+                pending.discard(fut)
+                outcome = _outcome_of(fut)
+                record(futures[fut], outcome)
+                bar.update(outcome.ok, min(len(pending), n_threads))
+                fut.release()
+        return n_threads
+    except BaseException:
+        for fut in futures:
+            fut.cancel()
+        raise
+    finally:
+        for thing in reversed(own):
+            with contextlib.suppress(Exception):
+                thing.close()
+
+
+def _outcome_of(fut: Any) -> CaseOutcome:
+    """The outcome of a finished future; worker loss and errors become failures."""
+    from distributed import KilledWorker
+
+    try:
+        outcome = fut.result()
+    except KilledWorker as exc:
+        return CaseOutcome(
+            ok=False,
+            seconds=0.0,
+            worker=str(getattr(exc, "last_worker", "") or ""),
+            reason=f"worker lost while running the case ({exc})",
+            failure_type="worker_lost",
+        )
+    except Exception as exc:  # noqa: BLE001 - any worker-side error is that case's failure
+        kind = "cancelled" if type(exc).__name__ == "CancelledError" else type(exc).__name__
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return CaseOutcome(
+            ok=False, seconds=0.0, worker="", reason=" ".join(detail.split()), failure_type=kind
+        )
+    if not isinstance(outcome, CaseOutcome):
+        return CaseOutcome(
+            ok=False, seconds=0.0, worker="", reason="unexpected result", failure_type="error"
+        )
+    return outcome
+
+
+def _write_case(folder: Path, sweep: Sweep, case: Case, outcome: CaseOutcome) -> None:
+    from essdispatch.run import write_results
+
+    summary = dict(outcome.summary or {})
+    summary["sweep"] = {
+        "name": sweep.name,
+        "case": case.name,
+        "hash": case.hash,
+        "overrides": case.overrides,
+        "worker": outcome.worker,
+        "seconds": outcome.seconds,
+    }
+    write_results(
+        folder / "cases",
+        case.key,
+        summary,
+        outcome.run,
+        outcome.baseline,
+        case.scenario.raw_text,
+    )
+    stale = folder / "failures" / f"{case.key}.json"
+    if stale.exists():
+        stale.unlink()
+
+
+def _write_failure(folder: Path, case: Case, outcome: CaseOutcome) -> None:
+    doc = {
+        "case": case.name,
+        "hash": case.hash,
+        "type": outcome.failure_type,
+        "reason": outcome.reason,
+        "overrides": case.overrides,
+        "worker": outcome.worker,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    _write_text_atomic(
+        folder / "failures" / f"{case.key}.json",
+        json.dumps(doc, indent=2, ensure_ascii=False, default=str),
+    )
+
+
+def _log(folder: Path, case: Case, outcome: CaseOutcome) -> None:
+    line = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "case": case.name,
+        "hash": case.key,
+        "status": "finished" if outcome.ok else "failed",
+        "type": outcome.failure_type,
+        "worker": outcome.worker,
+        "seconds": round(outcome.seconds, 4),
+    }
+    with open(folder / "runs.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line, ensure_ascii=False) + "\n")

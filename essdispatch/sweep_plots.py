@@ -1,0 +1,228 @@
+"""A sweep folder -> one table and a plot of headline figures against a swept parameter.
+
+Reads only ``index.parquet`` (and ``sweep.json``) of ``<out>/sweeps/<name>/``, written by
+:func:`essdispatch.sweep.run_sweep`: one row per case with its parameters (the value in
+effect at each swept key path; the factor for a ``scale`` override) and every scalar
+figure (``savings``, ``emissions_displaced_tco2.average``, ``baseline.total_cost``, ...).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from essdispatch.exceptions import ResultsError
+from essdispatch.results import FIGURE_UNITS
+from essdispatch.sweep import read_index
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from essdispatch.sweep import Sweep, SweepReport
+
+__all__ = [
+    "HEADLINE_FIGURES",
+    "compare_sweep",
+    "dry_run_text",
+    "format_sweep_table",
+    "is_sweep_folder",
+    "plot_sweep",
+    "sweep_summary_text",
+    "sweep_table",
+]
+
+#: figures shown by ``essdispatch compare SWEEP_FOLDER`` and plotted by default
+HEADLINE_FIGURES = (
+    "savings",
+    "emissions_displaced_tco2.average",
+    "emissions_displaced_tco2.marginal",
+    "curtailment_absorbed_mwh",
+    "discharge_mwh",
+)
+
+
+def is_sweep_folder(folder: str | Path) -> bool:
+    """Whether ``folder`` is a sweep folder (has ``index.parquet``)."""
+    return (Path(folder) / "index.parquet").is_file()
+
+
+def sweep_table(folder: str | Path) -> pd.DataFrame:
+    """The sweep's index: one row per case (see :func:`essdispatch.sweep.read_index`)."""
+    return read_index(folder)
+
+
+def _unit(figure: str, currency: str = "CNY") -> str:
+    base = figure.removeprefix("baseline.").split(".", 1)[0]
+    unit = FIGURE_UNITS.get(base, "")
+    return currency if unit == "currency" else unit
+
+
+def _swept(table: pd.DataFrame) -> list[str]:
+    """Parameter columns that vary across the cases."""
+    params = [c for c in table.attrs.get("parameters", []) if c in table.columns]
+    return [c for c in params if table[c].nunique(dropna=True) > 1] or params
+
+
+def format_sweep_table(table: pd.DataFrame, figures: Sequence[str] | None = None) -> str:
+    """Text table: case, status, parameters, headline figures (failed cases show why)."""
+    figures = [f for f in (figures or HEADLINE_FIGURES) if f in table.columns]
+    params = [c for c in table.attrs.get("parameters", []) if c in table.columns]
+    shown = table[["case", "status", *params, *figures]].copy()
+    for col in figures:
+        shown[col] = [
+            "" if pd.isna(v) else f"{v:,.1f}" if abs(v) >= 100 else f"{v:,.3g}" for v in shown[col]
+        ]
+    shown.columns = [c if c not in figures else f"{c} [{_unit(c)}]" for c in shown.columns]
+    text = shown.to_string(index=False)
+    counts = table["status"].value_counts().to_dict()
+    head = f"sweep {table.attrs.get('sweep', '')}: " + ", ".join(
+        f"{counts.get(s, 0)} {s}" for s in ("finished", "failed", "pending")
+    )
+    failed = table[table["status"] == "failed"]
+    notes = [
+        f"failed {r.case}: [{r.failure_type}] {r.reason}"
+        for r in failed.itertuples()  # type: ignore[attr-defined]
+    ]
+    return "\n".join([head, text, *notes])
+
+
+def plot_sweep(
+    folder_or_table: str | Path | pd.DataFrame,
+    figures: str | Sequence[str] | None = None,
+    against: str | None = None,
+    by: str | None = None,
+    *,
+    figsize: tuple[float, float] | None = None,
+    dpi: float = 110.0,
+) -> Figure:
+    """Headline figure(s) against a swept parameter, one line per value of another.
+
+    Parameters
+    ----------
+    folder_or_table : a sweep folder or its :func:`sweep_table`
+    figures : figure column(s) (default :data:`HEADLINE_FIGURES` present in the index)
+    against : x-axis parameter column (default the first swept parameter)
+    by : one line per value of this column (default the second swept parameter, if any)
+    """
+    from essdispatch.plots import new_figure
+
+    table = (
+        folder_or_table
+        if isinstance(folder_or_table, pd.DataFrame)
+        else sweep_table(folder_or_table)
+    )
+    done = table[table["status"] == "finished"]
+    if done.empty:
+        raise ResultsError("sweep has no finished case to plot")
+    names = [figures] if isinstance(figures, str) else list(figures or [])
+    names = names or [f for f in HEADLINE_FIGURES if f in done.columns and done[f].notna().any()]
+    missing = [f for f in names if f not in done.columns]
+    if missing:
+        figs = ", ".join(c for c in done.columns if "." in c or c in FIGURE_UNITS)
+        raise ResultsError(f"no figure {', '.join(missing)} in the sweep index (figures: {figs})")
+    swept = _swept(table)
+    against = against or (swept[0] if swept else "case")
+    if against not in done.columns:
+        raise ResultsError(
+            f"no parameter {against!r} in the sweep index (parameters: {', '.join(swept)})"
+        )
+    if by is None:
+        by = next((c for c in swept if c != against), None)
+    n = len(names)
+    cols = 1 if n == 1 else 2
+    rows = int(np.ceil(n / cols))
+    fig = new_figure(figsize or (5.5 * cols, 3.4 * rows + 0.6), dpi=dpi)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    groups = [(None, done)] if by is None else list(done.groupby(by, dropna=False, sort=True))
+    numeric = pd.api.types.is_numeric_dtype(done[against])
+    for ax, name in zip(axes, names, strict=False):
+        for value, part in groups:
+            part = part.sort_values(against) if numeric else part
+            x = part[against] if numeric else part["case"]
+            label = (
+                None
+                if by is None
+                else f"{_short(by)} = {value:g}"
+                if isinstance(value, float)
+                else f"{_short(by)} = {value}"
+            )
+            ax.plot(x, part[name], marker="o", label=label)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel(_short(against))
+        ax.set_ylabel(_unit(name))
+        if by is not None:
+            ax.legend(fontsize=8)
+        if not numeric:
+            ax.tick_params(axis="x", labelrotation=45)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.suptitle(f"sweep {table.attrs.get('sweep', '')}")
+    return fig
+
+
+def _short(column: str) -> str:
+    return column.replace("sites[*].storage[*].", "storage ").replace("objective.", "")
+
+
+def compare_sweep(
+    folder: str | Path,
+    *,
+    csv: Path | None = None,
+    json_path: Path | None = None,
+    plot: Path | None = None,
+) -> str:
+    """What ``essdispatch compare SWEEP_FOLDER`` prints; writes the index as CSV / JSON
+    and the headline plot on request. Returns the text."""
+    table = sweep_table(folder)
+    text = format_sweep_table(table)
+    if csv is not None:
+        table.to_csv(csv, index=False)
+    if json_path is not None:
+        records = json.loads(table.to_json(orient="records"))
+        json_path.write_text(json.dumps(records, indent=2, ensure_ascii=False), encoding="utf-8")
+    if plot is not None:
+        from essdispatch.plots import save_png
+
+        save_png(plot_sweep(table), plot)
+    return text
+
+
+def dry_run_text(sweep: Sweep, out: str | Path = "results") -> str:
+    """The cases of a validated sweep and whether each has finished (``--dry-run``)."""
+    from essdispatch.sweep import sweep_folder
+
+    folder = sweep_folder(sweep, out)
+    lines = [
+        f"{sweep.file}: valid; {len(sweep.cases)} cases on {sweep.base.path} -> {folder}",
+    ]
+    for case in sweep.cases:
+        done = (folder / "cases" / case.key / "summary.json").exists()
+        sets = ", ".join(f"{k}={_fmt(v)}" for k, v in case.overrides.items()) or "(base)"
+        lines.append(f"  {case.key}  {'finished' if done else 'to run  '}  {case.name}: {sets}")
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"scale"}:
+        return f"x{value['scale']:g}"
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+def sweep_summary_text(report: SweepReport) -> str:
+    """A short human summary of :func:`essdispatch.sweep.run_sweep`."""
+    ran = report.finished + report.failed
+    lines = [
+        f"sweep {report.folder.name}: {report.total} cases; {report.skipped} already finished, "
+        f"{report.finished} finished, {report.failed} failed in {report.seconds:.1f} s"
+        + (f" on {report.workers} workers" if ran and report.workers else ""),
+    ]
+    failed = report.index[report.index["status"] == "failed"]
+    for row in failed.itertuples():
+        lines.append(f"  failed {row.case}: [{row.failure_type}] {row.reason}")
+    lines.append(f"  index: {report.folder / 'index.parquet'}")
+    return "\n".join(lines)
