@@ -44,6 +44,7 @@ STORAGE_ONLY_FIGURES = frozenset(
         "degradation_cost",
         "equivalent_full_cycles",
         "simultaneous_charge_discharge_mwh",
+        "value_of_foresight",
     }
 )
 

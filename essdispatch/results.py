@@ -46,6 +46,7 @@ FIGURE_UNITS = {
     "savings": "currency",
     "equivalent_full_cycles": "cycles",
     "simultaneous_charge_discharge_mwh": "MWh",
+    "value_of_foresight": "currency",  # rolling operation only (docs/OPERATION.md)
 }
 
 
