@@ -14,14 +14,17 @@ name.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,9 +32,11 @@ from typing import Any
 import numpy as np
 
 from essdispatch import __version__
+from essdispatch.diagnostics import diagnose, diagnostic_warnings
 from essdispatch.dispatch import SolveStats, solve_dispatch
-from essdispatch.exceptions import ResultsError, SolveError
+from essdispatch.exceptions import ResultsError, ScenarioError, SolveError
 from essdispatch.inputs import Inputs
+from essdispatch.numerics import coefficient_warnings, inputs_size, size_problems
 from essdispatch.results import DispatchResult, delta_figures
 from essdispatch.solve import SolverOptions
 from essdispatch.testing import BALANCE_TOL_MW
@@ -103,16 +108,38 @@ def solve_pair(
                 termination="optimal",
             )
         elif backend == "direct":
-            result, stats = solve_dispatch(
-                problem,
-                options,
-                decompose=decompose,
-                progress=lambda m, label=label: say(f"{label}: {m}"),
-            )
+            try:
+                result, stats = solve_dispatch(
+                    problem,
+                    options,
+                    decompose=decompose,
+                    progress=lambda m, label=label: say(f"{label}: {m}"),
+                )
+            except SolveError as exc:
+                if not _is_infeasible(exc):
+                    raise
+                say(f"{label}: infeasible; re-solving with elastic constraints to explain it")
+                from essdispatch.infeasibility import explain_infeasibility
+
+                raise SolveError(
+                    f"{label}: {explain_infeasibility(problem, options)}", "infeasible"
+                ) from exc
         else:
             raise ValueError(f"unknown backend {backend!r} (direct or pyomo)")
         pair.extend([result, stats])
     return pair[0], pair[1], pair[2], pair[3]
+
+
+_INFEASIBLE = ("infeasible", "infeasible_or_unbounded")
+
+
+def _is_infeasible(exc: SolveError) -> bool:
+    """Whether a solve failed for infeasibility (the termination is lost when the
+    error crossed a process boundary, so the message is read too)."""
+    text = str(exc)
+    return exc.termination in _INFEASIBLE or any(
+        f"solver stopped: {t}:" in text for t in _INFEASIBLE
+    )
 
 
 def check_result(result: DispatchResult, label: str) -> float:
@@ -148,8 +175,17 @@ def build_summary(
     baseline: DispatchResult,
     base_stats: SolveStats,
     timings: dict[str, float],
+    *,
+    warnings: list[str] | None = None,
 ) -> dict:
-    """The ``summary.json`` document (SCENARIOS.md "Running and results")."""
+    """The ``summary.json`` document (SCENARIOS.md "Running and results").
+
+    Besides the figures it holds ``"diagnostics"`` (:func:`essdispatch.diagnostics.diagnose`
+    of the run) and ``"warnings"``: the given ones (e.g. coefficient ranges) followed
+    by those the diagnostics raise (simultaneous charge/discharge, unserved energy).
+    """
+    diagnostics = diagnose(run)
+    all_warnings = list(warnings or []) + diagnostic_warnings(diagnostics, inputs.currency)
     solver = run_stats.as_dict()
     solver["baseline"] = base_stats.as_dict()
     summary: dict[str, Any] = {
@@ -185,6 +221,8 @@ def build_summary(
         },
         "solver": solver,
         "timings": timings,
+        "diagnostics": diagnostics,
+        "warnings": all_warnings,
     }
     return _clean(summary)
 
@@ -201,6 +239,46 @@ def check_writable(out_dir: Path) -> None:
         ) from exc
 
 
+#: room kept free on the disk beyond the estimated size of the results [bytes]
+DISK_MARGIN_BYTES = 16 * 2**20
+
+
+def results_size(inputs: Inputs, csv: bool = False) -> int:
+    """Rough upper estimate of a results folder's size [bytes] (uncompressed columns)."""
+    columns = 10 * inputs.n_sites + 4 * inputs.n_units + len(inputs.carbon) * inputs.n_sites
+    cells = inputs.n_periods * columns
+    return int(cells * 8 * 2 + (cells * 24 if csv else 0) + 2**20)
+
+
+def check_free_space(out_dir: Path, need: int) -> None:
+    """Fail before solving when the disk under ``out_dir`` cannot hold ``need`` bytes."""
+    try:
+        free = shutil.disk_usage(out_dir).free
+    except OSError:
+        return  # cannot tell; the write reports a full disk itself
+    if free < need + DISK_MARGIN_BYTES:
+        raise ResultsError(
+            f"{out_dir}: not enough free disk space for the results: {free / 2**20:.1f} MiB"
+            f" free, about {(need + DISK_MARGIN_BYTES) / 2**20:.1f} MiB needed"
+        )
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back (delivered on exit) so a step cannot be cut in half."""
+    block = (
+        hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    )
+    if not block:
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def write_results(
     out_dir: Path,
     name: str,
@@ -210,7 +288,14 @@ def write_results(
     scenario_text: str,
     csv: bool = False,
 ) -> Path:
-    """Write the results folder atomically; returns its path."""
+    """Write the results folder atomically; returns its path.
+
+    Everything goes into a hidden ``.<name>.tmp-*`` folder first. Only the swap (the
+    earlier folder renamed aside, the new one renamed into place, the earlier one
+    removed) runs with SIGINT/SIGTERM held back, so an interrupt either leaves the
+    earlier results untouched (and the temporary folder removed) or lands after the
+    new folder is complete.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / name
     tmp = out_dir / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
@@ -228,18 +313,23 @@ def write_results(
             json.dump(summary, fh, indent=2, ensure_ascii=False)
             fh.flush()
             os.fsync(fh.fileno())
-        if target.exists():
-            target.rename(old)
-        tmp.rename(target)
+        with _signals_blocked():
+            try:
+                if target.exists():
+                    target.rename(old)
+                tmp.rename(target)
+            except BaseException:
+                if old.exists() and not target.exists():
+                    old.rename(target)
+                raise
+            if old.exists():
+                shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
-        if old.exists() and not target.exists():
-            old.rename(target)
         raise ResultsError(f"{target}: could not write results: {exc.strerror or exc}") from exc
     finally:
         if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
+            with _signals_blocked():
+                shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
@@ -318,9 +408,14 @@ def run_loaded(
     timings: dict[str, float] = {}
     inputs = prepare_inputs(scenario)
     timings["load_seconds"] = load_seconds + time.perf_counter() - t0
+    problems = size_problems(inputs_size(inputs))
+    if problems:
+        raise ScenarioError(file or getattr(scenario, "file", None), problems)
+    warnings = coefficient_warnings(inputs)  # printed by the CLI from the summary
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         check_writable(out_dir)
+        check_free_space(out_dir, results_size(inputs, csv))
     opts = solver_options_from(scenario, options)
     operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
 
@@ -340,7 +435,9 @@ def run_loaded(
         timings[f"baseline_{key}"] = getattr(base_stats, key)
 
     info = {"name": inputs.name, "sha256": scenario.sha256, "file": file}
-    summary = build_summary(info, inputs, run, run_stats, baseline, base_stats, timings)
+    summary = build_summary(
+        info, inputs, run, run_stats, baseline, base_stats, timings, warnings=warnings
+    )
     if rolled is not None:
         summary.update(_clean(rolled.summary))
     folder = None

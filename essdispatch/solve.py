@@ -128,6 +128,25 @@ def _highs_for(lp: LinearProgram, options: SolverOptions) -> highspy.Highs:
     return h
 
 
+def _lp_bound_text(info: Any) -> str:
+    """The best bound of a time-limited LP solve, when HiGHS has one.
+
+    The simplex objective is a valid lower bound on the optimum only once the dual
+    solution is feasible (dual simplex, phase 2); otherwise there is no bound yet.
+    """
+    iterations = int(info.simplex_iteration_count) + int(info.ipm_iteration_count)
+    feasible = int(highspy.SolutionStatus.kSolutionStatusFeasible)
+    if int(info.dual_solution_status) == feasible:
+        return (
+            f" (best bound {info.objective_function_value:.6g} after {iterations} iterations;"
+            " raise the time limit)"
+        )
+    return (
+        f" (no bound yet: the dual solution was not feasible after {iterations} iterations;"
+        " raise the time limit)"
+    )
+
+
 def solve_lp(lp: LinearProgram, options: SolverOptions | None = None) -> SolveResult:
     """Solve ``lp`` with HiGHS; raise :class:`SolveError` unless the result is optimal.
 
@@ -158,7 +177,7 @@ def solve_lp(lp: LinearProgram, options: SolverOptions | None = None) -> SolveRe
                     f"{info.objective_function_value:.6g}, gap {info.mip_gap:.3g})"
                 )
             else:
-                detail += f" after {t2 - t1:.1f} s"
+                detail += f" after {t2 - t1:.1f} s" + _lp_bound_text(info)
         raise SolveError(f"solver stopped: {term.value}: {detail}", term.value)
     sol = h.getSolution()
     x = np.asarray(sol.col_value, dtype=float)
