@@ -179,6 +179,18 @@ def run(
         progress=_Phase(quiet),
     )
     click.echo(format_headline(outcome.summary, outcome.folder))
+    echo_diagnostics(outcome.summary, quiet)
+
+
+def echo_diagnostics(summary: dict, quiet: bool = False) -> None:
+    """Warnings (always) and diagnostic headlines (unless quiet) on stderr."""
+    from essdispatch.diagnostics import headlines
+
+    for text in summary.get("warnings", []):
+        click.echo(f"essdispatch: warning: {text}", err=True)
+    if not quiet and "diagnostics" in summary:
+        for line in headlines(summary["diagnostics"], summary.get("currency", "")):
+            click.echo(f"  {line}", err=True)
 
 
 def format_headline(summary: dict, folder: Path | None) -> str:

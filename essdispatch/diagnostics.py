@@ -244,8 +244,11 @@ def diagnostic_warnings(diag: dict[str, Any], currency: str = "") -> list[str]:
     return out
 
 
-def headlines(diag: dict[str, Any], currency: str = "") -> list[str]:
-    """Short human lines: balance residual, binding limits, shadow prices, SOC bounds."""
+def headlines(diag: dict[str, Any], currency: str = "", max_units: int = 5) -> list[str]:
+    """Short human lines: balance residual, binding limits, shadow prices, SOC bounds.
+
+    Per-unit lines are given for at most ``max_units`` units.
+    """
     lines = [f"energy balance residual max {diag['energy_balance']['residual_max_mw']:.2g} MW"]
     for kind in ("sites", "groups"):
         for name, entry in diag["binding_limits"][kind].items():
@@ -265,13 +268,19 @@ def headlines(diag: dict[str, Any], currency: str = "") -> list[str]:
                         f" {info['value_per_mw_horizon']:,.0f} {currency} over the horizon"
                         f" (mean {info['mean']:.4g}, max {info['max']:.4g} {info['unit']})"
                     )
-        for name, info in sp["storage_energy"].items():
-            lines.append(
-                f"unit {name}: stored energy worth {info['mean']:.4g} {info['unit']} on average"
-            )
-    for name, info in diag["soc_bounds"].items():
-        lines.append(
+    else:
+        lines.append(f"shadow prices: not available ({sp.get('reason', '')})")
+    units = list(diag["soc_bounds"])
+    stored = sp.get("storage_energy", {}) if sp.get("available") else {}
+    for name in units[:max_units]:
+        info = diag["soc_bounds"][name]
+        text = (
             f"unit {name}: at soc_min {info['at_min']['hours']:g} h, at soc_max"
             f" {info['at_max']['hours']:g} h"
         )
+        if name in stored:
+            text += f"; stored energy worth {stored[name]['mean']:.4g} {stored[name]['unit']} on average"
+        lines.append(text)
+    if len(units) > max_units:
+        lines.append(f"(and {len(units) - max_units} more units: see summary.json diagnostics)")
     return lines
