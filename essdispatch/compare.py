@@ -32,9 +32,11 @@ import numpy as np
 import pandas as pd
 
 from essdispatch.exceptions import ResultsError
-from essdispatch.results import DELTA_FIGURES, FIGURE_UNITS
+from essdispatch.results import DELTA_FIGURES, FIGURE_UNITS, OPTIONAL_FIGURE_UNITS
 
 #: figures that are zero in the no-storage baseline by construction (no baseline row)
+UNITS = {**FIGURE_UNITS, **OPTIONAL_FIGURE_UNITS}
+
 STORAGE_ONLY_FIGURES = frozenset(
     {
         "charge_mwh",
@@ -267,7 +269,7 @@ def _rows(summary: dict) -> list[tuple[str, str, str, float]]:
         elif value is not None or fig in summary:
             out.append((fig, "", basis, _num(value)))
 
-    for fig in FIGURE_UNITS:
+    for fig in (*FIGURE_UNITS, *(f for f in OPTIONAL_FIGURE_UNITS if f in summary)):
         if fig in DELTA_FIGURES:
             add(fig, BASIS_DELTA, summary.get(fig))
             continue
@@ -348,7 +350,7 @@ def compare_table(
                 index.append(idx)
             col[idx] = value
     # keep MODEL.md order, keys in first-seen order
-    order = {fig: i for i, fig in enumerate(FIGURE_UNITS)}
+    order = {fig: i for i, fig in enumerate((*FIGURE_UNITS, *OPTIONAL_FIGURE_UNITS))}
     basis_order = {BASIS_RUN: 0, BASIS_BASELINE: 1, BASIS_DELTA: 2}
     key_pos: dict[tuple[str, str], int] = {}
     for fig, key, _ in index:
@@ -362,8 +364,7 @@ def compare_table(
     currencies = sorted({r.currency for r in rs})
     currency = "/".join(currencies) or "currency"
     frame["unit"] = [
-        currency if FIGURE_UNITS.get(f) == "currency" else FIGURE_UNITS.get(f, "")
-        for f, _, _ in index
+        currency if UNITS.get(f) == "currency" else UNITS.get(f, "") for f, _, _ in index
     ]
     for lab in names:
         frame[lab] = [data[lab].get(idx, np.nan) for idx in index]
@@ -373,7 +374,7 @@ def compare_table(
     if "all" in blocks:
         blocked[:] = True
     if "currency" in blocks:
-        blocked |= np.array([FIGURE_UNITS.get(f) == "currency" for f, _, _ in index], dtype=bool)
+        blocked |= np.array([UNITS.get(f) == "currency" for f, _, _ in index], dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
         for lab in names[1:]:
             d = frame[lab].to_numpy(dtype=float) - first

@@ -46,8 +46,10 @@ FIGURE_UNITS = {
     "savings": "currency",
     "equivalent_full_cycles": "cycles",
     "simultaneous_charge_discharge_mwh": "MWh",
-    "value_of_foresight": "currency",  # rolling operation only (docs/OPERATION.md)
 }
+
+#: figures beyond MODEL.md that some runs report (rolling operation: docs/OPERATION.md)
+OPTIONAL_FIGURE_UNITS = {"value_of_foresight": "currency"}
 
 
 @dataclass(frozen=True, eq=False)
