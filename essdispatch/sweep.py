@@ -440,6 +440,51 @@ def expand_cases(spec: SweepSpec) -> list[tuple[str, dict[str, Any]]]:
     return [(f"{n},{label}", {**sets, **p}) for n, sets in named for label, p in grid]
 
 
+@contextlib.contextmanager
+def _shared_series() -> Iterator[None]:
+    """Evaluate each distinct series once while the cases of a sweep are validated.
+
+    Cases usually change numbers, not series, yet every case is validated in full;
+    a pvlib profile costs ~0.2 s per site. The memo key is everything the value
+    depends on (the spec, the horizon, the data folder, the key path, the site's
+    location, the solar flag); errors are not memoised, so each case reports its own.
+    """
+    from essdispatch import scenario as scenario_module
+
+    original = scenario_module.evaluate_series
+    memo: dict[tuple[Any, ...], np.ndarray] = {}
+
+    def evaluate(spec: Any, ctx: Any) -> np.ndarray:
+        try:
+            plain = spec.model_dump(mode="json") if hasattr(spec, "model_dump") else spec
+            index = ctx.index
+            key = (
+                type(spec).__name__,
+                _canonical(plain),
+                str(index[0]) if len(index) else "",
+                len(index),
+                index.freqstr,
+                str(index.tz),
+                ctx.dt_h,
+                str(ctx.base_dir),
+                ctx.key,
+                ctx.lat,
+                ctx.lon,
+                ctx.solar,
+            )
+        except (TypeError, ValueError, AttributeError):
+            return original(spec, ctx)
+        if key not in memo:
+            memo[key] = original(spec, ctx)
+        return memo[key]
+
+    scenario_module.evaluate_series = evaluate
+    try:
+        yield
+    finally:
+        scenario_module.evaluate_series = original
+
+
 def load_sweep(path: str | Path) -> Sweep:
     """Read a sweep file, load its base scenario, expand and validate every case.
 
@@ -460,7 +505,10 @@ def load_sweep(path: str | Path) -> Sweep:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ScenarioError(file, [("", f"invalid YAML: {e}".replace("\n", " "))]) from None
+        message = f"invalid YAML: {e}".replace("\n", " ")
+        if "flow" in message and "'['" in message:
+            message += " (inside { } quote key paths with brackets: {'sites[0].load': 1})"
+        raise ScenarioError(file, [("", message)]) from None
     if not isinstance(data, dict):
         raise ScenarioError(file, [("", "expected a mapping (name:, base:, grid:, cases:)")])
     try:
@@ -490,8 +538,6 @@ def load_sweep(path: str | Path) -> Sweep:
     if not base_path.exists():
         raise ScenarioError(file, [("base", f"scenario file not found: {base_path}")])
     base = load_scenario(base_path)  # its own errors name the base file
-    base_data = base.to_dict()
-    defaults = base.model.model_dump(mode="json")
 
     expanded = expand_cases(spec)
     seen: dict[str, int] = {}
@@ -499,34 +545,46 @@ def load_sweep(path: str | Path) -> Sweep:
         if name in seen:
             problems.append((f"case {name}", f"two cases have this name (#{seen[name]}, #{i})"))
         seen.setdefault(name, i)
-    cases: list[Case] = []
-    for name, overrides in expanded:
-        data_i = copy.deepcopy(base_data)
-        bad = False
-        for key, value in overrides.items():
-            try:
-                apply_override(data_i, key, value, defaults)
-            except (PathError, ValueError) as e:
-                problems.append((f"case {name}: {key}", str(e)))
-                bad = True
-        if bad:
-            continue
-        try:
-            scenario = scenario_from_dict(
-                data_i, base_dir=base.base_dir, file=f"{file} case {name}"
-            )
-        except ScenarioError as e:
-            problems.extend(
-                (f"case {name}: {k}" if k else f"case {name}", m) for k, m in e.problems
-            )
-            continue
-        cases.append(Case(name, overrides, scenario, case_hash(scenario)))
+    with _shared_series():
+        cases = _validate_cases(expanded, base, file, problems)
     if problems:
         shown = problems[:MAX_PROBLEMS]
         if len(problems) > MAX_PROBLEMS:
             shown.append(("", f"... and {len(problems) - MAX_PROBLEMS} more problems"))
         raise ScenarioError(file, shown)
     return Sweep(spec=spec, file=path, text=text, base=base, cases=cases)
+
+
+def _validate_cases(
+    expanded: list[tuple[str, dict[str, Any]]],
+    base: Scenario,
+    file: str,
+    problems: list[tuple[str, str]],
+) -> list[Case]:
+    """Apply each case's overrides to the base and validate it; problems are appended."""
+    base_data = base.to_dict()
+    defaults = base.model.model_dump(mode="json")
+    cases: list[Case] = []
+    for name, overrides in expanded:
+        data = copy.deepcopy(base_data)
+        bad = False
+        for key, value in overrides.items():
+            try:
+                apply_override(data, key, value, defaults)
+            except ValueError as e:  # PathError or a bad key path
+                problems.append((f"case {name}: {key}", str(e)))
+                bad = True
+        if bad:
+            continue
+        try:
+            scenario = scenario_from_dict(data, base_dir=base.base_dir, file=f"{file} case {name}")
+        except ScenarioError as e:
+            problems.extend(
+                (f"case {name}: {k}" if k else f"case {name}", m) for k, m in e.problems
+            )
+            continue
+        cases.append(Case(name, overrides, scenario, case_hash(scenario)))
+    return cases
 
 
 # --------------------------------------------------------------------------- sizing
@@ -1076,33 +1134,50 @@ def _run_dask(
             own.append(cluster)
             client = Client(cluster)
             own.append(client)
-        n_threads = max(1, sum(client.nthreads().values()))
         run_id = uuid.uuid4().hex[:6]
-        for case in todo:
-            fut = client.submit(
-                execute_case,
-                case.scenario,
-                _case_options(case.scenario, options),
-                key=f"case-{case.key}-{run_id}",
-                pure=False,
-                retries=retries,
-            )
-            futures[fut] = case
-        pending = set(futures)
-        done = as_completed(futures)
-        while pending:
+        queue = list(todo)
+        done = as_completed()
+        seen = {"threads": 0, "at": -math.inf}
+
+        def capacity() -> int:
+            # one case per worker thread at a time: a worker that dies takes only the
+            # case it was running with it, and memory holds what plan_workers planned
+            now = time.perf_counter()
+            if now - seen["at"] > 1.0:
+                seen["threads"] = sum(client.nthreads().values())
+                seen["at"] = now
+            return max(1, int(seen["threads"]))
+
+        def top_up() -> None:
+            while queue and len(futures) < capacity():
+                case = queue.pop(0)
+                fut = client.submit(
+                    execute_case,
+                    case.scenario,
+                    _case_options(case.scenario, options),
+                    key=f"case-{case.key}-{run_id}",
+                    pure=False,
+                    retries=retries,
+                )
+                futures[fut] = case
+                done.add(fut)
+
+        top_up()
+        while futures:
             batch = done.next_batch(block=False)
             if not batch:
-                bar.tick(min(len(pending), n_threads))
-                time.sleep(0.1)
+                bar.tick(len(futures))
+                time.sleep(0.05)
+                top_up()
                 continue
             for fut in batch:
-                pending.discard(fut)
+                case = futures.pop(fut)
                 outcome = _outcome_of(fut)
-                record(futures[fut], outcome)
-                bar.update(outcome.ok, min(len(pending), n_threads))
+                record(case, outcome)
+                bar.update(outcome.ok, len(futures))
                 fut.release()
-        return n_threads
+            top_up()
+        return int(seen["threads"])
     except BaseException:
         for fut in futures:
             fut.cancel()
@@ -1120,10 +1195,11 @@ def _outcome_of(fut: Any) -> CaseOutcome:
     try:
         outcome = fut.result()
     except KilledWorker as exc:
+        last = getattr(exc, "last_worker", None)
         return CaseOutcome(
             ok=False,
             seconds=0.0,
-            worker=str(getattr(exc, "last_worker", "") or ""),
+            worker=str(getattr(last, "address", last) or ""),
             reason=f"worker lost while running the case ({exc})",
             failure_type="worker_lost",
         )
