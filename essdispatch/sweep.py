@@ -81,11 +81,11 @@ __all__ = [
 
 #: hex digits of the case hash that name its folder
 HASH_DIGITS = 12
-#: memory of one idle worker process with essdispatch imported (python, numpy,
-#: pandas, highspy, distributed) [bytes]; measured ~200 MB, rounded up
+#: memory of one worker process with essdispatch imported (python, numpy, pandas,
+#: pvlib, highspy, distributed) [bytes]; an assumption, not yet measured
 WORKER_BASE_BYTES = 300 * 2**20
 #: memory per LP column while a case is built, solved and extracted (matrix,
-#: HiGHS workspace, result arrays and frames) [bytes]; measured 0.3-0.6 kB, rounded up
+#: HiGHS workspace, result arrays and frames) [bytes]; a generous assumption, not yet measured
 BYTES_PER_COLUMN = 1024
 #: share of the machine's RAM the workers of a LocalCluster may use together [-]
 RAM_SHARE = 0.8
