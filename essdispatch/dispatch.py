@@ -28,6 +28,10 @@ GROUP_TOLERANCE_MW = 1e-6
 #: below this many site-periods the per-site solves run in this process (start-up of
 #: worker processes costs more than it saves)
 PARALLEL_MIN_SITE_PERIODS = 100_000
+#: a storage-free problem (the baseline) has no link between periods and is solved in
+#: blocks of this many periods: HiGHS's presolve takes ~45 s on a year of an 11-site
+#: baseline in one piece and ~2.5 s in weekly blocks (benchmarks/RESULTS.md)
+TIME_BLOCK_PERIODS = 168
 
 
 @dataclass
@@ -126,6 +130,31 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
     return result
 
 
+def solve_in_time_blocks(
+    inputs: Inputs, options: SolverOptions | None, stats: SolveStats
+) -> DispatchResult:
+    """Solve a storage-free problem block by block in time (exact: no row links periods)."""
+    if inputs.n_units:
+        raise ValueError("time blocks are exact only without storage units")
+    T = inputs.n_periods
+    blocks = [slice(a, min(T, a + TIME_BLOCK_PERIODS)) for a in range(0, T, TIME_BLOCK_PERIODS)]
+    parts = [solve_joint(inputs.subset_periods(b), options, stats) for b in blocks]
+    stats.route = f"time blocks ({len(blocks)} × ≤{TIME_BLOCK_PERIODS} periods)"
+    stats.subproblems = len(blocks)
+    t0 = time.perf_counter()
+    layout = Layout.of(inputs)
+    x = np.zeros(layout.n_cols)
+    for k in ("cur", "imp", "exp", "shed"):
+        x[layout.idx(k).ravel()] = np.concatenate([getattr(p, k) for p in parts], axis=1).ravel()
+    result = extract(inputs, layout, x, sum(p.objective for p in parts))
+    if all(p.duals for p in parts):
+        for fam in ("balance", "group_export", "group_import"):
+            result.duals[fam] = np.concatenate([p.duals[fam] for p in parts], axis=1)
+        result.duals["storage"] = np.zeros((0, T))
+    stats.extract_seconds += time.perf_counter() - t0
+    return result
+
+
 def groups_satisfied(inputs: Inputs, result: DispatchResult) -> bool:
     """Whether ``result`` meets every group export/import limit (within 1e-6 MW)."""
     for g, members in enumerate(inputs.group_sites):
@@ -190,6 +219,9 @@ def solve_dispatch(
     """
     say = progress or (lambda _msg: None)
     stats = SolveStats()
+    if decompose and inputs.n_units == 0 and inputs.n_periods > TIME_BLOCK_PERIODS:
+        say(f"no storage: solving in blocks of {TIME_BLOCK_PERIODS} periods")
+        return solve_in_time_blocks(inputs, options, stats), stats
     if not decompose or inputs.n_sites <= 1:
         say("solving joint problem")
         return solve_joint(inputs, options, stats), stats

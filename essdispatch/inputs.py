@@ -146,6 +146,20 @@ class Inputs:
             exclusive=False,
         )
 
+    def subset_periods(self, periods: slice) -> Inputs:
+        """The sub-problem of a contiguous range of periods (exact only without storage,
+        whose energy links periods: used to split storage-free problems in time)."""
+        return replace(
+            self,
+            index=self.index[periods],
+            pv=self.pv[:, periods],
+            load=self.load[:, periods],
+            buy_price=self.buy_price[:, periods],
+            sell_price=self.sell_price[:, periods],
+            carbon={k: v[:, periods] for k, v in self.carbon.items()},
+            availability=self.availability[:, periods],
+        )
+
     def subset_sites(self, sites: np.ndarray) -> Inputs:
         """The sub-problem of the given site indices (their units, no groups)."""
         sites = np.asarray(sites, dtype=np.int64)

@@ -292,3 +292,16 @@ def test_group_that_binds_only_with_storage_is_caught_after_per_site_solve():
     # 6 MWh stay unused, so one more MW of tie is worth the price of that period:
     # the group export duals are −10 (noon) and −100 (evening) per MW
     assert r.duals["group_export"][0] == pytest.approx([-10.0, -100.0], abs=1e-6)
+
+
+def test_storage_free_problem_in_time_blocks_equals_joint():
+    from essdispatch import dispatch
+
+    inp = random_fleet(7, 3, 0, 400, group_export=15.0).without_storage()
+    blocks, stats = solve_dispatch(inp)
+    assert stats.route.startswith("time blocks") and stats.subproblems == 3
+    joint = solve_joint(inp)
+    assert blocks.objective == pytest.approx(joint.objective, rel=1e-9, abs=1e-6)
+    assert_valid_result(blocks)
+    assert blocks.duals["balance"].shape == (3, 400)
+    assert inp.n_periods > dispatch.TIME_BLOCK_PERIODS
