@@ -82,6 +82,7 @@ def solve_pair(
     backend: str = "direct",
     decompose: bool = True,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> tuple[DispatchResult, SolveStats, DispatchResult, SolveStats]:
     """Solve the run and its no-storage baseline the same way."""
     say = progress or (lambda _m: None)
@@ -113,6 +114,7 @@ def solve_pair(
                     problem,
                     options,
                     decompose=decompose,
+                    workers=workers,
                     progress=lambda m, label=label: say(f"{label}: {m}"),
                 )
             except SolveError as exc:
@@ -393,12 +395,15 @@ def run_loaded(
     load_seconds: float = 0.0,
     file: str | None = None,
     folder_name: str | None = None,
+    workers: int | None = None,
 ) -> RunOutcome:
     """Solve an already loaded :class:`essdispatch.scenario.Scenario` (see :func:`run_scenario`).
 
     Reads no file: the scenario's series are resolved at load time, so this runs on a
     machine that cannot see the scenario's data files (a sweep worker).
-    ``folder_name`` overrides the results folder name (default: the scenario name).
+    ``folder_name`` overrides the results folder name (default: the scenario name);
+    ``workers`` the processes for per-site solves (None: by problem size; 1 inside a
+    process that may not start others, e.g. a Dask worker).
     """
     from essdispatch.rolling import prepare_operation
     from essdispatch.scenario import prepare_inputs
@@ -421,7 +426,7 @@ def run_loaded(
 
     t1 = time.perf_counter()
     run, run_stats, baseline, base_stats = solve_pair(
-        inputs, opts, backend=backend, decompose=decompose, progress=say
+        inputs, opts, backend=backend, decompose=decompose, progress=say, workers=workers
     )
     timings["solve_total_seconds"] = time.perf_counter() - t1
     check_result(run, "run")

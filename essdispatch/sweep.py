@@ -684,20 +684,6 @@ def _failure_type(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-@contextlib.contextmanager
-def _sites_in_this_process() -> Iterator[None]:
-    """Per-site solves stay in the worker process (a Dask worker is a daemon process that
-    may not start a process pool; the cluster already uses the cores)."""
-    from essdispatch import dispatch
-
-    old = dispatch.PARALLEL_MIN_SITE_PERIODS
-    dispatch.PARALLEL_MIN_SITE_PERIODS = 2**62
-    try:
-        yield
-    finally:
-        dispatch.PARALLEL_MIN_SITE_PERIODS = old
-
-
 def execute_case(
     scenario: Scenario, options: SolverOptions | None = None, *, in_worker: bool = True
 ) -> CaseOutcome:
@@ -710,10 +696,16 @@ def execute_case(
 
     t0 = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    ctx = _sites_in_this_process() if in_worker else contextlib.nullcontext()
     try:
-        with ctx:
-            outcome = run_loaded(scenario, None, options=options, file=scenario.file)
+        # in a Dask worker (a daemon process) per-site solves stay in the process: the
+        # cluster already uses the cores and a daemon may not start a process pool
+        outcome = run_loaded(
+            scenario,
+            None,
+            options=options,
+            file=scenario.file,
+            workers=1 if in_worker else None,
+        )
     except EssDispatchError as exc:
         return CaseOutcome(
             ok=False,
