@@ -49,7 +49,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from scipy.signal import lfilter
 
 from essdispatch.exceptions import ScenarioError, SolveError
 from essdispatch.inputs import Inputs
@@ -265,6 +264,8 @@ def ar1_errors(
     scale = np.full(shape[1], sd * math.sqrt(1.0 - rho * rho))
     if shape[1]:
         scale[0] = sd
+    from scipy.signal import lfilter  # imported here: scipy.signal costs ~0.9 s to import
+
     return lfilter([1.0], [1.0, -rho], eta * scale, axis=-1)
 
 
