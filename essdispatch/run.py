@@ -96,7 +96,10 @@ def solve_pair(
             model = build_model(problem)
             build = time.perf_counter() - t0
             say(f"{label}: compiling and solving")
-            result, timings = solve_model(model, options)
+            try:
+                result, timings = solve_model(model, options)
+            except SolveError as exc:
+                raise _explained(exc, label, problem, options, say) from exc
             stats = SolveStats(
                 route="pyomo",
                 build_seconds=build + timings["compile_seconds"],
@@ -118,14 +121,7 @@ def solve_pair(
                     progress=lambda m, label=label: say(f"{label}: {m}"),
                 )
             except SolveError as exc:
-                if not _is_infeasible(exc):
-                    raise
-                say(f"{label}: infeasible; re-solving with elastic constraints to explain it")
-                from essdispatch.infeasibility import explain_infeasibility
-
-                raise SolveError(
-                    f"{label}: {explain_infeasibility(problem, options)}", "infeasible"
-                ) from exc
+                raise _explained(exc, label, problem, options, say) from exc
         else:
             raise ValueError(f"unknown backend {backend!r} (direct or pyomo)")
         pair.extend([result, stats])
@@ -142,6 +138,23 @@ def _is_infeasible(exc: SolveError) -> bool:
     return exc.termination in _INFEASIBLE or any(
         f"solver stopped: {t}:" in text for t in _INFEASIBLE
     )
+
+
+def _explained(
+    exc: SolveError,
+    label: str,
+    problem: Inputs,
+    options: SolverOptions | None,
+    say: Progress,
+) -> SolveError:
+    """The error to raise for a failed solve: an infeasible one explains itself
+    (:func:`essdispatch.infeasibility.explain_infeasibility`), others pass unchanged."""
+    if not _is_infeasible(exc):
+        return exc
+    say(f"{label}: infeasible; re-solving with elastic constraints to explain it")
+    from essdispatch.infeasibility import explain_infeasibility
+
+    return SolveError(f"{label}: {explain_infeasibility(problem, options)}", "infeasible")
 
 
 def check_result(result: DispatchResult, label: str) -> float:

@@ -70,6 +70,12 @@ def test_infeasible_scenario_explains_itself(tmp_path):
     assert not (out / "faults").exists()
 
 
+def test_infeasible_pyomo_route_explains_itself_too(tmp_path):
+    scenario = write_scenario(tmp_path, solar=0.0, sigma=0.01, gc="false")
+    with pytest.raises(SolveError, match="run: infeasible: unit bess-a cannot meet terminal"):
+        run_scenario(scenario, None, backend="pyomo")
+
+
 def test_infeasible_amount_is_the_self_discharge_loss():
     e0, sigma, T = 4.0, 0.01, 12
     inputs = make_inputs(
