@@ -65,7 +65,10 @@ def handle_errors(func: Callable) -> Callable:
         except KeyboardInterrupt:
             if debug:
                 raise
-            click.echo("essdispatch: interrupted; no results were written", err=True)
+            click.echo(
+                "essdispatch: interrupted (a results folder is either complete or untouched)",
+                err=True,
+            )
             ctx.exit(EXIT_INTERRUPTED)
         finally:
             if previous is not None:

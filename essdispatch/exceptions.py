@@ -31,6 +31,9 @@ class ScenarioError(EssDispatchError, ValueError):
         text = head + "; ".join(parts)
         return " ".join(text.split())  # always one line
 
+    def __reduce__(self):  # keep file and problems across processes (sweeps, pools)
+        return (type(self), (self.file, self.problems))
+
     @classmethod
     def single(cls, file: str | None, key: str, message: str) -> ScenarioError:
         return cls(file, [(key, message)])
@@ -46,6 +49,9 @@ class SolveError(EssDispatchError):
     def __init__(self, message: str, termination: str = "error") -> None:
         self.termination = termination
         super().__init__(" ".join(message.split()))
+
+    def __reduce__(self):  # keep the termination across processes (per-site pools, sweeps)
+        return (type(self), (str(self), self.termination))
 
 
 class ResultsError(EssDispatchError):

@@ -61,7 +61,7 @@ from essdispatch.series import (
     rule_error,
     validation_problems,
 )
-from essdispatch.solve import _STATUS, SolverOptions, Termination, _highs_for, solve_lp
+from essdispatch.solve import SolverOptions, Termination, highs_for, solve_lp, termination_of
 
 __all__ = [
     "ErrorModel",
@@ -477,7 +477,7 @@ class _Planner:
         t0 = time.perf_counter()
         reused = h is not None
         if h is None:
-            h = _highs_for(lp, self.options)
+            h = highs_for(lp, self.options)
             if self.reuse and not lp.is_mip:
                 self.models[key] = h
         else:
@@ -489,12 +489,12 @@ class _Planner:
                 h.changeRowsBounds(lp.n_rows, rows, lp.row_lower, lp.row_upper)
         h.run()
         seconds = time.perf_counter() - t0
-        term = _STATUS.get(h.getModelStatus(), Termination.ERROR)
+        term = termination_of(h)
         if term is not Termination.OPTIMAL and reused:  # a stale basis: retry from scratch
             h.clearSolver()
             h.run()
             seconds = time.perf_counter() - t0
-            term = _STATUS.get(h.getModelStatus(), Termination.ERROR)
+            term = termination_of(h)
         if term is not Termination.OPTIMAL:
             raise SolveError(f"{label}: solver stopped: {term.value}", term.value)
         x = np.asarray(h.getSolution().col_value, dtype=float)

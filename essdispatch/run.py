@@ -132,12 +132,9 @@ _INFEASIBLE = ("infeasible", "infeasible_or_unbounded")
 
 
 def _is_infeasible(exc: SolveError) -> bool:
-    """Whether a solve failed for infeasibility (the termination is lost when the
-    error crossed a process boundary, so the message is read too)."""
-    text = str(exc)
-    return exc.termination in _INFEASIBLE or any(
-        f"solver stopped: {t}:" in text for t in _INFEASIBLE
-    )
+    """Whether a solve failed for infeasibility (SolveError keeps its termination across
+    process boundaries, see exceptions.py)."""
+    return exc.termination in _INFEASIBLE
 
 
 def _explained(

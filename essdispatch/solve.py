@@ -87,20 +87,14 @@ class SolveResult:
     iterations: int = 0
 
 
-def _highs_for(lp: LinearProgram, options: SolverOptions) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(options.verbose))
-    if options.time_limit_s is not None:
-        h.setOptionValue("time_limit", float(options.time_limit_s))
-    if options.threads is not None:
-        h.setOptionValue("threads", int(options.threads))
-    if lp.is_mip:
-        h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
-    for key, val in options.highs.items():
-        status = h.setOptionValue(key, val)
-        if status != highspy.HighsStatus.kOk:
-            raise SolveError(f"HiGHS rejected option {key}={val!r}", "error")
+def termination_of(h: highspy.Highs) -> Termination:
+    """The :class:`Termination` of a HiGHS object after ``run()``."""
+    return _STATUS.get(h.getModelStatus(), Termination.ERROR)
 
+
+def highs_lp(lp: LinearProgram) -> highspy.HighsLp:
+    """The :class:`LinearProgram` as a ``highspy.HighsLp`` (column-wise matrix, no copy
+    of the cost and bound vectors beyond what highspy makes)."""
     model = highspy.HighsLp()
     model.num_col_ = lp.n_cols
     model.num_row_ = lp.n_rows
@@ -122,7 +116,28 @@ def _highs_for(lp: LinearProgram, options: SolverOptions) -> highspy.Highs:
             highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
             for flag in lp.integrality
         ]
-    status = h.passModel(model)
+    return model
+
+
+def highs_for(lp: LinearProgram, options: SolverOptions | None = None) -> highspy.Highs:
+    """A ``highspy.Highs`` holding ``lp`` with ``options`` set, ready to ``run()``.
+
+    For callers that keep the object and change data between solves (rolling horizon).
+    """
+    options = options or SolverOptions()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(options.verbose))
+    if options.time_limit_s is not None:
+        h.setOptionValue("time_limit", float(options.time_limit_s))
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
+    if lp.is_mip:
+        h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
+    for key, val in options.highs.items():
+        status = h.setOptionValue(key, val)
+        if status != highspy.HighsStatus.kOk:
+            raise SolveError(f"HiGHS rejected option {key}={val!r}", "error")
+    status = h.passModel(highs_lp(lp))
     if status == highspy.HighsStatus.kError:
         raise SolveError("HiGHS refused the model (inconsistent bounds or matrix)", "error")
     return h
@@ -162,11 +177,11 @@ def solve_lp(lp: LinearProgram, options: SolverOptions | None = None) -> SolveRe
     """
     options = options or SolverOptions()
     t0 = time.perf_counter()
-    h = _highs_for(lp, options)
+    h = highs_for(lp, options)
     t1 = time.perf_counter()
     h.run()
     t2 = time.perf_counter()
-    term = _STATUS.get(h.getModelStatus(), Termination.ERROR)
+    term = termination_of(h)
     info = h.getInfo()
     if term is not Termination.OPTIMAL:
         detail = _EXPLAIN[term]

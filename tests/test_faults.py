@@ -194,7 +194,7 @@ def _interrupt_run(tmp_path: Path, where: str, sig: int) -> None:
             child.kill()
             child.wait()
     assert child.returncode == EXIT_INTERRUPTED, err
-    assert "interrupted; no results were written" in err
+    assert "interrupted (a results folder is either complete or untouched)" in err
     assert snapshot(first.folder) == before  # byte-identical
     assert leftovers(out) == []  # no .faults.tmp-* or .faults.old-*
 
