@@ -144,8 +144,14 @@ def test_time_limit_is_reported_as_time_limit():
 
 
 # --------------------------------------------------------------------------- signals
+# The child stalls in short sleeps, not one long one: a process-directed signal may be
+# delivered to any thread (pyarrow starts a pool), and Python runs the handler in the main
+# thread only when it next returns to the interpreter.
 CHILD = """\
 import sys, time, pathlib
+def stall():
+    for _ in range(1200):
+        time.sleep(0.1)
 marker = pathlib.Path(sys.argv[1])
 where = sys.argv[2]
 if where == "write":
@@ -154,13 +160,13 @@ if where == "write":
     def slow_to_parquet(self, *args, **kwargs):
         original(self, *args, **kwargs)
         marker.write_text("writing")
-        time.sleep(120)
+        stall()
     pd.DataFrame.to_parquet = slow_to_parquet
 else:
     import essdispatch.run as run
     def slow_solve(*args, **kwargs):
         marker.write_text("solving")
-        time.sleep(120)
+        stall()
     run.solve_dispatch = slow_solve
 from essdispatch.cli import main
 sys.argv = ["essdispatch", "run", sys.argv[3], "--out", sys.argv[4], "-q"]
