@@ -3,7 +3,7 @@
 A results folder (written by :func:`essdispatch.run.write_results`) is plain files:
 ``summary.json`` (its presence marks a complete run), ``dispatch.parquet``,
 ``baseline.parquet`` and ``scenario.yaml``. :func:`load_results` reads one;
-:func:`compare_table` puts every figure of ../shared/MODEL.md side by side for
+:func:`compare_table` puts every figure of docs/MODEL.md side by side for
 two or more runs, with absolute and relative differences against the first;
 :func:`scenario_diff` lists the scenario keys whose values differ, so a user
 sees why the results differ.

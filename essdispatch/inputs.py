@@ -3,7 +3,7 @@
 :func:`essdispatch.scenario.prepare_inputs` turns a validated scenario into an
 :class:`Inputs`; the model builders (:mod:`essdispatch.model` for Pyomo,
 :mod:`essdispatch.lp` for the vectorised matrix) read only this object. Symbols
-refer to ../shared/MODEL.md. Arrays are float64 numpy arrays; ``S`` sites, ``B``
+refer to docs/MODEL.md. Arrays are float64 numpy arrays; ``S`` sites, ``B``
 storage units (a unit with ``count: k`` is already scaled to k× power, energy
 and aux), ``T`` periods, ``G`` groups.
 """

@@ -1,7 +1,7 @@
 """Vectorised assembly of the dispatch LP as sparse matrices (the fast route).
 
 This builds exactly the problem that :func:`essdispatch.model.build_model` states
-in Pyomo (../shared/MODEL.md), directly as ``min c·x  s.t.  rlo ≤ A x ≤ rhi,
+in Pyomo (docs/MODEL.md), directly as ``min c·x  s.t.  rlo ≤ A x ≤ rhi,
 lo ≤ x ≤ hi`` with numpy/scipy and no per-period Python loop, so that it can go
 to HiGHS without Pyomo's per-element expression machinery. The tests check that
 both routes give the same optimum on the same inputs.
@@ -175,7 +175,7 @@ def solar_surplus(inputs: Inputs) -> np.ndarray:
 
 
 def assemble_lp(inputs: Inputs) -> LinearProgram:
-    """Build the LP of ../shared/MODEL.md as sparse matrices, vectorised.
+    """Build the LP of docs/MODEL.md as sparse matrices, vectorised.
 
     Parameters
     ----------

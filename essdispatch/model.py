@@ -1,4 +1,4 @@
-"""The dispatch model of ../shared/MODEL.md as a Pyomo ``ConcreteModel``.
+"""The dispatch model of docs/MODEL.md as a Pyomo ``ConcreteModel``.
 
 :func:`build_model` states the model one constraint family per ``add_*``
 function, each with its equation in the docstring. It is the model a user

@@ -1,4 +1,4 @@
-"""From a solution vector to a dispatch table and the figures of ../shared/MODEL.md.
+"""From a solution vector to a dispatch table and the figures of docs/MODEL.md.
 
 Everything here works on whole arrays (no per-period Python loops, no per-element
 ``value()`` calls). :class:`DispatchResult` holds the arrays of one solve; the

@@ -5,7 +5,7 @@ signal of the horizon in advance. An operator does not: each day it schedules th
 storage on forecasts and is paid on what actually happens. :func:`run_rolling`
 simulates that, window by window (docs/OPERATION.md has the user's view):
 
-1. **Plan.** Solve the LP of ../shared/MODEL.md on the *forecast* signals over
+1. **Plan.** Solve the LP of docs/MODEL.md on the *forecast* signals over
    ``[a, c)``: the committed window ``[a, b)`` (``window`` long) plus
    ``lookahead``, starting from the settled stored energy ``e[a]``. The end
    state ``e[c]`` is free within the SOC bounds and valued at the

@@ -1,7 +1,7 @@
 """Scenario file -> run + no-storage baseline -> results folder (written atomically).
 
 The results folder ``<out>/<name>/`` holds ``summary.json`` (every figure of
-../shared/MODEL.md for the run, the baseline and the Δ figures), ``dispatch.parquet``
+docs/MODEL.md for the run, the baseline and the Δ figures), ``dispatch.parquet``
 (one row per period), ``baseline.parquet`` (the baseline's dispatch, same
 columns less the storage units), optionally ``dispatch.csv``, and
 ``scenario.yaml`` (the exact file that was run).

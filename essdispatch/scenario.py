@@ -1,6 +1,6 @@
 """Scenario files: YAML -> validated, frozen pydantic models -> :class:`~essdispatch.inputs.Inputs`.
 
-The format is ../shared/SCENARIOS.md. :func:`load_scenario` reads a file with
+The format is docs/SCENARIOS.md. :func:`load_scenario` reads a file with
 ``yaml.safe_load``, validates it once (unknown keys are errors), checks every
 cross-field rule and evaluates every series on the horizon, and raises one
 :class:`~essdispatch.exceptions.ScenarioError` listing every problem found, each
