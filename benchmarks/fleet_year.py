@@ -425,6 +425,11 @@ def route_essdispatch(
         if phase != state["phase"]:
             rss[state["phase"]] = peak_rss_mib()
             state["phase"] = phase
+            print(
+                f"    [{time.perf_counter() - t0:7.1f} s, peak {peak_rss_mib():6.0f} MiB] {msg}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     rss_start = peak_rss_mib()
     t0 = time.perf_counter()
@@ -1038,6 +1043,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.table:
         reports = [json.loads(p.read_text()) for p in sorted(args.table.glob("*.json"))]
+        # the main table: default solver options (sweeps have their own reports)
+        reports = [
+            r
+            for r in reports
+            if not r.get("solver_options") and {"essdispatch", "highs", "pypsa"} & set(r["routes"])
+        ]
         reports.sort(key=lambda r: (r["periods"] * r["sites"], r["sites"], not r["group"]))
         print(markdown_table(reports))
         return 0
