@@ -693,6 +693,17 @@ def _scenario_size(model: ScenarioSpec) -> ProblemSize:
     )
 
 
+def _claim(
+    name: Any, where: str, kind: str, seen: dict[str, str], problems: list[tuple[str, str]]
+) -> None:
+    """Record ``name`` as used at ``where``; a second use is a problem naming the first."""
+    if not isinstance(name, str):
+        return
+    if name in seen:
+        problems.append((f"{where}.name", f"duplicate {kind} name {name!r} (also {seen[name]})"))
+    seen.setdefault(name, where)
+
+
 def _name_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Unique site, unit and group names; groups name existing sites (raw data, defensive)."""
     problems: list[tuple[str, str]] = []
@@ -702,35 +713,17 @@ def _name_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     for i, site in enumerate(sites):
         if not isinstance(site, Mapping):
             continue
-        name = site.get("name")
-        if isinstance(name, str):
-            if name in site_at:
-                problems.append(
-                    (f"sites[{i}].name", f"duplicate site name {name!r} (also {site_at[name]})")
-                )
-            site_at.setdefault(name, f"sites[{i}]")
+        _claim(site.get("name"), f"sites[{i}]", "site", site_at, problems)
         units = site.get("storage") if isinstance(site.get("storage"), list) else []
         for j, unit in enumerate(units):
             uname = unit.get("name") if isinstance(unit, Mapping) else None
-            if isinstance(uname, str):
-                where = f"sites[{i}].storage[{j}]"
-                if uname in unit_at:
-                    problems.append(
-                        (f"{where}.name", f"duplicate unit name {uname!r} (also {unit_at[uname]})")
-                    )
-                unit_at.setdefault(uname, where)
+            _claim(uname, f"sites[{i}].storage[{j}]", "unit", unit_at, problems)
     groups = data.get("groups") if isinstance(data.get("groups"), list) else []
     group_at: dict[str, str] = {}
     for k, group in enumerate(groups):
         if not isinstance(group, Mapping):
             continue
-        name = group.get("name")
-        if isinstance(name, str):
-            if name in group_at:
-                problems.append(
-                    (f"groups[{k}].name", f"duplicate group name {name!r} (also {group_at[name]})")
-                )
-            group_at.setdefault(name, f"groups[{k}]")
+        _claim(group.get("name"), f"groups[{k}]", "group", group_at, problems)
         members = group.get("sites") if isinstance(group.get("sites"), list) else []
         seen: set[str] = set()
         for m, member in enumerate(members):
