@@ -466,24 +466,10 @@ def route_essdispatch(
 
 
 def _highs_model(lp):
-    import highspy
+    """The LP as a ``highspy.HighsLp``: the same hand-over essdispatch uses."""
+    from essdispatch.solve import highs_lp
 
-    model = highspy.HighsLp()
-    model.num_col_ = lp.n_cols
-    model.num_row_ = lp.n_rows
-    model.col_cost_ = lp.c
-    model.offset_ = lp.offset
-    model.col_lower_ = lp.col_lower
-    model.col_upper_ = lp.col_upper
-    model.row_lower_ = lp.row_lower
-    model.row_upper_ = lp.row_upper
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.num_col_ = lp.n_cols
-    model.a_matrix_.num_row_ = lp.n_rows
-    model.a_matrix_.start_ = lp.A.indptr.astype(np.int32)
-    model.a_matrix_.index_ = lp.A.indices.astype(np.int32)
-    model.a_matrix_.value_ = lp.A.data
-    return model
+    return highs_lp(lp)
 
 
 def route_highs(scenario: Path | None, solver_options: dict[str, Any], inputs=None) -> dict:

@@ -29,8 +29,9 @@ GROUP_TOLERANCE_MW = 1e-6
 #: worker processes costs more than it saves)
 PARALLEL_MIN_SITE_PERIODS = 100_000
 #: a storage-free problem (the baseline) has no link between periods and is solved in
-#: blocks of this many periods: HiGHS's presolve takes ~45 s on a year of an 11-site
-#: baseline in one piece and ~2.5 s in weekly blocks (benchmarks/RESULTS.md)
+#: blocks of this many periods: in one piece HiGHS took 154–192 s on the 20×8760 benchmark
+#: baseline and 45 s on the 11-site Shaanxi fleet year; in weekly blocks 5.8 s and 2.5 s
+#: (benchmarks/RESULTS.md)
 TIME_BLOCK_PERIODS = 168
 
 
