@@ -370,15 +370,15 @@ def compare_table(
         frame[lab] = [data[lab].get(idx, np.nan) for idx in index]
 
     first = frame[names[0]].to_numpy(dtype=float)
-    blocked = np.zeros(len(index), dtype=bool)
-    if "all" in blocks:
-        blocked[:] = True
-    if "currency" in blocks:
-        blocked |= np.array([UNITS.get(f) == "currency" for f, _, _ in index], dtype=bool)
+    money = np.array([UNITS.get(f) == "currency" for f, _, _ in index], dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
-        for lab in names[1:]:
+        for lab, r in zip(names[1:], rs[1:], strict=True):
             d = frame[lab].to_numpy(dtype=float) - first
-            d[blocked] = np.nan
+            # only what this run cannot share with the first one is left blank
+            if _horizon(r) != _horizon(rs[0]):
+                d[:] = np.nan
+            elif r.currency != rs[0].currency:
+                d[money] = np.nan
             rel = np.where(np.abs(first) > REL_TOL, d / np.abs(first), np.nan)
             frame[diff_column(lab)] = d
             frame[rel_column(lab)] = rel

@@ -135,6 +135,16 @@ def test_different_horizon_refused(runs):
     assert table["diff:late"].isna().all()
 
 
+def test_forced_blocking_is_per_run_against_the_first(runs):
+    # "half" shares the first run's horizon and currency; "late" does not: only the
+    # late run's differences are left blank
+    one, half, late = runs["one"], runs["half"], runs["late"]
+    table = compare_table([one, half, late], force=True)
+    assert table["diff:late"].isna().all()
+    expected = read_summary(half)["total_cost"] - read_summary(one)["total_cost"]
+    assert table.loc[("total_cost", "", "run"), "diff:half"] == pytest.approx(expected, abs=1e-6)
+
+
 def test_different_resolution_is_a_notice(runs):
     diffs = comparability([load_results(runs["one"]), load_results(runs["half"])])
     assert [d.aspect for d in diffs] == ["resolution"] and diffs[0].blocks is None
