@@ -19,6 +19,7 @@ The frames behind the figures (:func:`power_frame`, :func:`soc_frame`,
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -592,7 +593,9 @@ def _grouped_bars(
         )
         if n_groups * n_bars <= 16:
             ax.bar_label(bars, fmt=fmt, padding=2, fontsize=8)
-    ax.set_xticks(x, [str(i) for i in frame.index], rotation=20 if n_groups > 3 else 0)
+    # long run names (scenario names) wrap at their hyphens instead of overlapping
+    ticks = [textwrap.fill(str(i), 18, break_long_words=False) for i in frame.index]
+    ax.set_xticks(x, ticks, rotation=20 if n_groups > 3 else 0, fontsize=9)
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.grid(axis="x", visible=False)
     ax.margins(y=0.15)
@@ -652,8 +655,8 @@ def compare_figure(
         notices = table.attrs.get("notices") or []
         title = "Headline figures across runs"
         if notices:
-            title += "\nnote: " + "; ".join(notices)
-        fig.suptitle(title, fontsize=12)
+            title += "\n" + textwrap.fill("note: " + "; ".join(notices), 150)
+        fig.suptitle(title, fontsize=12 if not notices else 10)
     return fig
 
 
