@@ -403,3 +403,27 @@ def test_cli_sweep_dry_run_run_and_compare(tmp_path: Path) -> None:
     assert len(pd.read_csv(csv)) == 4
     bad = runner.invoke(cli, ["sweep", str(tmp_path / "tiny-day.yaml")])
     assert bad.exit_code == 2 and "tiny-day.yaml" in bad.output
+
+
+def test_cli_sweep_on_a_running_scheduler_by_address(tmp_path: Path, client: Client) -> None:
+    # `--scheduler ADDRESS` connects over TCP (loopback here) to an existing cluster, as a
+    # user would to a remote one; its figures equal the inline run's
+    write_base(tmp_path)
+    path = write_sweep(tmp_path, GRID)
+    address = client.scheduler.address
+    assert address.startswith("tcp://127.0.0.1:")
+    runner = CliRunner()
+    remote = runner.invoke(
+        cli, ["sweep", str(path), "--out", str(tmp_path / "remote"), "--scheduler", address, "-q"]
+    )
+    assert remote.exit_code == 0, remote.output
+    assert "4 finished, 0 failed" in remote.output
+    inline = runner.invoke(
+        cli, ["sweep", str(path), "--out", str(tmp_path / "inline"), "--inline", "-q"]
+    )
+    assert inline.exit_code == 0, inline.output
+    a = pd.read_parquet(tmp_path / "remote" / "sweeps" / "tiny-sweep" / "index.parquet")
+    b = pd.read_parquet(tmp_path / "inline" / "sweeps" / "tiny-sweep" / "index.parquet")
+    a, b = a.set_index("hash").sort_index(), b.set_index("hash").sort_index()
+    assert list(a.index) == list(b.index)
+    assert a["total_cost"].to_numpy() == pytest.approx(b["total_cost"].to_numpy(), abs=1e-6)
