@@ -8,6 +8,7 @@ Errors print one line on stderr; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import functools
+import re
 import signal
 import sys
 import time
@@ -82,15 +83,53 @@ def debug_option(func: Callable) -> Callable:
 
 
 class _Phase:
-    """Prints phase messages with elapsed time to stderr (progress on long solves)."""
+    """Progress on stderr: phase messages with elapsed time, and a bar over sites.
+
+    Messages ``"<label>: solving site k/n"`` / ``"<label>: solved site k/n ..."`` from
+    :func:`essdispatch.dispatch.solve_dispatch` drive a tqdm bar per label instead of
+    printing one line per site.
+    """
+
+    _SITE = re.compile(r"^(?P<label>.*?): solv(?:ing|ed) site (?P<k>\d+)/(?P<n>\d+)")
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.t0 = time.perf_counter()
+        self.bar: Any = None
+        self.bar_label = ""
 
     def __call__(self, message: str) -> None:
-        if not self.quiet:
-            click.echo(f"[{time.perf_counter() - self.t0:7.1f} s] {message}", err=True)
+        if self.quiet:
+            return
+        match = self._SITE.match(message)
+        if match:
+            self._site(match["label"], int(match["k"]), int(match["n"]), message)
+            return
+        self.close()
+        click.echo(f"[{time.perf_counter() - self.t0:7.1f} s] {message}", err=True)
+
+    def _site(self, label: str, k: int, n: int, message: str) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None or self.bar_label != label:
+            self.close()
+            self.bar = tqdm(
+                total=n,
+                desc=f"{label}: sites",
+                unit="site",
+                file=sys.stderr,
+                leave=True,
+                dynamic_ncols=True,
+            )
+            self.bar_label = label
+        done = k if "solved" in message else k - 1
+        self.bar.update(max(0, done - self.bar.n))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.update(self.bar.total - self.bar.n)
+            self.bar.close()
+            self.bar = None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -152,6 +191,7 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
     help="Always solve all sites jointly (default: per site when no group limit binds).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@click.option("--verbose", "-v", is_flag=True, help="Show HiGHS's own log while it solves.")
 @debug_option
 @handle_errors
 def run(
@@ -164,23 +204,31 @@ def run(
     backend: str,
     no_decompose: bool,
     quiet: bool,
+    verbose: bool,
 ) -> None:
     """Solve SCENARIO and its no-storage baseline; write OUT/<name>/."""
     from essdispatch.run import run_scenario
     from essdispatch.solve import SolverOptions
 
     options = SolverOptions(
-        time_limit_s=time_limit, threads=threads, highs=_parse_solver_options(solver_option)
+        time_limit_s=time_limit,
+        threads=threads,
+        highs=_parse_solver_options(solver_option),
+        verbose=verbose,
     )
-    outcome = run_scenario(
-        scenario,
-        out,
-        csv=csv,
-        options=options,
-        backend=backend,
-        decompose=not no_decompose,
-        progress=_Phase(quiet),
-    )
+    phase = _Phase(quiet)
+    try:
+        outcome = run_scenario(
+            scenario,
+            out,
+            csv=csv,
+            options=options,
+            backend=backend,
+            decompose=not no_decompose,
+            progress=phase,
+        )
+    finally:
+        phase.close()
     click.echo(format_headline(outcome.summary, outcome.folder))
     echo_diagnostics(outcome.summary, quiet)
 

@@ -224,3 +224,14 @@ def test_cli_time_limit_and_solver_option(hand_file, tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
+
+
+def test_cli_progress_bar_over_sites(tmp_path):
+    example = ROOT / "scenarios" / "two-sites-shared-tie-day.yaml"
+    res = CliRunner().invoke(cli, ["run", str(example), "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    # one bar per solve (run and baseline) over the two sites, not a line per site
+    assert "run: sites: 100%" in res.stderr and "2/2" in res.stderr
+    assert "baseline: sites: 100%" in res.stderr
+    assert "solving site" not in res.stderr
+    assert "loading scenario" in res.stderr and "writing results" in res.stderr
