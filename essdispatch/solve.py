@@ -61,7 +61,8 @@ _EXPLAIN = {
 class SolverOptions:
     """Options passed to HiGHS.
 
-    time_limit_s : wall-clock limit [s] (None: no limit)
+    time_limit_s : wall-clock limit of one HiGHS solve [s] (None: no limit); a problem
+        split by site or time block gives each part this limit
     threads : HiGHS threads (None: HiGHS default)
     highs : any other HiGHS option by name (e.g. ``{"solver": "ipm"}``)
     """
