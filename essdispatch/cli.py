@@ -169,7 +169,12 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
     help="Folder that receives <name>/.",
 )
 @click.option("--csv", is_flag=True, help="Also write dispatch.csv.")
-@click.option("--time-limit", type=float, default=None, help="Time limit of each HiGHS solve [s] (per site or block when the problem is split).")
+@click.option(
+    "--time-limit",
+    type=float,
+    default=None,
+    help="Time limit of each HiGHS solve [s] (per site or block when the problem is split).",
+)
 @click.option("--threads", type=int, default=None, help="HiGHS threads.")
 @click.option(
     "--solver-option",
