@@ -17,6 +17,12 @@ whole horizon one more MW of interconnection is worth ``−Σ_t dual[t]``
 [currency]. For the storage equation the value of one more MWh held in the unit
 at the end of period t is ``−dual[t]`` [currency/MWh]. A MILP (exclusive mode)
 has no duals: the section says so.
+
+A dual is unique only at a non-degenerate optimum. Where a limit is met exactly by
+something else (a plant's output equal to the tie, say), the value of one more MW and
+the cost of one MW less differ, and the solver may return any value between them; the
+figures are then "a valid marginal value", not "the" value (HiGHS 1.15 and 1.16 pick
+different ends of that interval on the same problem).
 """
 
 from __future__ import annotations

@@ -61,7 +61,15 @@ from essdispatch.series import (
     rule_error,
     validation_problems,
 )
-from essdispatch.solve import SolverOptions, Termination, highs_for, solve_lp, termination_of
+from essdispatch.solve import (
+    SolverOptions,
+    Termination,
+    highs_for,
+    highs_said,
+    run_highs,
+    solve_lp,
+    termination_of,
+)
 
 __all__ = [
     "ErrorModel",
@@ -487,16 +495,21 @@ class _Planner:
             h.changeColsBounds(lp.n_cols, cols, lp.col_lower, lp.col_upper)
             if lp.n_rows:
                 h.changeRowsBounds(lp.n_rows, rows, lp.row_lower, lp.row_upper)
-        h.run()
+        run_highs(h)
         seconds = time.perf_counter() - t0
         term = termination_of(h)
         if term is not Termination.OPTIMAL and reused:  # a stale basis: retry from scratch
             h.clearSolver()
-            h.run()
+            run_highs(h)
             seconds = time.perf_counter() - t0
             term = termination_of(h)
         if term is not Termination.OPTIMAL:
-            raise SolveError(f"{label}: solver stopped: {term.value}", term.value)
+            said = highs_said(h) if term is Termination.ERROR else None
+            raise SolveError(
+                f"{label}: solver stopped: {term.value}"
+                + (f": HiGHS said: {said}" if said else ""),
+                term.value,
+            )
         x = np.asarray(h.getSolution().col_value, dtype=float)
         return x, float(h.getInfo().objective_function_value), seconds, reused
 

@@ -9,6 +9,9 @@ never reported as a result.
 from __future__ import annotations
 
 import enum
+import os
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +89,7 @@ class SolveResult:
     transfer_seconds: float
     mip_gap: float | None = None
     iterations: int = 0
+    notes: tuple[str, ...] = ()
 
 
 def termination_of(h: highspy.Highs) -> Termination:
@@ -120,28 +124,183 @@ def highs_lp(lp: LinearProgram) -> highspy.HighsLp:
     return model
 
 
+# ----------------------------------------------------------------------------- HiGHS objects
+# HiGHS keeps one thread scheduler per process. From highspy 1.16 on, ``run()`` fails when the
+# ``threads`` option differs from the count the scheduler was started with ("... the scheduler
+# has already been initialized to use N threads"), and a forked child inherits the parent's
+# scheduler without its worker threads. So the thread count is applied here, per process: the
+# scheduler is restarted (``Highs.resetGlobalScheduler``) only while no other solve of this
+# process runs on it; otherwise the running count is kept and a note says so.
+
+_SCHEDULER_LOCK = threading.Lock()
+_scheduler: dict[str, Any] = {"threads": None, "pid": os.getpid(), "active": 0}
+
+
+def _after_fork_in_child() -> None:
+    # the child has a copy of the parent's scheduler but none of its threads
+    _scheduler.update(threads="inherited", pid=os.getpid(), active=0)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _reset_scheduler() -> None:
+    reset = getattr(highspy.Highs, "resetGlobalScheduler", None)
+    if reset is not None:  # highspy < 1.8 has none and no per-process check either
+        reset(True)
+
+
+def _claim_scheduler(h: highspy.Highs, threads: int | None) -> str | None:
+    """Make ``h`` run on this process's scheduler with ``threads`` where that is safe.
+
+    Returns a note when the requested count could not be applied. Call with the lock held.
+    """
+    current = _scheduler["threads"]  # None: not started here; "inherited", "auto" or a count
+    if _scheduler["pid"] != os.getpid():
+        current = "inherited"
+    stale = current == "inherited"
+    differs = threads is not None and current is not None and current != threads
+    if stale or differs:
+        if _scheduler["active"] == 0:  # no solve of this process runs on it: restart it
+            _reset_scheduler()
+            current = None
+        elif threads is not None:
+            h.setOptionValue("threads", 0)  # 0: run on the scheduler as it is
+            return (
+                f"threads={threads} not applied: another solve in this process runs "
+                f"HiGHS's scheduler with {current} threads"
+            )
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    if current is None:
+        _scheduler.update(threads=threads if threads is not None else "auto", pid=os.getpid())
+    return None
+
+
+class _Log:
+    """HiGHS's log lines, captured through its logging callback (and echoed when verbose)."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+        self.lines: list[str] = []
+
+    def __call__(self, event: Any) -> None:
+        text = str(getattr(event, "message", event))
+        self.lines.append(text)
+        if len(self.lines) > 2000:  # keep the first lines and the newest ones
+            del self.lines[200:1200]
+        if self.verbose:
+            sys.stderr.write(text)
+
+    def error_line(self) -> str | None:
+        """HiGHS's last ERROR (or WARNING) line, stripped, if it logged one."""
+        for tag in ("ERROR", "WARNING"):
+            for line in reversed(self.lines):
+                if line.lstrip().startswith(tag):
+                    return " ".join(line.split(":", 1)[1].split()) if ":" in line else line.strip()
+        return None
+
+
+_BANNER_SILENCED = False
+
+
+class _Highs(highspy.Highs):
+    """``highspy.Highs`` that carries its captured log and requested thread count (older
+    highspy objects take no new attributes)."""
+
+    _essdispatch_log: _Log | None = None
+    _essdispatch_threads: int | None = None
+
+
+def _new_highs() -> _Highs:
+    """A ``highspy.Highs`` whose start-up banner does not reach stdout.
+
+    HiGHS prints its banner from C++ on the first construction in a process, before any
+    option can be set; standard output is pointed at standard error for that moment, so piped
+    output stays clean (the solver's log is shown, on stderr, only when ``verbose``).
+    """
+    global _BANNER_SILENCED
+    if _BANNER_SILENCED:
+        return _Highs()
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):
+        return _Highs()
+    try:
+        os.dup2(2, 1)
+        h = _Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _BANNER_SILENCED = True
+    return h
+
+
 def highs_for(lp: LinearProgram, options: SolverOptions | None = None) -> highspy.Highs:
-    """A ``highspy.Highs`` holding ``lp`` with ``options`` set, ready to ``run()``.
+    """A ``highspy.Highs`` holding ``lp`` with ``options`` set, ready to :func:`run_highs`.
 
     For callers that keep the object and change data between solves (rolling horizon).
+    HiGHS's log goes to a callback (``h._essdispatch_log``), echoed on stderr when verbose.
     """
     options = options or SolverOptions()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(options.verbose))
+    h = _new_highs()
+    log = _Log(bool(options.verbose))
+    h.setOptionValue("output_flag", True)
+    h.setOptionValue("log_to_console", False)
+    cb = getattr(h, "cbLogging", None)
+    if cb is not None:
+        cb.subscribe(log)
+    else:  # highspy without the callback API: the console log, when asked for
+        h.setOptionValue("output_flag", bool(options.verbose))
+        h.setOptionValue("log_to_console", True)
+    h._essdispatch_log = log
+    highs_options = dict(options.highs)
+    threads = highs_options.pop("threads", options.threads)  # applied per run: run_highs
+    h._essdispatch_threads = None if threads is None else int(threads)
     if options.time_limit_s is not None:
         h.setOptionValue("time_limit", float(options.time_limit_s))
-    if options.threads is not None:
-        h.setOptionValue("threads", int(options.threads))
     if lp.is_mip:
         h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
-    for key, val in options.highs.items():
+    for key, val in highs_options.items():
         status = h.setOptionValue(key, val)
         if status != highspy.HighsStatus.kOk:
-            raise SolveError(f"HiGHS rejected option {key}={val!r}", "error")
+            said = log.error_line()
+            raise SolveError(
+                f"HiGHS rejected option {key}={val!r}" + (f": {said}" if said else ""), "error"
+            )
     status = h.passModel(highs_lp(lp))
     if status == highspy.HighsStatus.kError:
-        raise SolveError("HiGHS refused the model (inconsistent bounds or matrix)", "error")
+        said = log.error_line()
+        raise SolveError(
+            "HiGHS refused the model (inconsistent bounds or matrix)"
+            + (f": HiGHS said: {said}" if said else ""),
+            "error",
+        )
     return h
+
+
+def run_highs(h: highspy.Highs) -> list[str]:
+    """``h.run()`` on this process's thread scheduler with the thread count of
+    :func:`highs_for`; returns notes (e.g. a thread count that could not be applied)."""
+    notes: list[str] = []
+    with _SCHEDULER_LOCK:
+        note = _claim_scheduler(h, getattr(h, "_essdispatch_threads", None))
+        _scheduler["active"] += 1
+    if note:
+        notes.append(note)
+    try:
+        h.run()
+    finally:
+        with _SCHEDULER_LOCK:
+            _scheduler["active"] -= 1
+    return notes
+
+
+def highs_said(h: highspy.Highs) -> str | None:
+    """The last error or warning line of HiGHS's log for ``h`` (captured by :func:`highs_for`)."""
+    log = getattr(h, "_essdispatch_log", None)
+    return log.error_line() if log is not None else None
 
 
 def _lp_bound_text(info: Any) -> str:
@@ -180,12 +339,15 @@ def solve_lp(lp: LinearProgram, options: SolverOptions | None = None) -> SolveRe
     t0 = time.perf_counter()
     h = highs_for(lp, options)
     t1 = time.perf_counter()
-    h.run()
+    notes = run_highs(h)
     t2 = time.perf_counter()
     term = termination_of(h)
     info = h.getInfo()
     if term is not Termination.OPTIMAL:
         detail = _EXPLAIN[term]
+        said = highs_said(h)
+        if term is Termination.ERROR and said:
+            detail = f"HiGHS said: {said}"
         if term is Termination.TIME_LIMIT:
             if lp.is_mip:
                 detail += (
@@ -208,4 +370,5 @@ def solve_lp(lp: LinearProgram, options: SolverOptions | None = None) -> SolveRe
         transfer_seconds=t1 - t0,
         mip_gap=float(info.mip_gap) if lp.is_mip else None,
         iterations=int(info.simplex_iteration_count),
+        notes=tuple(notes),
     )
