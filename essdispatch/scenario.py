@@ -127,7 +127,8 @@ def _resolution(value: Any) -> str:
         offset = to_offset(value)
     except ValueError:
         raise ValueError(f"unknown resolution {value!r}; {_RESOLUTION_HINT}") from None
-    if not isinstance(offset, pd.offsets.Tick):
+    # a calendar day is 23 or 25 h across a DST change (pandas < 3 counts Day as a Tick)
+    if not isinstance(offset, pd.offsets.Tick) or isinstance(offset, pd.offsets.Day):
         raise ValueError(f"resolution {value!r} has no fixed length; {_RESOLUTION_HINT}")
     minutes = pd.Timedelta(offset) / pd.Timedelta(minutes=1)
     if minutes < 1 or not float(minutes).is_integer():
@@ -192,7 +193,12 @@ def _localize(value: datetime, tz: str) -> pd.Timestamp:
     ts = pd.Timestamp(value)
     if ts.tzinfo is not None:
         return ts.tz_convert(tz)
-    return ts.tz_localize(tz, ambiguous="raise", nonexistent="raise")
+    try:
+        return ts.tz_localize(tz, ambiguous="raise", nonexistent="raise")
+    except ValueError:
+        raise
+    except Exception as exc:  # pandas < 3 raises pytz's NonExistent/AmbiguousTimeError
+        raise ValueError(str(exc)) from None
 
 
 class Horizon(_Model):
