@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from essdispatch.econ import couples_periods, stitch_sizes
 from essdispatch.inputs import Inputs
 from essdispatch.lp import Layout, assemble_lp
 from essdispatch.results import DispatchResult, extract
@@ -125,6 +126,7 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
     x = np.zeros(layout.n_cols)
     for k, arr in arrays.items():
         x[layout.idx(k).ravel()] = arr.ravel()
+    stitch_sizes(inputs, parts, x, layout)  # sized units (MODEL.md 9)
     result = extract(inputs, layout, x, objective)
     if have_duals:
         result.duals.update(duals)
@@ -220,7 +222,12 @@ def solve_dispatch(
     """
     say = progress or (lambda _msg: None)
     stats = SolveStats()
-    if decompose and inputs.n_units == 0 and inputs.n_periods > TIME_BLOCK_PERIODS:
+    if (
+        decompose
+        and inputs.n_units == 0
+        and inputs.n_periods > TIME_BLOCK_PERIODS
+        and not couples_periods(inputs)  # a monthly demand charge links periods
+    ):
         say(f"no storage: solving in blocks of {TIME_BLOCK_PERIODS} periods")
         return solve_in_time_blocks(inputs, options, stats), stats
     if not decompose or inputs.n_sites <= 1:

@@ -36,9 +36,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from essdispatch.econ import ECON_FAMILIES, econ_shapes
 from essdispatch.inputs import Inputs
 
-FAMILIES = ("imp", "exp", "cur", "shed", "ch", "dis", "e", "y")
+FAMILIES = ("imp", "exp", "cur", "shed", "ch", "dis", "e", "y", *ECON_FAMILIES)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Layout:
             "dis": (B, T),
             "e": (B, T + 1),
             "y": (B, T) if inputs.exclusive else (B, 0),
+            **econ_shapes(inputs),  # MODEL.md 9–12 (essdispatch.econ_lp); empty when unused
         }
         offsets, pos = {}, 0
         for name in FAMILIES:
@@ -240,6 +242,10 @@ def assemble_lp(inputs: Inputs) -> LinearProgram:
         add_no_grid_charging_rows(rows, inputs, lay)
         if inputs.exclusive:
             add_exclusive_rows(rows, inputs, lay)
+    if inputs.econ is not None:  # MODEL.md 9–12: rows, bounds and costs of the extensions
+        from essdispatch.econ_lp import add_economics
+
+        add_economics(rows, inputs, lay, c, lo, hi)
     A = rows.matrix(n)
     return LinearProgram(
         c=c,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from essdispatch.econ import economics_figures, economics_objective_terms, sized_inputs
 from essdispatch.inputs import Inputs
 from essdispatch.lp import Layout
 
@@ -23,10 +24,14 @@ DELTA_FIGURES = {
     "curtailment_absorbed_mwh": "curtailed_mwh",
     "emissions_displaced_tco2": "emissions_tco2",
     "savings": "total_cost",
+    "cash_savings": "cash_cost",
 }
 
-#: units of every figure, for tables and plots
+#: units of every figure, for tables and plots; the cash figures (MODEL.md economics
+#: table) come first: what is paid, without the priced carbon and lost load
 FIGURE_UNITS = {
+    "cash_cost": "currency",
+    "cash_savings": "currency",
     "solar_available_mwh": "MWh",
     "curtailed_mwh": "MWh",
     "curtailment_absorbed_mwh": "MWh",
@@ -46,6 +51,15 @@ FIGURE_UNITS = {
     "savings": "currency",
     "equivalent_full_cycles": "cycles",
     "simultaneous_charge_discharge_mwh": "MWh",
+    # MODEL.md "Economics extensions" (constraints 9–12)
+    "unserved_cost": "currency",
+    "demand_charge_cost": "currency",
+    "investment_cost": "currency",
+    "compensation_revenue": "currency",
+    "capacity_revenue": "currency",
+    "sized_power_mw": "MW",
+    "sized_energy_mwh": "MWh",
+    "peak_import_mw": "MW",
 }
 
 #: figures beyond MODEL.md that some runs report (rolling operation: docs/OPERATION.md)
@@ -155,6 +169,8 @@ def extract(
     imp = layout.take(x, "imp")
     exp_ = layout.take(x, "exp")
     both = np.minimum(imp, exp_)
+    if inputs.econ is not None:  # sized units: the optimal Pn, En become the ratings
+        inputs = sized_inputs(inputs, layout.take(x, "pn")[:, 0], layout.take(x, "en")[:, 0])
     result = DispatchResult(
         inputs=inputs,
         pv=inputs.pv,
@@ -229,6 +245,7 @@ def figures(r: DispatchResult) -> dict:
         "total_cost": r.objective,
         "equivalent_full_cycles": dict(zip(inp.unit_names, map(float, efc), strict=True)),
         "simultaneous_charge_discharge_mwh": dt * float(np.minimum(r.ch, r.dis).sum()),
+        **economics_figures(r),
     }
 
 
@@ -240,6 +257,7 @@ def recomputed_objective(r: DispatchResult) -> float:
         + f["carbon_cost"]
         + r.inputs.voll * f["unserved_mwh"]
         + f["degradation_cost"]
+        + economics_objective_terms(r)
     )
 
 
@@ -251,4 +269,5 @@ def delta_figures(run: dict, baseline: dict) -> dict:
             k: baseline["emissions_tco2"][k] - v for k, v in run["emissions_tco2"].items()
         },
         "savings": baseline["total_cost"] - run["total_cost"],
+        "cash_savings": baseline["cash_cost"] - run["cash_cost"],
     }
