@@ -226,11 +226,14 @@ def sizing_problems(unit: BaseModel) -> list[tuple[str, str]]:
     given = unit.model_fields_set
     problems: list[tuple[str, str]] = []
     if getattr(unit, "sizing", None) is not None:
-        for key in ("power_mw", "energy_mwh"):
-            if key in given:
-                problems.append(
-                    (key, "give power_mw and energy_mwh, or sizing:, not both (sizing decides it)")
+        both = [key for key in ("power_mw", "energy_mwh") if key in given]
+        if both:
+            problems.append(
+                (
+                    both[0],
+                    "give power_mw and energy_mwh, or sizing:, not both (sizing decides them)",
                 )
+            )
         if "count" in given:
             problems.append(
                 ("count", "a sized unit is one unit: remove count (sizing decides P, E)")

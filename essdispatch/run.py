@@ -33,8 +33,8 @@ import numpy as np
 
 from essdispatch import __version__
 from essdispatch.diagnostics import diagnose, diagnostic_warnings
-from essdispatch.econ import revenue_streams
 from essdispatch.dispatch import SolveStats, solve_dispatch
+from essdispatch.econ import revenue_streams
 from essdispatch.exceptions import ResultsError, ScenarioError, SolveError
 from essdispatch.inputs import Inputs
 from essdispatch.numerics import coefficient_warnings, inputs_size, size_problems
