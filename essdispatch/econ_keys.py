@@ -248,7 +248,9 @@ def sizing_problems(unit: BaseModel) -> list[tuple[str, str]]:
     else:
         for key in ("power_mw", "energy_mwh"):
             if getattr(unit, key, None) is None:
-                problems.append((key, "required (or give sizing: to let the optimisation decide)"))
+                problems.append(
+                    (key, "required key missing (or give sizing: to let the optimisation decide)")
+                )
     if (
         getattr(unit, "compensated_cycles_per_year", None) is not None
         and getattr(unit, "compensation_per_mwh_discharged", 0.0) == 0.0

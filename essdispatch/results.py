@@ -57,13 +57,16 @@ FIGURE_UNITS = {
     "investment_cost": "currency",
     "compensation_revenue": "currency",
     "capacity_revenue": "currency",
-    "sized_power_mw": "MW",
-    "sized_energy_mwh": "MWh",
     "peak_import_mw": "MW",
 }
 
 #: figures beyond MODEL.md that some runs report (rolling operation: docs/OPERATION.md)
-OPTIONAL_FIGURE_UNITS = {"value_of_foresight": "currency"}
+OPTIONAL_FIGURE_UNITS = {
+    "value_of_foresight": "currency",
+    # keyed by sized unit: empty without sizing (MODEL.md economics table)
+    "sized_power_mw": "MW",
+    "sized_energy_mwh": "MWh",
+}
 
 
 @dataclass(frozen=True, eq=False)
