@@ -27,7 +27,6 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from essdispatch.inputs import Inputs
 from essdispatch.lp import (
-    FAMILIES,
     Layout,
     LinearProgram,
     energy_decay,
@@ -229,7 +228,7 @@ def set_objective(m: pyo.ConcreteModel, inputs: Inputs) -> None:
 def model_columns(m: pyo.ConcreteModel) -> list:
     """The model's variables in :class:`essdispatch.lp.Layout` order."""
     cols = []
-    for name in FAMILIES:
+    for name in Layout.of(m.inputs).names:
         var = getattr(m, name, None)
         if var is not None:
             cols.extend(var.values())
