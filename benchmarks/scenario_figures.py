@@ -70,7 +70,7 @@ def main(argv: list[str]) -> int:
                 print(f"{p.name}: {key} missing")
                 bad += 1
                 continue
-            err = abs(have - want) / max(abs(want), 1e3 * abs(want) + 1e-6 if want == 0 else abs(want))
+            err = abs(have - want) / abs(want) if want else abs(have)
             if not math.isclose(have, want, rel_tol=1e-9, abs_tol=1e-6):
                 print(f"{p.name}: {key} {have!r} != {want!r}")
                 bad += 1
