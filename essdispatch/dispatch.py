@@ -1,11 +1,15 @@
 """Solve one dispatch problem: assemble, solve with HiGHS, extract.
 
-Sites couple only through group limits (constraint 3). With ``decompose=True``
-(the default) the sites are first solved one by one without the group rows; the
-objective is a sum over sites, so if that solution also satisfies every group
-limit it is optimal for the joint problem and is returned. Otherwise (a group
-row binds) the joint problem is solved. Either way the optimum is the joint
-one; only the route differs.
+Sites couple only through the families declared ``couples_sites`` in
+:mod:`essdispatch.families` (today the group limits of constraint 3). With
+``decompose=True`` (the default) the sites are first solved one by one without
+those rows; the objective is a sum over sites, so if that solution also satisfies
+every coupling row it is optimal for the joint problem and is returned.
+Otherwise (a coupling row binds) the joint problem is solved. Either way the
+optimum is the joint one; only the route differs. The per-site route is taken
+only when every coupling family is one this module can check
+(:data:`CHECKED_COUPLING`): a newly declared family that couples sites makes the
+problem solve jointly until its check is added here.
 """
 
 from __future__ import annotations
@@ -20,12 +24,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from essdispatch.econ import couples_periods, stitch_sizes
+from essdispatch.families import FAMILIES, couples_sites, time_extent
 from essdispatch.inputs import Inputs
 from essdispatch.lp import Layout, assemble_lp
 from essdispatch.results import DispatchResult, extract
 from essdispatch.solve import SolverOptions, solve_lp
 
 GROUP_TOLERANCE_MW = 1e-6
+#: coupling families whose rows :func:`groups_satisfied` checks after a per-site solve
+CHECKED_COUPLING = frozenset({"group_export", "group_import"})
 #: below this many site-periods the per-site solves run in this process (start-up of
 #: worker processes costs more than it saves)
 PARALLEL_MIN_SITE_PERIODS = 100_000
@@ -80,7 +87,9 @@ def solve_joint(
     t1 = time.perf_counter()
     sol = solve_lp(lp, options)
     t2 = time.perf_counter()
-    result = extract(inputs, lp.layout, sol.x, sol.objective, sol.row_dual, lp.row_families)
+    result = extract(
+        inputs, lp.layout, sol.x, sol.objective, sol.row_dual, lp.row_families, lp.row_blocks
+    )
     t3 = time.perf_counter()
     stats.build_seconds += t1 - t0
     stats.transfer_seconds += sol.transfer_seconds
@@ -104,11 +113,10 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
     S, B, T = inputs.n_sites, inputs.n_units, inputs.n_periods
     arrays = {k: np.zeros((S, T)) for k in ("cur", "imp", "exp", "shed")}
     arrays.update(ch=np.zeros((B, T)), dis=np.zeros((B, T)), e=np.zeros((B, T + 1)))
+    owners = {"site": S, "unit": B, "group": inputs.n_groups}
     duals = {
-        "balance": np.zeros((S, T)),
-        "storage": np.zeros((B, T)),
-        "group_export": np.zeros((inputs.n_groups, T)),
-        "group_import": np.zeros((inputs.n_groups, T)),
+        f.name: np.zeros((owners[f.owner], time_extent(f.time, T, inputs.n_months)))
+        for f in FAMILIES
     }
     have_duals = all(part.duals for _, part in parts)
     objective = 0.0
@@ -119,8 +127,9 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
         for k in ("ch", "dis", "e"):
             arrays[k][units] = getattr(part, k)
         if have_duals:
-            duals["balance"][sites] = part.duals["balance"]
-            duals["storage"][units] = part.duals["storage"]
+            for f in FAMILIES:
+                if f.owner in ("site", "unit") and f.name in part.duals:
+                    duals[f.name][sites if f.owner == "site" else units] = part.duals[f.name]
         objective += part.objective
     layout = Layout.of(inputs)
     x = np.zeros(layout.n_cols)
@@ -151,9 +160,8 @@ def solve_in_time_blocks(
         x[layout.idx(k).ravel()] = np.concatenate([getattr(p, k) for p in parts], axis=1).ravel()
     result = extract(inputs, layout, x, sum(p.objective for p in parts))
     if all(p.duals for p in parts):
-        for fam in ("balance", "group_export", "group_import"):
+        for fam in parts[0].duals:
             result.duals[fam] = np.concatenate([p.duals[fam] for p in parts], axis=1)
-        result.duals["storage"] = np.zeros((0, T))
     stats.extract_seconds += time.perf_counter() - t0
     return result
 
@@ -232,6 +240,11 @@ def solve_dispatch(
         return solve_in_time_blocks(inputs, options, stats), stats
     if not decompose or inputs.n_sites <= 1:
         say("solving joint problem")
+        return solve_joint(inputs, options, stats), stats
+    unchecked = sorted(set(couples_sites(inputs)) - CHECKED_COUPLING)
+    if unchecked:
+        say(f"{', '.join(unchecked)} couple sites: solving joint problem")
+        stats.route = f"joint ({', '.join(unchecked)} couple sites)"
         return solve_joint(inputs, options, stats), stats
 
     if group_binds_without_storage(inputs):

@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 KW_PER_MW = 1000.0
 HOURS_PER_YEAR = 8760.0
 
-#: LP column families of the extensions, in layout order (after lp.FAMILIES' core)
-ECON_FAMILIES = ("pn", "en", "dem", "q", "z")
-
 
 @dataclass(frozen=True, eq=False)
 class Economics:
@@ -109,7 +106,7 @@ class Economics:
     def n_months(self) -> int:
         return len(self.month_labels)
 
-    # ------------------------------------------------------------- families
+    # ------------------------------------------------------------- owners
     def sized_units(self) -> np.ndarray:
         return np.flatnonzero(self.sized)
 
@@ -121,24 +118,6 @@ class Economics:
 
     def capacity_units(self) -> np.ndarray:
         return np.flatnonzero(self.capacity_payment > 0)
-
-    def shapes(self) -> dict[str, tuple[int, int]]:
-        """Shapes of the extension's column families (rows, columns)."""
-        return {
-            "pn": (len(self.sized_units()), 1),
-            "en": (len(self.sized_units()), 1),
-            "dem": (len(self.demand_sites()), self.n_months),
-            "q": (len(self.compensated_units()), 1),
-            "z": (len(self.capacity_units()), 1),
-        }
-
-
-def econ_shapes(inputs: Inputs) -> dict[str, tuple[int, int]]:
-    """Shapes of the extension families for ``inputs`` (all empty without economics)."""
-    econ = getattr(inputs, "econ", None)
-    if econ is None:
-        return {k: (0, 1) for k in ECON_FAMILIES}
-    return econ.shapes()
 
 
 def couples_periods(inputs: Inputs) -> bool:
@@ -177,7 +156,8 @@ def month_structure(index: pd.DatetimeIndex, dt_h: float) -> tuple[np.ndarray, n
 
 # --------------------------------------------------------------------------- after solving
 def sized_inputs(inputs: Inputs, pn: np.ndarray, en: np.ndarray) -> Inputs:
-    """``inputs`` with each sized unit's ratings set to its optimal ``Pn``, ``En``."""
+    """``inputs`` with each sized unit's ratings set to its optimal ``Pn``, ``En``
+    (``pn``, ``en``: (B,) the solved columns, read for the sized units only)."""
     econ = inputs.econ
     if econ is None or not econ.sized.any():
         return inputs
@@ -185,9 +165,9 @@ def sized_inputs(inputs: Inputs, pn: np.ndarray, en: np.ndarray) -> Inputs:
     power = inputs.power.copy()
     charge = inputs.charge_power.copy()
     energy = inputs.energy.copy()
-    power[sized] = pn
-    charge[sized] = pn
-    energy[sized] = en
+    power[sized] = pn[sized]
+    charge[sized] = pn[sized]
+    energy[sized] = en[sized]
     return replace(inputs, power=power, charge_power=charge, energy=energy)
 
 
@@ -506,5 +486,5 @@ def stitch_sizes(inputs: Inputs, parts: list, x: np.ndarray, layout: object) -> 
         power[units] = part.inputs.power
         energy[units] = part.inputs.energy
     sized = econ.sized_units()
-    x[layout.idx("pn")[:, 0]] = power[sized]
-    x[layout.idx("en")[:, 0]] = energy[sized]
+    x[layout.idx("pn")[sized, 0]] = power[sized]
+    x[layout.idx("en")[sized, 0]] = energy[sized]

@@ -116,6 +116,11 @@ class Inputs:
     def n_groups(self) -> int:
         return len(self.group_names)
 
+    @property
+    def n_months(self) -> int:
+        """Calendar months touched by the horizon (0 without economics keys)."""
+        return self.econ.n_months if self.econ is not None else 0
+
     # ------------------------------------------------------------- derived
     @property
     def steer_carbon(self) -> np.ndarray:

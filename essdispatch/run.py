@@ -92,19 +92,6 @@ def solve_pair(
         if backend == "pyomo":
             from essdispatch.model import build_model, solve_model
 
-            if problem.econ is not None:
-                raise ScenarioError(
-                    None,
-                    [
-                        (
-                            "backend",
-                            "the Pyomo route does not state constraints 9–12 yet; use the"
-                            " direct backend for sizing, demand charges, compensation and"
-                            " capacity payments",
-                        )
-                    ],
-                )
-
             say(f"{label}: building Pyomo model")
             t0 = time.perf_counter()
             model = build_model(problem)
