@@ -110,7 +110,10 @@ def test_ramp_limit_through_run_scenario(ramp_file: Path, tmp_path: Path, hooks:
     duals = outcome.run.duals
     assert set(duals) >= {"ramp_up", "ramp_down", "balance", "storage"}
     assert duals["ramp_up"].shape == (2,) and duals["ramp_up"][1] < -1e-6
-    assert summary["diagnostics"]  # diagnostics as for any run
+    # ... and in the diagnostics of summary.json
+    ramp_up = summary["diagnostics"]["shadow_prices"]["user_families"]["ramp_up"]
+    assert ramp_up["rows"] == 2 and ramp_up["binding_rows"] >= 1
+    assert ramp_up["min"] == pytest.approx(float(duals["ramp_up"].min()))
 
 
 def test_ramp_limit_through_the_cli_in_a_subprocess(ramp_file: Path, tmp_path: Path):
