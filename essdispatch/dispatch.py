@@ -20,13 +20,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from essdispatch.econ import couples_periods, stitch_sizes
 from essdispatch.families import FAMILIES, couples_sites, time_extent
 from essdispatch.inputs import Inputs
-from essdispatch.lp import Layout, assemble_lp
+from essdispatch.lp import Layout, LinearProgram, assemble_lp
 from essdispatch.results import DispatchResult, extract
 from essdispatch.solve import SolverOptions, solve_lp
 
@@ -77,13 +78,21 @@ class SolveStats:
         }
 
 
+#: builds the program of a problem: :func:`essdispatch.lp.assemble_lp`, or an
+#: extension's :meth:`essdispatch.extend.Extension.assemble`
+Assemble = Callable[[Inputs], LinearProgram]
+
+
 def solve_joint(
-    inputs: Inputs, options: SolverOptions | None = None, stats: SolveStats | None = None
+    inputs: Inputs,
+    options: SolverOptions | None = None,
+    stats: SolveStats | None = None,
+    assemble: Assemble | None = None,
 ) -> DispatchResult:
-    """Assemble and solve the whole problem at once."""
+    """Assemble (with ``assemble``, default :func:`assemble_lp`) and solve the whole problem."""
     stats = stats if stats is not None else SolveStats()
     t0 = time.perf_counter()
-    lp = assemble_lp(inputs)
+    lp = (assemble or assemble_lp)(inputs)
     t1 = time.perf_counter()
     sol = solve_lp(lp, options)
     t2 = time.perf_counter()
@@ -211,6 +220,7 @@ def solve_dispatch(
     decompose: bool = True,
     progress: Callable[[str], None] | None = None,
     workers: int | None = None,
+    extension: Any = None,
 ) -> tuple[DispatchResult, SolveStats]:
     """Solve ``inputs`` to optimality (see the module docstring for the route).
 
@@ -223,6 +233,9 @@ def solve_dispatch(
     progress : called with a short phase description as work proceeds
     workers : processes for the per-site solves (None: one per core when the
         problem is large enough to pay for starting them; 1: in this process)
+    extension : an :class:`essdispatch.extend.Extension`: every (sub)problem is built
+        through it; solved jointly (no time blocks either) unless it declares
+        ``couples_sites = False``, then site by site as without one
 
     Returns
     -------
@@ -230,8 +243,14 @@ def solve_dispatch(
     """
     say = progress or (lambda _msg: None)
     stats = SolveStats()
+    assemble = extension.assemble if extension is not None else None
+    if extension is not None and (not decompose or extension.couples_sites):
+        say(f"extension {extension.label}: solving joint problem")
+        stats.route = f"joint (extension {extension.label})"
+        return solve_joint(inputs, options, stats, assemble), stats
     if (
-        decompose
+        extension is None
+        and decompose
         and inputs.n_units == 0
         and inputs.n_periods > TIME_BLOCK_PERIODS
         and not couples_periods(inputs)  # a monthly demand charge links periods
@@ -240,19 +259,19 @@ def solve_dispatch(
         return solve_in_time_blocks(inputs, options, stats), stats
     if not decompose or inputs.n_sites <= 1:
         say("solving joint problem")
-        return solve_joint(inputs, options, stats), stats
+        return solve_joint(inputs, options, stats, assemble), stats
     unchecked = sorted(set(couples_sites(inputs)) - CHECKED_COUPLING)
     if unchecked:
         say(f"{', '.join(unchecked)} couple sites: solving joint problem")
         stats.route = f"joint ({', '.join(unchecked)} couple sites)"
-        return solve_joint(inputs, options, stats), stats
+        return solve_joint(inputs, options, stats, assemble), stats
 
     if group_binds_without_storage(inputs):
         say("a group limit binds even without storage: solving joint problem")
         stats.route = "joint (group limit binds without storage)"
-        return solve_joint(inputs, options, stats), stats
+        return solve_joint(inputs, options, stats, assemble), stats
 
-    parts = _solve_sites(inputs, options, stats, workers, say)
+    parts = _solve_sites(inputs, options, stats, workers, say, assemble)
     stats.subproblems = len(parts)
     stats.route = "per-site"
     t0 = time.perf_counter()
@@ -263,7 +282,7 @@ def solve_dispatch(
     say("a group limit binds: solving joint problem")
     stats.notes.append("group limit binds: per-site solution discarded, joint problem solved")
     joint_stats = SolveStats(route="joint (group limit binds)")
-    result = solve_joint(inputs, options, joint_stats)
+    result = solve_joint(inputs, options, joint_stats, assemble)
     joint_stats.build_seconds += stats.build_seconds
     joint_stats.transfer_seconds += stats.transfer_seconds
     joint_stats.solve_seconds += stats.solve_seconds
@@ -272,10 +291,12 @@ def solve_dispatch(
     return result, joint_stats
 
 
-def _solve_one(args: tuple[Inputs, SolverOptions | None]) -> tuple[DispatchResult, SolveStats]:
-    inputs, options = args
+def _solve_one(
+    args: tuple[Inputs, SolverOptions | None, Assemble | None],
+) -> tuple[DispatchResult, SolveStats]:
+    inputs, options, assemble = args
     stats = SolveStats()
-    return solve_joint(inputs, options, stats), stats
+    return solve_joint(inputs, options, stats, assemble), stats
 
 
 def default_workers(inputs: Inputs) -> int:
@@ -291,6 +312,7 @@ def _solve_sites(
     stats: SolveStats,
     workers: int | None,
     say: Callable[[str], None],
+    assemble: Assemble | None = None,
 ) -> list[tuple[np.ndarray, DispatchResult]]:
     """Solve every site alone (no group rows), in worker processes when worth it."""
     n = inputs.n_sites
@@ -300,7 +322,7 @@ def _solve_sites(
     if workers == 1:
         for k, (_, sub) in enumerate(jobs):
             say(f"solving site {k + 1}/{n}")
-            results.append(_solve_one((sub, options)))
+            results.append(_solve_one((sub, options, assemble)))
     else:
         # one HiGHS thread per process: the processes already use the cores
         opts = options or SolverOptions()
@@ -308,7 +330,9 @@ def _solve_sites(
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         ctx = multiprocessing.get_context(method)
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            for k, out in enumerate(pool.map(_solve_one, [(sub, opts) for _, sub in jobs])):
+            for k, out in enumerate(
+                pool.map(_solve_one, [(sub, opts, assemble) for _, sub in jobs])
+            ):
                 say(f"solved site {k + 1}/{n} ({workers} processes)")
                 results.append(out)
     for _, sub_stats in results:

@@ -92,6 +92,17 @@ _n_cap = _n(lambda e: e.capacity_payment > 0)
 
 
 # =========================================================================== columns
+def _when(applies: Any, fn: Any) -> Any:
+    """``fn(inputs)`` when the block applies, else no coefficients (readers such as the
+    coefficient scan call every declared cost)."""
+
+    def wrapped(i: Inputs) -> Any:
+        return fn(i) if applies(i) else np.zeros(0)
+
+    wrapped.__doc__ = fn.__doc__
+    return wrapped
+
+
 def _size_bounds(key: str) -> Any:
     def bounds(i: Inputs) -> tuple[np.ndarray, np.ndarray]:
         e = i.econ
@@ -361,7 +372,7 @@ def register_economics() -> None:
             "unit",
             "one",
             _size_bounds("p"),
-            cost=_pn_cost,
+            cost=_when(_has_sized, _pn_cost),
             applies=_has_sized,
             doc="sized power Pn [MW] (constraint 9); fixed-size units: fixed at P",
         ),
@@ -370,7 +381,7 @@ def register_economics() -> None:
             "unit",
             "one",
             _size_bounds("e"),
-            cost=_en_cost,
+            cost=_when(_has_sized, _en_cost),
             applies=_has_sized,
             doc="sized energy En [MWh] (constraint 9); fixed-size units: fixed at E",
         ),
@@ -379,7 +390,7 @@ def register_economics() -> None:
             "site",
             "M",
             _dem_bounds,
-            cost=_dem_cost,
+            cost=_when(_has_demand, _dem_cost),
             applies=_has_demand,
             doc="monthly peak import D[s,m] [MW] (constraint 10); cost 1000·d·k_m",
         ),
@@ -388,7 +399,7 @@ def register_economics() -> None:
             "unit",
             "one",
             _q_bounds,
-            cost=lambda i: -i.econ.compensation[:, None],
+            cost=_when(_has_compensation, lambda i: -i.econ.compensation[:, None]),
             applies=_has_compensation,
             doc="compensated discharge Q [MWh] (constraint 11); cost −q",
         ),
@@ -398,7 +409,9 @@ def register_economics() -> None:
             "one",
             _z_bounds,
             cost=lambda i: (
-                -(i.econ.horizon_fraction * KW_PER_MW * i.econ.capacity_payment[:, None])
+                np.zeros(0)
+                if not _has_capacity(i)
+                else (-(i.econ.horizon_fraction * KW_PER_MW * i.econ.capacity_payment[:, None]))
             ),
             applies=_has_capacity,
             doc="creditable power Z = min(P, E/h) [MW] (constraint 12); cost −H·1000·c",

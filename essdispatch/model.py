@@ -183,7 +183,10 @@ def _recover_families(rows: list) -> tuple[dict[str, slice], dict[str, RowBlock]
                 declared.owner, np.asarray(owners, dtype=np.int64), (k - start) // len(owners)
             )
         else:
-            labels = tuple(str(i) if i is not None else "" for i in idx)
+            labels = tuple(
+                ",".join(map(str, i)) if isinstance(i, tuple) else "" if i is None else str(i)
+                for i in idx
+            )
             blocks[name] = RowBlock("constraint", np.arange(k - start), 1, labels)
         start = k
     return families, blocks
