@@ -732,3 +732,34 @@ def test_scenarios_md_economics_example_validates():
     assert inputs.econ.sized.tolist() == [True]
     run, base = solve(data)
     assert_energy_balance(run)
+
+
+def test_sized_unit_pinned_at_its_optimum_equals_the_fixed_unit():
+    """Solve a sized unit; pin the bounds at the optimal (Pn, En): same objective; a fixed-size
+    unit with those ratings: same objective less the investment term, same cash figures."""
+    data = _random_case(12, n_sites=1)
+    unit0 = data["sites"][0]["storage"][0]
+    if "sizing" not in unit0:
+        unit0.pop("power_mw"), unit0.pop("energy_mwh")
+        unit0["sizing"] = dict(SIZED, duration_h={"min": 1, "max": 4})
+    run, _ = solve(data)
+    name = unit0["name"]
+    p, e = run.figures["sized_power_mw"][name], run.figures["sized_energy_mwh"][name]
+    assert p > 0.1 and e > 0.1
+    pinned = copy.deepcopy(data)
+    sz = pinned["sites"][0]["storage"][0]["sizing"]
+    sz["power_mw"], sz["energy_mwh"] = {"min": p, "max": p}, {"min": e, "max": e}
+    sz.pop("duration_h", None)
+    run_pinned, _ = solve(pinned)
+    assert run_pinned.objective == pytest.approx(run.objective, abs=1e-6 * abs(run.objective))
+    fixed = copy.deepcopy(data)
+    u = fixed["sites"][0]["storage"][0]
+    u.pop("sizing")
+    u["power_mw"], u["energy_mwh"] = p, e
+    run_fixed, _ = solve(fixed)
+    inv = run.figures["investment_cost"]
+    assert run_fixed.objective == pytest.approx(run.objective - inv, abs=1e-6 * abs(run.objective))
+    assert run_fixed.figures["cash_cost"] == pytest.approx(
+        run.figures["cash_cost"] - inv, abs=1e-6 * abs(run.objective)
+    )
+    assert run_fixed.figures["investment_cost"] == 0.0
