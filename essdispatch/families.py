@@ -244,20 +244,35 @@ class Block:
 
     ``owners`` (K,) the site/unit/group index of each group of ``width`` rows
     (owner major, time minor: local row ``k·width + t``); ``lower``/``upper``
-    (K·width,); ``rows`` local row indices, ``cols`` global column indices.
+    (K·width,); ``parts`` the triplets ``(local rows, global columns, values)``, one
+    per term added (kept apart so that the assembly concatenates only once;
+    :attr:`rows`, :attr:`cols`, :attr:`vals` join them).
     """
 
     owners: np.ndarray
     width: int
     lower: np.ndarray
     upper: np.ndarray
-    rows: np.ndarray
-    cols: np.ndarray
-    vals: np.ndarray
+    parts: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...] = ()
 
     @property
     def n_rows(self) -> int:
         return int(self.lower.size)
+
+    def _joined(self, k: int, dtype: Any) -> np.ndarray:
+        return np.concatenate([p[k] for p in self.parts]) if self.parts else np.zeros(0, dtype)
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self._joined(0, np.int64)
+
+    @property
+    def cols(self) -> np.ndarray:
+        return self._joined(1, np.int64)
+
+    @property
+    def vals(self) -> np.ndarray:
+        return self._joined(2, float)
 
 
 class BlockBuilder:
@@ -271,31 +286,22 @@ class BlockBuilder:
         self.upper = np.array(np.broadcast_to(np.asarray(upper, dtype=float), shape)).ravel()
         #: (K, width) local row indices
         self.r = np.arange(self.owners.size * self.width).reshape(shape)
-        self._rows: list[np.ndarray] = []
-        self._cols: list[np.ndarray] = []
-        self._vals: list[np.ndarray] = []
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def add(self, rows: np.ndarray, cols: np.ndarray, vals: Any) -> None:
         """Add ``vals`` at (``rows``, ``cols``), all broadcast together."""
         rows, cols = np.asarray(rows), np.asarray(cols)
         shape = np.broadcast_shapes(rows.shape, cols.shape, np.shape(vals))
-        self._rows.append(np.broadcast_to(rows, shape).ravel())
-        self._cols.append(np.broadcast_to(cols, shape).ravel())
-        self._vals.append(np.broadcast_to(np.asarray(vals, dtype=float), shape).ravel())
+        self._parts.append(
+            (
+                np.broadcast_to(rows, shape).ravel(),
+                np.broadcast_to(cols, shape).ravel(),
+                np.broadcast_to(np.asarray(vals, dtype=float), shape).ravel(),
+            )
+        )
 
     def block(self) -> Block:
-        def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
-            return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-
-        return Block(
-            self.owners,
-            self.width,
-            self.lower,
-            self.upper,
-            cat(self._rows, np.int64),
-            cat(self._cols, np.int64),
-            cat(self._vals, float),
-        )
+        return Block(self.owners, self.width, self.lower, self.upper, tuple(self._parts))
 
 
 @dataclass(frozen=True)
