@@ -21,7 +21,7 @@ STAGES: list[tuple[str, set[str]]] = [
     ("base", {"exceptions", "inputs", "yamlio", "safe_write", "weather"}),
     # the model declared once: column blocks and constraint families over Inputs, the
     # matrix they assemble to, and what can be known of it before it is built
-    ("model", {"families", "econ_families", "econ", "numerics", "lp"}),
+    ("model", {"families", "core_families", "econ_families", "econ", "numerics", "lp"}),
     # scenario files -> validated scenario -> Inputs (series forms, presets)
     ("scenario", {"series", "presets", "scenario", "econ_keys", "grid_model", "caveats"}),
     # one HiGHS entry point on a LinearProgram, and the result of a solve
