@@ -143,6 +143,12 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
     result = extract(inputs, layout, x, objective)
     if have_duals:
         result.duals.update(duals)
+        declared = {f.name for f in FAMILIES}
+        for name in dict.fromkeys(k for _, p in parts for k in p.duals if k not in declared):
+            # an extension's family, per site: its rows one after the other, site by site
+            result.duals[name] = np.concatenate(
+                [np.ravel(p.duals[name]) for _, p in parts if name in p.duals]
+            )
     return result
 
 

@@ -270,6 +270,8 @@ def test_per_site_hook_in_worker_processes_and_in_this_process(tmp_path: Path):
     result, stats = solve_dispatch(inputs, extension=hook, workers=2)
     assert stats.route == "per-site" and stats.subproblems == 2
     assert result.objective == pytest.approx(10_015.0, abs=1e-6)
+    # one more MW of import at a site saves voll − price: duals −9 990 (a), −9 980 (b)
+    assert result.duals["half_import"] == pytest.approx([-9_990.0, -9_980.0], abs=1e-6)
 
     def local(m, inputs):
         half_import(m, inputs)
