@@ -148,6 +148,12 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
     result = extract(inputs, layout, x, objective)
     if have_duals:
         result.duals.update(duals)
+        declared = {f.name for f in FAMILIES}
+        for name in dict.fromkeys(k for _, p in parts for k in p.duals if k not in declared):
+            # an extension's family, per site: its rows one after the other, site by site
+            result.duals[name] = np.concatenate(
+                [np.ravel(p.duals[name]) for _, p in parts if name in p.duals]
+            )
     return result
 
 
@@ -299,6 +305,16 @@ def _solve_one(
     return solve_joint(inputs, options, stats, assemble), stats
 
 
+def _picklable(obj: Any) -> bool:
+    import pickle
+
+    try:
+        pickle.dumps(obj)
+    except Exception:
+        return False
+    return True
+
+
 def default_workers(inputs: Inputs) -> int:
     """Worker processes for per-site solves: one per core for large fleets, else 1."""
     if inputs.n_sites * inputs.n_periods < PARALLEL_MIN_SITE_PERIODS:
@@ -318,6 +334,8 @@ def _solve_sites(
     n = inputs.n_sites
     jobs = [(np.array([s]), inputs.subset_sites(np.array([s]))) for s in range(n)]
     workers = default_workers(inputs) if workers is None else max(1, workers)
+    if workers > 1 and assemble is not None and not _picklable(assemble):
+        workers = 1  # an extension hook defined in __main__ or a lambda: solve in this process
     results: list[tuple[DispatchResult, SolveStats]] = []
     if workers == 1:
         for k, (_, sub) in enumerate(jobs):

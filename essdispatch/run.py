@@ -38,9 +38,8 @@ from essdispatch.econ import revenue_streams
 from essdispatch.exceptions import ResultsError, ScenarioError, SolveError
 from essdispatch.inputs import Inputs
 from essdispatch.numerics import coefficient_warnings, inputs_size, size_problems
-from essdispatch.results import DispatchResult, delta_figures
+from essdispatch.results import BALANCE_TOL_MW, DispatchResult, delta_figures
 from essdispatch.solve import SolverOptions
-from essdispatch.testing import BALANCE_TOL_MW
 
 Progress = Callable[[str], None]
 
