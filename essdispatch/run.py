@@ -465,7 +465,12 @@ def run_loaded(
         check_writable(out_dir)
         check_free_space(out_dir, results_size(inputs, csv))
     opts = solver_options_from(scenario, options)
-    if inputs.econ is not None and getattr(scenario, "operation", None) is not None:
+    operation_block = getattr(scenario, "operation", None)
+    if (
+        inputs.econ is not None
+        and isinstance(operation_block, dict)
+        and operation_block.get("mode", "perfect_foresight") != "perfect_foresight"
+    ):
         raise ScenarioError(
             file or getattr(scenario, "file", None),
             [

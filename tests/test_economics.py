@@ -763,3 +763,41 @@ def test_sized_unit_pinned_at_its_optimum_equals_the_fixed_unit():
         run.figures["cash_cost"] - inv, abs=1e-6 * abs(run.objective)
     )
     assert run_fixed.figures["investment_cost"] == 0.0
+
+
+def test_rolling_operation_with_economics_keys_is_refused():
+    from essdispatch.run import run_loaded
+
+    data = scenario(
+        [{"name": "a", "storage": [unit(sizing=SIZED)]}],
+        "2026-06-01 00:00",
+        "2026-06-03 00:00",
+        price={"hourly": [10] * 12 + [90] * 12},
+        operation={"mode": "rolling", "window": "24h", "lookahead": "0h"},
+    )
+    sc = scenario_from_dict(data, HERE, file="roll.yaml")
+    with pytest.raises(ScenarioError, match="roll.yaml: operation: rolling operation does not"):
+        run_loaded(sc, None)
+    data["operation"] = {"mode": "perfect_foresight"}
+    out = run_loaded(scenario_from_dict(data, HERE), None)
+    assert out.summary["sized_energy_mwh"]["bess"] >= 0
+
+
+@pytest.mark.skipif(not FACTORY.exists(), reason="example scenario not present")
+def test_console_and_compare_show_cash_first(tmp_path):
+    from click.testing import CliRunner
+
+    from essdispatch.cli import cli
+    from essdispatch.compare import compare_table
+
+    result = CliRunner().invoke(cli, ["run", str(FACTORY), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("  ")]
+    assert lines[0].lstrip().startswith("cash cost")
+    assert "carbon cost" in lines[1] and "unserved cost" in lines[1]
+    assert any(line.lstrip().startswith("finance: NPV") for line in lines)
+    assert any(line.lstrip().startswith("assumptions:") for line in lines)
+    folder = tmp_path / "xian-ci-factory-demand-charge-week"
+    table = compare_table([folder, folder])
+    figures = list(dict.fromkeys(table.index.get_level_values("figure")))
+    assert figures[:4] == ["cash_cost", "cash_savings", "carbon_cost", "unserved_cost"]
