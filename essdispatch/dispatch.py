@@ -20,9 +20,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from essdispatch.inputs import Inputs
-from essdispatch.lp import Layout, assemble_lp
+from essdispatch.lp import Layout, LinearProgram, assemble_lp
 from essdispatch.results import DispatchResult, extract
 from essdispatch.solve import SolverOptions, solve_lp
+from essdispatch.warmstart import Basis, RowKeys, joint_basis, row_keys, site_columns
 
 GROUP_TOLERANCE_MW = 1e-6
 #: below this many site-periods the per-site solves run in this process (start-up of
@@ -50,6 +51,8 @@ class SolveStats:
     status: str = ""
     termination: str = ""
     mip_gap: float | None = None
+    iterations: int = 0
+    handover_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -65,32 +68,81 @@ class SolveStats:
             "constraints": self.constraints,
             "subproblems": self.subproblems,
             "mip_gap": self.mip_gap,
+            "iterations": self.iterations,
+            "handover_seconds": self.handover_seconds,
             "notes": list(self.notes),
         }
 
 
+#: a sub-problem's optimal basis and its row keys, for a warm start of the joint problem
+WarmPart = tuple[Basis, RowKeys]
+
+
 def solve_joint(
-    inputs: Inputs, options: SolverOptions | None = None, stats: SolveStats | None = None
+    inputs: Inputs,
+    options: SolverOptions | None = None,
+    stats: SolveStats | None = None,
+    warm_parts: list[tuple[np.ndarray, np.ndarray, WarmPart]] | None = None,
 ) -> DispatchResult:
-    """Assemble and solve the whole problem at once."""
+    """Assemble and solve the whole problem at once.
+
+    ``warm_parts``: (sites, units, warm part) of per-site solves to start simplex from
+    (:mod:`essdispatch.warmstart`); when no joint basis can be assembled from them the
+    solve runs cold and a note says why.
+    """
+    result, _ = _solve_whole(inputs, options, stats, warm_parts=warm_parts)
+    return result
+
+
+def _solve_whole(
+    inputs: Inputs,
+    options: SolverOptions | None,
+    stats: SolveStats | None,
+    warm_parts: list[tuple[np.ndarray, np.ndarray, WarmPart]] | None = None,
+    keep_basis: bool = False,
+) -> tuple[DispatchResult, WarmPart | None]:
     stats = stats if stats is not None else SolveStats()
     t0 = time.perf_counter()
     lp = assemble_lp(inputs)
     t1 = time.perf_counter()
-    sol = solve_lp(lp, options)
+    start = None
+    if warm_parts and not lp.is_mip:
+        start, why = _joint_start(inputs, lp, warm_parts)
+        if why:
+            stats.notes.append(f"warm start not used ({why}): solved cold")
+    t1b = time.perf_counter()
+    sol = solve_lp(lp, options, start=start, keep_basis=keep_basis)
     t2 = time.perf_counter()
     result = extract(inputs, lp.layout, sol.x, sol.objective, sol.row_dual, lp.row_families)
     t3 = time.perf_counter()
     stats.build_seconds += t1 - t0
+    stats.handover_seconds += t1b - t1
     stats.transfer_seconds += sol.transfer_seconds
     stats.solve_seconds += sol.solve_seconds
     stats.extract_seconds += t3 - t2
     stats.variables += lp.n_cols
     stats.constraints += lp.n_rows
+    stats.iterations += sol.iterations
     stats.status = sol.status
     stats.termination = sol.termination.value
     stats.mip_gap = sol.mip_gap
-    return result
+    stats.notes.extend(sol.notes)
+    warm = (sol.basis, row_keys(lp)) if sol.basis is not None else None
+    return result, warm
+
+
+def _joint_start(
+    inputs: Inputs, lp: LinearProgram, warm_parts: list[tuple[np.ndarray, np.ndarray, WarmPart]]
+) -> tuple[Basis | None, str | None]:
+    """The joint basis from per-site bases (see :func:`essdispatch.warmstart.joint_basis`)."""
+    parts = []
+    try:
+        for sites, units, (basis, keys) in warm_parts:
+            sub = Layout.of(inputs.subset_sites(sites))
+            parts.append((site_columns(lp.layout, sub, sites, units), basis, keys))
+    except ValueError as exc:
+        return None, str(exc)
+    return joint_basis(lp, parts)
 
 
 def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> DispatchResult:
@@ -227,12 +279,15 @@ def solve_dispatch(
         say("solving joint problem")
         return solve_joint(inputs, options, stats), stats
 
-    if group_binds_without_storage(inputs):
+    warm = inputs.n_units > 0 and not inputs.exclusive and (options or SolverOptions()).warm_start
+    if not warm and group_binds_without_storage(inputs):
+        # without a warm start the per-site solves would be thrown away
         say("a group limit binds even without storage: solving joint problem")
         stats.route = "joint (group limit binds without storage)"
         return solve_joint(inputs, options, stats), stats
 
-    parts = _solve_sites(inputs, options, stats, workers, say)
+    solved = _solve_sites(inputs, options, stats, workers, say, keep_basis=warm)
+    parts = [(sites, res) for sites, res, _ in solved]
     stats.subproblems = len(parts)
     stats.route = "per-site"
     t0 = time.perf_counter()
@@ -240,22 +295,40 @@ def solve_dispatch(
     stats.extract_seconds += time.perf_counter() - t0
     if groups_satisfied(inputs, result):
         return result, stats
-    say("a group limit binds: solving joint problem")
-    stats.notes.append("group limit binds: per-site solution discarded, joint problem solved")
-    joint_stats = SolveStats(route="joint (group limit binds)")
-    result = solve_joint(inputs, options, joint_stats)
+    warm_parts = None
+    if warm and all(w is not None for _, _, w in solved):
+        warm_parts = [
+            (sites, np.flatnonzero(np.isin(inputs.unit_site, sites)), w) for sites, _, w in solved
+        ]
+    if warm_parts:
+        say("a group limit binds: solving joint problem from the per-site bases")
+        route = "joint, warm-started from the per-site bases (group limit binds)"
+        note = "group limit binds: joint problem solved from the per-site optimal bases"
+    else:
+        say("a group limit binds: solving joint problem")
+        route = "joint (group limit binds)"
+        note = "group limit binds: per-site solution discarded, joint problem solved"
+    stats.notes.append(note)
+    joint_stats = SolveStats(route=route, notes=stats.notes)
+    result = solve_joint(inputs, options, joint_stats, warm_parts=warm_parts)
+    if warm_parts and any(n.startswith("warm start") for n in joint_stats.notes):
+        joint_stats.route = "joint (group limit binds; warm start refused)"
     joint_stats.build_seconds += stats.build_seconds
     joint_stats.transfer_seconds += stats.transfer_seconds
     joint_stats.solve_seconds += stats.solve_seconds
     joint_stats.extract_seconds += stats.extract_seconds
-    joint_stats.notes = stats.notes
+    joint_stats.iterations += stats.iterations
+    joint_stats.subproblems = stats.subproblems + 1
     return result, joint_stats
 
 
-def _solve_one(args: tuple[Inputs, SolverOptions | None]) -> tuple[DispatchResult, SolveStats]:
-    inputs, options = args
+def _solve_one(
+    args: tuple[Inputs, SolverOptions | None, bool],
+) -> tuple[DispatchResult, SolveStats, WarmPart | None]:
+    inputs, options, keep_basis = args
     stats = SolveStats()
-    return solve_joint(inputs, options, stats), stats
+    result, warm = _solve_whole(inputs, options, stats, keep_basis=keep_basis)
+    return result, stats, warm
 
 
 def default_workers(inputs: Inputs) -> int:
@@ -271,30 +344,35 @@ def _solve_sites(
     stats: SolveStats,
     workers: int | None,
     say: Callable[[str], None],
-) -> list[tuple[np.ndarray, DispatchResult]]:
-    """Solve every site alone (no group rows), in worker processes when worth it."""
+    keep_basis: bool = False,
+) -> list[tuple[np.ndarray, DispatchResult, WarmPart | None]]:
+    """Solve every site alone (no group rows), in worker processes when worth it; with
+    ``keep_basis`` each returns its optimal basis for a warm start of the joint problem."""
     n = inputs.n_sites
     jobs = [(np.array([s]), inputs.subset_sites(np.array([s]))) for s in range(n)]
     workers = default_workers(inputs) if workers is None else max(1, workers)
-    results: list[tuple[DispatchResult, SolveStats]] = []
+    results: list[tuple[DispatchResult, SolveStats, WarmPart | None]] = []
     if workers == 1:
         for k, (_, sub) in enumerate(jobs):
             say(f"solving site {k + 1}/{n}")
-            results.append(_solve_one((sub, options)))
+            results.append(_solve_one((sub, options, keep_basis)))
     else:
         # one HiGHS thread per process: the processes already use the cores
         opts = options or SolverOptions()
         opts = replace(opts, threads=opts.threads or 1)
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         ctx = multiprocessing.get_context(method)
+        args = [(sub, opts, keep_basis) for _, sub in jobs]
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            for k, out in enumerate(pool.map(_solve_one, [(sub, opts) for _, sub in jobs])):
+            for k, out in enumerate(pool.map(_solve_one, args)):
                 say(f"solved site {k + 1}/{n} ({workers} processes)")
                 results.append(out)
-    for _, sub_stats in results:
+    for _, sub_stats, _ in results:
         for key in ("build_seconds", "transfer_seconds", "solve_seconds", "extract_seconds"):
             setattr(stats, key, getattr(stats, key) + getattr(sub_stats, key))
         stats.variables += sub_stats.variables
         stats.constraints += sub_stats.constraints
+        stats.iterations += sub_stats.iterations
         stats.status, stats.termination = sub_stats.status, sub_stats.termination
-    return [(sites, res) for (sites, _), (res, _) in zip(jobs, results, strict=True)]
+        stats.notes.extend(n for n in sub_stats.notes if n not in stats.notes)
+    return [(sites, res, warm) for (sites, _), (res, _, warm) in zip(jobs, results, strict=True)]

@@ -286,7 +286,7 @@ def test_group_that_binds_only_with_storage_is_caught_after_per_site_solve():
         terminal=("free", "free"),
     )
     r, stats = solve_dispatch(inp)
-    assert stats.route == "joint (group limit binds)"
+    assert stats.route == "joint, warm-started from the per-site bases (group limit binds)"
     assert (r.exp.sum(axis=0) <= 12 + 1e-6).all()
     assert r.objective == pytest.approx(-1320.0, abs=1e-6)
     # 6 MWh stay unused, so one more MW of tie is worth the price of that period:
