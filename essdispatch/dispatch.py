@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from essdispatch.closed_form import closed_form_applies, solve_storage_free
 from essdispatch.inputs import Inputs
 from essdispatch.lp import Layout, LinearProgram, assemble_lp
 from essdispatch.results import DispatchResult, extract
@@ -272,6 +273,17 @@ def solve_dispatch(
     """
     say = progress or (lambda _msg: None)
     stats = SolveStats()
+    if decompose and inputs.n_units == 0:
+        why = closed_form_applies(inputs)
+        if why is None:
+            say("no storage: closed-form optimum")
+            t0 = time.perf_counter()
+            result = solve_storage_free(inputs)
+            stats.route = "closed form (no storage)"
+            stats.status, stats.termination = "Optimal", "optimal"
+            stats.solve_seconds = time.perf_counter() - t0
+            return result, stats
+        stats.notes.append(f"closed form not used: {why}")
     if decompose and inputs.n_units == 0 and inputs.n_periods > TIME_BLOCK_PERIODS:
         say(f"no storage: solving in blocks of {TIME_BLOCK_PERIODS} periods")
         return solve_in_time_blocks(inputs, options, stats), stats
