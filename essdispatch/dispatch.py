@@ -24,7 +24,14 @@ from essdispatch.inputs import Inputs
 from essdispatch.lp import Layout, LinearProgram, assemble_lp
 from essdispatch.results import DispatchResult, extract
 from essdispatch.solve import SolverOptions, solve_lp
-from essdispatch.warmstart import Basis, RowKeys, joint_basis, row_keys, site_columns
+from essdispatch.warmstart import (
+    Basis,
+    RowKeys,
+    active_cache,
+    joint_basis,
+    row_keys,
+    site_columns,
+)
 
 GROUP_TOLERANCE_MW = 1e-6
 #: below this many site-periods the per-site solves run in this process (start-up of
@@ -54,6 +61,7 @@ class SolveStats:
     mip_gap: float | None = None
     iterations: int = 0
     handover_seconds: float = 0.0
+    reused_bases: int = 0  # solves started from the basis of an earlier, related solve
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -71,6 +79,7 @@ class SolveStats:
             "mip_gap": self.mip_gap,
             "iterations": self.iterations,
             "handover_seconds": self.handover_seconds,
+            "reused_bases": self.reused_bases,
             "notes": list(self.notes),
         }
 
@@ -111,8 +120,15 @@ def _solve_whole(
         start, why = _joint_start(inputs, lp, warm_parts)
         if why:
             stats.notes.append(f"warm start not used ({why}): solved cold")
+    cache = active_cache() if (options or SolverOptions()).warm_start and not lp.is_mip else None
+    if cache is not None and start is None:
+        start = cache.get(lp)
+        if start is not None:
+            stats.reused_bases += 1
     t1b = time.perf_counter()
-    sol = solve_lp(lp, options, start=start, keep_basis=keep_basis)
+    sol = solve_lp(lp, options, start=start, keep_basis=keep_basis or cache is not None)
+    if cache is not None and sol.basis is not None:
+        cache.put(lp, sol.basis)
     t2 = time.perf_counter()
     result = extract(inputs, lp.layout, sol.x, sol.objective, sol.row_dual, lp.row_families)
     t3 = time.perf_counter()
@@ -330,6 +346,7 @@ def solve_dispatch(
     joint_stats.solve_seconds += stats.solve_seconds
     joint_stats.extract_seconds += stats.extract_seconds
     joint_stats.iterations += stats.iterations
+    joint_stats.reused_bases += stats.reused_bases
     joint_stats.subproblems = stats.subproblems + 1
     return result, joint_stats
 
@@ -385,6 +402,7 @@ def _solve_sites(
         stats.variables += sub_stats.variables
         stats.constraints += sub_stats.constraints
         stats.iterations += sub_stats.iterations
+        stats.reused_bases += sub_stats.reused_bases
         stats.status, stats.termination = sub_stats.status, sub_stats.termination
         stats.notes.extend(n for n in sub_stats.notes if n not in stats.notes)
     return [(sites, res, warm) for (sites, _), (res, _, warm) in zip(jobs, results, strict=True)]

@@ -19,6 +19,11 @@ the solve runs cold, with a note saying why.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import highspy
@@ -186,3 +191,70 @@ def _at_bound(lp: LinearProgram) -> np.ndarray:
     lo_finite = np.isfinite(lp.col_lower)
     hi_finite = np.isfinite(lp.col_upper)
     return np.where(lo_finite, LOWER, np.where(hi_finite, UPPER, ZERO)).astype(np.int8)
+
+
+# ------------------------------------------------------------------ bases across related solves
+class BasisCache:
+    """Optimal bases of solved LPs by structure (matrix pattern and row families), so that a
+    related solve in the same process (a sweep case with other costs or bounds) starts from
+    the basis of one already solved. Thread-safe; keeps the ``max_entries`` newest."""
+
+    def __init__(self, max_entries: int = 64) -> None:
+        self.max_entries = max_entries
+        self._bases: dict[bytes, Basis] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(lp: LinearProgram) -> bytes:
+        """The structure of ``lp``: sizes, sparsity pattern, row families, integrality."""
+        A = lp.A
+        h = hashlib.blake2b(digest_size=20)
+        h.update(np.array([lp.n_cols, lp.n_rows, A.nnz], dtype=np.int64).tobytes())
+        h.update(np.ascontiguousarray(A.indptr).astype(np.int64).tobytes())
+        h.update(np.ascontiguousarray(A.indices).astype(np.int64).tobytes())
+        h.update(repr([(k, s.start, s.stop) for k, s in lp.row_families.items()]).encode())
+        h.update(np.packbits(lp.integrality).tobytes())
+        return h.digest()
+
+    def get(self, lp: LinearProgram) -> Basis | None:
+        key = self.key(lp)
+        with self._lock:
+            basis = self._bases.get(key)
+            if basis is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self._bases[key] = self._bases.pop(key)  # newest last
+            return basis
+
+    def put(self, lp: LinearProgram, basis: Basis) -> None:
+        key = self.key(lp)
+        with self._lock:
+            self._bases.pop(key, None)
+            self._bases[key] = basis
+            while len(self._bases) > self.max_entries:
+                self._bases.pop(next(iter(self._bases)))
+
+
+_PROCESS_CACHE = BasisCache()
+_active: ContextVar[BasisCache | None] = ContextVar("essdispatch_basis_cache", default=None)
+
+
+@contextmanager
+def shared_bases(cache: BasisCache | None = None) -> Iterator[BasisCache]:
+    """Within this block, LP solves of this thread start from the basis of an earlier solve
+    of the same structure in this process (default: the process's own cache, which outlives
+    the block, so the cases a sweep worker runs one after another share it)."""
+    cache = cache if cache is not None else _PROCESS_CACHE
+    token = _active.set(cache)
+    try:
+        yield cache
+    finally:
+        _active.reset(token)
+
+
+def active_cache() -> BasisCache | None:
+    """The cache of the enclosing :func:`shared_bases` block, if any."""
+    return _active.get()

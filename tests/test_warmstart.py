@@ -184,3 +184,55 @@ def test_apply_basis_reports_highs_refusal():
     h = highs_for(lp)
     ok = Basis(np.zeros(lp.n_cols, np.int8), np.full(lp.n_rows, BASIC, np.int8))
     assert apply_basis(h, lp, ok) is None
+
+
+# ------------------------------------------------------------------ across sweep cases
+def test_sweep_cases_start_from_earlier_bases_and_equal_each_case_alone(tmp_path):
+    """Cases of one structure (other carbon price, other energy) start from the basis of a
+    case solved before in the same process; their figures equal each case run alone and
+    cold (the test scenario has a unique optimum), with fewer simplex iterations in all."""
+    from essdispatch.run import run_loaded
+    from essdispatch.sweep import flatten_figures, load_sweep, run_sweep
+    from tests.test_sweep import GRID, summary_of, write_base, write_sweep
+
+    write_base(tmp_path)
+    path = write_sweep(tmp_path, GRID.replace("[0, 200]", "[0, 100, 200]"))
+    rep = run_sweep(path, tmp_path / "out", inline=True, progress=False)
+    assert rep.finished == 6
+    folder = tmp_path / "out" / "sweeps" / "tiny-sweep"
+    sweep = load_sweep(path)
+    warm_iterations = cold_iterations = reused = 0
+    for case in sweep.cases:
+        s = summary_of(folder, case.key)
+        reused += s["solver"]["reused_bases"]
+        warm_iterations += s["solver"]["iterations"]
+        alone = run_loaded(case.scenario, None, options=COLD, file=case.scenario.file)
+        assert alone.summary["solver"]["reused_bases"] == 0
+        cold_iterations += alone.summary["solver"]["iterations"]
+        a, b = flatten_figures(s), flatten_figures(alone.summary)
+        for key, val in b.items():
+            if key.startswith("solver."):
+                continue
+            assert a[key] == pytest.approx(val, rel=1e-9, abs=1e-9), key
+    assert reused >= 5  # every case after the first
+    assert warm_iterations < cold_iterations
+
+
+def test_basis_cache_is_keyed_by_structure():
+    from essdispatch.warmstart import BasisCache, shared_bases
+
+    a = _tie_case(T=24, S=2)
+    lp_a = assemble_lp(a)
+    lp_b = assemble_lp(replace(a, buy_price=a.buy_price * 2))  # other costs, same structure
+    lp_c = assemble_lp(_tie_case(T=12, S=2))  # other structure
+    assert BasisCache.key(lp_a) == BasisCache.key(lp_b) != BasisCache.key(lp_c)
+    one = random_fleet(4, 1, 1, 48)  # one site: one LP per solve
+    cache = BasisCache(max_entries=1)
+    with shared_bases(cache):
+        first = solve_dispatch(one)[1]
+        second = solve_dispatch(replace(one, buy_price=one.buy_price * 2))[1]
+        third = solve_dispatch(random_fleet(4, 1, 1, 24))[1]  # other structure
+    assert (first.reused_bases, second.reused_bases, third.reused_bases) == (0, 1, 0)
+    assert len(cache._bases) == 1 and (cache.hits, cache.misses) == (1, 2)
+    # outside the block nothing is reused
+    assert solve_dispatch(one)[1].reused_bases == 0
