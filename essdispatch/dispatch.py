@@ -62,6 +62,8 @@ class SolveStats:
     iterations: int = 0
     handover_seconds: float = 0.0
     reused_bases: int = 0  # solves started from the basis of an earlier, related solve
+    site_seconds: float = 0.0  # wall time of the per-site phase (before a joint solve)
+    site_iterations: int = 0  # simplex iterations of the per-site phase
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -80,6 +82,8 @@ class SolveStats:
             "iterations": self.iterations,
             "handover_seconds": self.handover_seconds,
             "reused_bases": self.reused_bases,
+            "site_seconds": self.site_seconds,
+            "site_iterations": self.site_iterations,
             "notes": list(self.notes),
         }
 
@@ -314,7 +318,10 @@ def solve_dispatch(
         stats.route = "joint (group limit binds without storage)"
         return solve_joint(inputs, options, stats), stats
 
+    t_sites = time.perf_counter()
     solved = _solve_sites(inputs, options, stats, workers, say, keep_basis=warm)
+    stats.site_seconds = time.perf_counter() - t_sites
+    stats.site_iterations = stats.iterations
     parts = [(sites, res) for sites, res, _ in solved]
     stats.subproblems = len(parts)
     stats.route = "per-site"
@@ -347,6 +354,8 @@ def solve_dispatch(
     joint_stats.extract_seconds += stats.extract_seconds
     joint_stats.iterations += stats.iterations
     joint_stats.reused_bases += stats.reused_bases
+    joint_stats.site_seconds = stats.site_seconds
+    joint_stats.site_iterations = stats.site_iterations
     joint_stats.subproblems = stats.subproblems + 1
     return result, joint_stats
 
