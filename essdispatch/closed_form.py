@@ -19,6 +19,11 @@ the first member left short. This holds when no site is in two export groups or 
 import groups (pairwise disjoint groups of each kind); otherwise, or when a condition
 above fails anywhere, :func:`closed_form_applies` says why and the LP is solved.
 
+Everything is read from the assembled program (costs, bounds and the balance right-hand
+side of :func:`~essdispatch.lp.assemble_lp`), so the closed form follows the one statement
+of the model; a program with any other row family or column (an extension, an economics
+family) is solved as an LP.
+
 The duals are an optimal dual solution of the LP in HiGHS's sign convention (row dual
 ``y`` with reduced costs ``c − Aᵀy``; ``≤`` rows of a minimisation have ``y ≤ 0``): each
 balance dual is chosen inside the interval that the primal solution's complementary
@@ -30,16 +35,34 @@ from __future__ import annotations
 import numpy as np
 
 from essdispatch.inputs import Inputs
-from essdispatch.lp import assemble_lp
+from essdispatch.lp import LinearProgram, assemble_lp
 from essdispatch.results import DispatchResult, extract
 
 _TOL = 1e-9
 
 
-def closed_form_applies(inputs: Inputs) -> str | None:
-    """Why the closed form does not apply to ``inputs`` (None when it does)."""
+_SITE_COLUMNS = ("imp", "exp", "cur", "shed")
+_ROW_FAMILIES = {"balance", "group_export", "group_import"}
+
+
+def closed_form_applies(inputs: Inputs, lp: LinearProgram | None = None) -> str | None:
+    """Why the closed form does not apply to ``inputs`` (None when it does).
+
+    It reads the program itself (``lp``, assembled when not given): only the balance and
+    group rows, only the four site columns, all with lower bound 0.
+    """
     if inputs.n_units:
         return "the problem has storage units"
+    lp = lp if lp is not None else assemble_lp(inputs)
+    extra_rows = sorted(set(lp.row_families) - _ROW_FAMILIES)
+    if extra_rows:
+        return f"it has other constraint families ({', '.join(extra_rows)})"
+    lay = lp.layout
+    site_cols = sum(lay.shapes[k][0] * lay.shapes[k][1] for k in _SITE_COLUMNS)
+    if site_cols != lp.n_cols:
+        return "it has variables other than import, export, curtailment and shedding"
+    if (lp.col_lower != 0).any():
+        return "a variable has a nonzero lower bound"
     for kind, limits in (
         ("export", inputs.group_export_limit),
         ("import", inputs.group_import_limit),
@@ -49,20 +72,19 @@ def closed_form_applies(inputs: Inputs) -> str | None:
             seen[np.asarray(inputs.group_sites[g], dtype=np.int64)] += 1
         if (seen > 1).any():
             return f"a site is in two {kind} groups"
-    c_imp, c_exp, c_shed = _costs(inputs)
+    c_imp, c_exp, c_cur, c_shed = _costs(lp)
     if (c_imp + c_exp < -_TOL).any():
         return "the buy price is below the sell price in some period"
-    if (c_imp < -_TOL).any():
+    if (c_imp + c_cur < -_TOL).any():
         return "the effective buy price is negative in some period"
-    if (c_shed + c_exp < -_TOL).any() or inputs.voll < 0:
+    if (c_shed + c_exp < -_TOL).any() or (c_shed + c_cur < -_TOL).any():
         return "the value of lost load is below the effective sell price in some period"
     return None
 
 
-def _costs(inputs: Inputs) -> tuple[np.ndarray, np.ndarray, float]:
-    dt = inputs.dt_h
-    ci = inputs.carbon_price * inputs.steer_carbon
-    return dt * (inputs.buy_price + ci), -dt * (inputs.sell_price + ci), dt * inputs.voll
+def _costs(lp: LinearProgram) -> tuple[np.ndarray, ...]:
+    """The objective coefficients of imp, exp, cur, shed, each shaped (S, T)."""
+    return tuple(lp.c[lp.layout.idx(k)] for k in _SITE_COLUMNS)
 
 
 def _allocate(
@@ -106,20 +128,21 @@ def solve_storage_free(inputs: Inputs) -> DispatchResult:
 
     Raises ValueError when :func:`closed_form_applies` gives a reason.
     """
-    why = closed_form_applies(inputs)
+    lp = assemble_lp(inputs)
+    why = closed_form_applies(inputs, lp)
     if why:
         raise ValueError(f"closed form does not apply: {why}")
+    lay = lp.layout
     S = inputs.n_sites
-    c_imp, c_exp, c_shed = _costs(inputs)
-    need = inputs.load + inputs.site_aux[:, None]  # shed ≤ load + aux
-    d = need - inputs.pv
+    c_imp, c_exp, c_cur, c_shed = _costs(lp)
+    M, X, pv, need = (lp.col_upper[lay.idx(k)] for k in _SITE_COLUMNS)  # shed ≤ load + aux
+    d = lp.row_lower[lp.row_families["balance"]].reshape(S, -1)  # load + aux − pv
     short = np.maximum(d, 0.0)
     surplus = np.maximum(-d, 0.0)
-    M = np.broadcast_to(inputs.import_limit[:, None], d.shape)
-    X = np.broadcast_to(inputs.export_limit[:, None], d.shape)
 
+    # each side's cheaper column first: import vs shed, export vs curtail
     imp_gain = c_shed - c_imp
-    exp_gain = -c_exp
+    exp_gain = c_cur - c_exp
     imp_want = np.where(imp_gain > 0, np.minimum(short, M), 0.0)
     exp_want = np.where(exp_gain > 0, np.minimum(surplus, X), 0.0)
     imp, nu = _allocate(imp_want, imp_gain, inputs.group_sites, inputs.group_import_limit)
@@ -129,15 +152,14 @@ def solve_storage_free(inputs: Inputs) -> DispatchResult:
 
     nu_s = _member_price(nu, inputs.group_sites, inputs.group_import_limit, S)
     mu_s = _member_price(mu, inputs.group_sites, inputs.group_export_limit, S)
+    zero = np.zeros_like(d)
     y = _balance_duals(
-        (imp, c_imp + nu_s, 1.0, np.zeros_like(d), M),
-        (shed, np.broadcast_to(c_shed, d.shape), 1.0, np.zeros_like(d), need),
-        (exp_, c_exp + mu_s, -1.0, np.zeros_like(d), X),
-        (cur, np.zeros_like(d), -1.0, np.zeros_like(d), inputs.pv),
+        (imp, c_imp + nu_s, 1.0, zero, M),
+        (shed, c_shed, 1.0, zero, need),
+        (exp_, c_exp + mu_s, -1.0, zero, X),
+        (cur, c_cur, -1.0, zero, pv),
     )
 
-    lp = assemble_lp(inputs)
-    lay = lp.layout
     x = np.zeros(lay.n_cols)
     for name, arr in (("imp", imp), ("exp", exp_), ("cur", cur), ("shed", shed)):
         x[lay.idx(name).ravel()] = arr.ravel()
@@ -150,7 +172,7 @@ def solve_storage_free(inputs: Inputs) -> DispatchResult:
         if family in lp.row_families:
             finite = np.flatnonzero(np.isfinite(limits))
             row_dual[lp.row_families[family]] = -price[finite].ravel()
-    objective = float(lp.c @ x)
+    objective = float(lp.c @ x) + lp.offset
     return extract(inputs, lay, x, objective, row_dual, lp.row_families)
 
 

@@ -219,3 +219,28 @@ def test_the_baseline_route_uses_the_closed_form():
     assert result.objective == pytest.approx(joint.objective, rel=1e-9)
     assert result.duals["balance"].shape == (4, 400)
     assert kkt_violation(inp, result) < 1e-9
+
+
+def test_a_program_with_other_families_is_solved_as_an_lp():
+    """The closed form reads the assembled program; anything beyond balance and group rows
+    over the four site columns (here: a stray extra row family) refuses it."""
+    from dataclasses import replace as dc_replace
+
+    import scipy.sparse as sp
+
+    inp = storage_free_case(3, 2, 4, "one")
+    lp = assemble_lp(inp)
+    extra = sp.csc_array(sp.vstack([lp.A, sp.csr_array(np.ones((1, lp.n_cols)))]))
+    fams = dict(lp.row_families)
+    fams["user_cap"] = slice(lp.n_rows, lp.n_rows + 1)
+    bigger = dc_replace(
+        lp,
+        A=extra,
+        row_lower=np.append(lp.row_lower, -np.inf),
+        row_upper=np.append(lp.row_upper, 1e9),
+        row_families=fams,
+    )
+    assert "other constraint families (user_cap)" in closed_form_applies(inp, bigger)
+    assert "nonzero lower bound" in closed_form_applies(
+        inp, dc_replace(lp, col_lower=np.full(lp.n_cols, 0.5))
+    )
