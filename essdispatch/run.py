@@ -72,6 +72,7 @@ def solver_options_from(scenario: Any, overrides: SolverOptions | None = None) -
         threads=overrides.threads if overrides.threads is not None else base.threads,
         highs={**base.highs, **overrides.highs},
         verbose=overrides.verbose,
+        warm_start=overrides.warm_start,
     )
 
 
