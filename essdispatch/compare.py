@@ -47,6 +47,12 @@ STORAGE_ONLY_FIGURES = frozenset(
         "equivalent_full_cycles",
         "simultaneous_charge_discharge_mwh",
         "value_of_foresight",
+        # MODEL.md economics table: the baseline omits the figures of 9, 11 and 12
+        "investment_cost",
+        "compensation_revenue",
+        "capacity_revenue",
+        "sized_power_mw",
+        "sized_energy_mwh",
     }
 )
 

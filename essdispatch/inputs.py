@@ -11,9 +11,13 @@ and aux), ``T`` periods, ``G`` groups.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from essdispatch.econ import Economics
 
 TERMINAL_MODES = ("at_least_initial", "cyclic", "free")
 
@@ -51,6 +55,9 @@ class Inputs:
     terminal : B strings from ``TERMINAL_MODES``
     group_names : G names; group_sites : G int arrays of site indices
     group_export_limit, group_import_limit : (G,) X[g], M[g] [MW]; ``inf`` when unlimited
+    econ : the parameters of MODEL.md constraints 9–12 (:class:`essdispatch.econ.Economics`),
+        ``None`` when the scenario uses none of them; a sized unit's ``power``,
+        ``charge_power`` and ``energy`` hold its maximum ratings
     """
 
     name: str
@@ -90,6 +97,7 @@ class Inputs:
     group_sites: tuple[np.ndarray, ...] = ()
     group_export_limit: np.ndarray = field(default_factory=lambda: np.zeros(0))
     group_import_limit: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    econ: Economics | None = None
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -107,6 +115,11 @@ class Inputs:
     @property
     def n_groups(self) -> int:
         return len(self.group_names)
+
+    @property
+    def n_months(self) -> int:
+        """Calendar months touched by the horizon (0 without economics keys)."""
+        return self.econ.n_months if self.econ is not None else 0
 
     # ------------------------------------------------------------- derived
     @property
@@ -144,6 +157,7 @@ class Inputs:
             aux=np.zeros(0),
             terminal=(),
             exclusive=False,
+            econ=self.econ.without_units() if self.econ is not None else None,
         )
 
     def subset_periods(self, periods: slice) -> Inputs:
@@ -198,6 +212,7 @@ class Inputs:
             group_sites=(),
             group_export_limit=np.zeros(0),
             group_import_limit=np.zeros(0),
+            econ=self.econ.take(sites, pick) if self.econ is not None else None,
         )
 
 

@@ -34,6 +34,7 @@ import numpy as np
 from essdispatch import __version__
 from essdispatch.diagnostics import diagnose, diagnostic_warnings
 from essdispatch.dispatch import SolveStats, solve_dispatch
+from essdispatch.econ import revenue_streams
 from essdispatch.exceptions import ResultsError, ScenarioError, SolveError
 from essdispatch.inputs import Inputs
 from essdispatch.numerics import coefficient_warnings, inputs_size, size_problems
@@ -239,6 +240,7 @@ def build_summary(
         **run.figures,
         **delta_figures(run.figures, baseline.figures),
         "baseline": dict(baseline.figures),
+        "revenue_streams": revenue_streams(run, baseline),  # docs/ECONOMICS.md
         "checks": {
             "balance_residual_max_mw": float(np.abs(run.balance_residual()).max(initial=0.0)),
             "baseline_balance_residual_max_mw": float(
@@ -313,6 +315,7 @@ def write_results(
     baseline: DispatchResult,
     scenario_text: str,
     csv: bool = False,
+    extra_files: dict[str, str] | None = None,
 ) -> Path:
     """Write the results folder atomically; returns its path.
 
@@ -334,6 +337,8 @@ def write_results(
         if csv:
             frame.to_csv(tmp / "dispatch.csv")
         (tmp / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
+        for fname, text in (extra_files or {}).items():  # e.g. cashflows.csv
+            (tmp / fname).write_text(text, encoding="utf-8")
         # summary.json last: its presence marks a complete folder
         with open(tmp / "summary.json", "w", encoding="utf-8") as fh:
             json.dump(summary, fh, indent=2, ensure_ascii=False)
@@ -461,6 +466,22 @@ def run_loaded(
         check_writable(out_dir)
         check_free_space(out_dir, results_size(inputs, csv))
     opts = solver_options_from(scenario, options)
+    operation_block = getattr(scenario, "operation", None)
+    if (
+        inputs.econ is not None
+        and isinstance(operation_block, dict)
+        and operation_block.get("mode", "perfect_foresight") != "perfect_foresight"
+    ):
+        raise ScenarioError(
+            file or getattr(scenario, "file", None),
+            [
+                (
+                    "operation",
+                    "rolling operation does not support the economics keys"
+                    " (sizing, demand charge, compensation, capacity payment) yet; remove one",
+                )
+            ],
+        )
     operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
 
     t1 = time.perf_counter()
@@ -496,6 +517,15 @@ def run_loaded(
         summary.update(_clean(rolled.summary))
     if extension is not None:
         summary["extension"] = _clean(extension.describe())
+    extra_files: dict[str, str] = {}
+    block = getattr(scenario.model, "economics", None) if hasattr(scenario, "model") else None
+    if block is not None:  # project finance (docs/ECONOMICS.md)
+        from essdispatch.finance import project_finance
+
+        finance, cashflows = project_finance(run, baseline, block)
+        summary["finance"] = _clean(finance)
+        summary["warnings"] = list(summary.get("warnings", [])) + finance["warnings"]
+        extra_files["cashflows.csv"] = cashflows.to_csv(index=False)
     folder = None
     if out_dir is not None:
         say("writing results")
@@ -508,6 +538,7 @@ def run_loaded(
             baseline,
             scenario.raw_text,
             csv=csv,
+            extra_files=extra_files,
         )
         timings["write_seconds"] = time.perf_counter() - t2
     timings["total_seconds"] = load_seconds + time.perf_counter() - t0

@@ -39,6 +39,8 @@ from pydantic import (
     model_validator,
 )
 
+from essdispatch.econ import build_economics
+from essdispatch.econ_keys import CostPerKW, EconomicsBlock, Hours, Sizing, sizing_problems
 from essdispatch.exceptions import ScenarioError
 from essdispatch.inputs import Inputs, default_voll
 from essdispatch.numerics import ProblemSize, estimate_size, size_problems
@@ -348,14 +350,21 @@ class Grid(_Model):
 
     export_limit_mw: PowerMW | None = Field(None, ge=0, description="export limit X[s] [MW]")
     import_limit_mw: PowerMW | None = Field(None, ge=0, description="import limit M[s] [MW]")
+    demand_charge_per_kw_month: CostPerKW = Field(
+        0.0, description="d, demand charge on the monthly peak import [currency/kW·month] (10)"
+    )
 
 
 class Storage(_Model):
     """One storage unit (or ``count`` identical units acting together)."""
 
     name: str = Field(min_length=1, description="unit name, unique in the scenario")
-    power_mw: PowerMW = Field(ge=0, description="discharge rating P per unit [MW]")
-    energy_mwh: EnergyMWh = Field(ge=0, description="energy capacity E per unit [MWh]")
+    power_mw: PowerMW | None = Field(
+        None, ge=0, description="discharge rating P per unit [MW]; required unless sizing"
+    )
+    energy_mwh: EnergyMWh | None = Field(
+        None, ge=0, description="energy capacity E per unit [MWh]; required unless sizing"
+    )
     count: int = Field(1, ge=1, le=MAX_COUNT, description="number of identical units [-]")
     charge_power_mw: PowerMW | None = Field(
         None, ge=0, description="charge rating Pc per unit [MW]; default power_mw"
@@ -377,10 +386,24 @@ class Storage(_Model):
     availability: SeriesSpec | None = Field(
         None, description="fraction 0..1 of both power ratings available; default 1 [-]"
     )
+    # economics extensions (MODEL.md 9, 11, 12; essdispatch.econ_keys)
+    sizing: Sizing | None = Field(None, description="decide power and energy (constraint 9)")
+    compensation_per_mwh_discharged: Money = Field(
+        0.0, ge=0, description="q, discharge compensation [currency/MWh] (constraint 11)"
+    )
+    compensated_cycles_per_year: Annotated[float, Field(gt=0), _at_most(1e5, "cycles")] | None = (
+        Field(None, description="n, compensated full cycles per year (constraint 11)")
+    )
+    capacity_payment_per_kw_year: CostPerKW = Field(
+        0.0, description="c, capacity payment [currency/kW·year] (constraint 12)"
+    )
+    capacity_reference_hours: Hours = Field(
+        4.0, description="h, hours of discharge for full capacity credit (constraint 12)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Storage:
-        problems: list[tuple[str, str]] = []
+        problems: list[tuple[str, str]] = sizing_problems(self)
         if self.soc_min > self.soc_max:
             problems.append(
                 (
@@ -398,9 +421,9 @@ class Storage(_Model):
                 ("soc_initial", f"must be <= soc_max ({self.soc_max:g}), got {self.soc_initial:g}")
             )
         for key, per_unit, limit, unit in (
-            ("power_mw", self.power_mw, MAX_POWER_MW, "MW"),
+            ("power_mw", self.power_mw or 0.0, MAX_POWER_MW, "MW"),
             ("charge_power_mw", self.charge_power_mw or 0.0, MAX_POWER_MW, "MW"),
-            ("energy_mwh", self.energy_mwh, MAX_ENERGY_MWH, "MWh"),
+            ("energy_mwh", self.energy_mwh or 0.0, MAX_ENERGY_MWH, "MWh"),
         ):
             if per_unit * self.count > limit:
                 problems.append(
@@ -490,6 +513,9 @@ class ScenarioSpec(_Model):
         None, description="operation settings (free-form, read by other modules)"
     )
     solver: SolverSettings | None = Field(None, description="solver settings")
+    economics: EconomicsBlock | None = Field(
+        None, description="project finance: life, discount rate, capex, fade (docs/ECONOMICS.md)"
+    )
 
 
 # --------------------------------------------------------------------------- scenario
@@ -1016,9 +1042,13 @@ def prepare_inputs(scenario: Scenario) -> Inputs:
     def per_unit(values: list[float]) -> np.ndarray:
         return np.asarray(values, dtype=np.float64).reshape(len(units))
 
-    power = per_unit([u.power_mw for _, _, u in units])
+    # a sized unit enters with its maximum ratings (essdispatch.econ)
+    power = per_unit([_rating(u, "power_mw") for _, _, u in units])
     charge = per_unit(
-        [u.power_mw if u.charge_power_mw is None else u.charge_power_mw for _, _, u in units]
+        [
+            _rating(u, "power_mw") if u.charge_power_mw is None else u.charge_power_mw
+            for _, _, u in units
+        ]
     )
     availability = (
         np.vstack(
@@ -1056,7 +1086,7 @@ def prepare_inputs(scenario: Scenario) -> Inputs:
         count=count,
         power=power * count,
         charge_power=charge * count,
-        energy=per_unit([u.energy_mwh for _, _, u in units]) * count,
+        energy=per_unit([_rating(u, "energy_mwh") for _, _, u in units]) * count,
         eta_charge=per_unit([u.charge_efficiency for _, _, u in units]),
         eta_discharge=per_unit([u.discharge_efficiency for _, _, u in units]),
         self_discharge=per_unit([u.self_discharge_per_hour for _, _, u in units]),
@@ -1074,4 +1104,12 @@ def prepare_inputs(scenario: Scenario) -> Inputs:
         ),
         group_export_limit=np.array([limit(g.export_limit_mw) for g in model.groups]),
         group_import_limit=np.array([limit(g.import_limit_mw) for g in model.groups]),
+        econ=build_economics(model, index, period_hours(model.horizon)),
     )
+
+
+def _rating(unit: Storage, key: str) -> float:
+    """``power_mw`` or ``energy_mwh`` of a unit; a sized unit's maximum."""
+    if unit.sizing is not None:
+        return float(getattr(unit.sizing, key).max)
+    return float(getattr(unit, key))
