@@ -47,6 +47,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from essdispatch.weather import daily_weather
+
 __all__ = [
     "CONFIDENCE_LEVELS",
     "PresetInfo",
@@ -512,10 +514,9 @@ def _spot_year_matrix(
     doy = days.day_of_year.to_numpy().astype(float)
     hour = np.arange(24, dtype=float)
 
-    rng = np.random.default_rng([seed, calendar_year])
-    lo, hi = syn["clearness_range"]
-    clearness = rng.uniform(lo, hi, n_days)
-    level = rng.lognormal(0.0, syn["day_level_sigma"], n_days)
+    # the weather draw shared with the modelled grid signals (essdispatch.weather, stream 0)
+    weather = daily_weather(seed, calendar_year, tuple(syn["clearness_range"]), syn["day_level_sigma"])
+    rng, clearness, level = weather.rng, weather.clearness, weather.level
     noise = rng.lognormal(0.0, syn["hour_noise_sigma"], (n_days, 24))
     q_month = np.minimum(0.9, stats["cap_hit_day_share"] * targets / targets.mean())
     spike_day = rng.uniform(size=n_days) < q_month[month0]
