@@ -107,10 +107,14 @@ def model_config() -> dict[str, Any]:
         ):
             entry = region[key]
             if not str(entry.get("source", "")).strip() or "confidence" not in entry:
-                raise ValueError(f"data/grid_model.yaml: regions.{name}.{key} needs source and confidence")
+                raise ValueError(
+                    f"data/grid_model.yaml: regions.{name}.{key} needs source and confidence"
+                )
         mix = region["thermal_mix"]
         if set(mix) - set(raw["unit_classes"]) or abs(sum(mix.values()) - 1.0) > 1e-9:
-            raise ValueError(f"data/grid_model.yaml: regions.{name}.thermal_mix must sum to 1 over known classes")
+            raise ValueError(
+                f"data/grid_model.yaml: regions.{name}.thermal_mix must sum to 1 over known classes"
+            )
     return raw
 
 
@@ -166,7 +170,9 @@ class GridYear:
     @property
     def supply(self) -> np.ndarray:
         """Supply to the grid's consumers plus exports [MW]: thermal + hydro + accepted + imports."""
-        return self.thermal + self.hydro + self.solar + self.wind + np.maximum(-self.net_export, 0.0)
+        return (
+            self.thermal + self.hydro + self.solar + self.wind + np.maximum(-self.net_export, 0.0)
+        )
 
     def calibration(self) -> dict[str, float]:
         """Modelled annual figures next to their targets."""
@@ -266,12 +272,14 @@ def _shapes(region_name: str, seed: int, year: int) -> dict[str, np.ndarray]:
     hydro = hydro_shape / hydro_shape.sum() * float(region["hydro_twh"]["value"]) * 1e6
     # load: winter/summer blend by month, weekend factor, daily noise
     summer_w = 0.5 - 0.5 * np.cos(2.0 * np.pi * (hours.month.to_numpy() - 1.0) / 12.0)
-    hour_shape = (1.0 - summer_w) * np.asarray(shp["load_hour_winter"])[hour] + summer_w * np.asarray(
-        shp["load_hour_summer"]
-    )[hour]
-    weekend = np.where(hours.dayofweek.to_numpy() >= 5, float(shp["load_weekend_factor"]), 1.0)
+    hour_shape = (1.0 - summer_w) * np.asarray(shp["load_hour_winter"])[
+        hour
+    ] + summer_w * np.asarray(shp["load_hour_summer"])[hour]
+    weekend = np.where(hours.day_of_week.to_numpy() >= 5, float(shp["load_weekend_factor"]), 1.0)
     daily = rng.lognormal(0.0, float(shp["load_daily_sigma"]), n_days)[day]
-    load_raw = hour_shape * weekend * daily * (1.0 + 0.08 * np.cos(2.0 * np.pi * (month0 - 0.5) / 6.0))
+    load_raw = (
+        hour_shape * weekend * daily * (1.0 + 0.08 * np.cos(2.0 * np.pi * (month0 - 0.5) / 6.0))
+    )
     load = load_raw / load_raw.sum() * float(region["consumption_twh"]["value"]) * 1e6
     export_shape = np.asarray(shp["export_hour"], dtype=float)[hour]
     net_export = export_shape / export_shape.sum() * float(region["net_export_twh"]["value"]) * 1e6
@@ -332,8 +340,10 @@ def _grid_year(region_name: str, seed: int, year: int) -> GridYear:
     sh = _shapes(region_name, seed, year)
     target_cur = float(region["curtailment_target"]["value"])
     lo, hi = (float(x) for x in region["floor_fraction_range"])
-    if not _curtailment_share(_balance(sh, region, lo)) <= target_cur <= _curtailment_share(
-        _balance(sh, region, hi)
+    if (
+        not _curtailment_share(_balance(sh, region, lo))
+        <= target_cur
+        <= _curtailment_share(_balance(sh, region, hi))
     ):
         raise ValueError(
             f"grid model {region_name}: curtailment target {target_cur:g} is not reachable with a"
