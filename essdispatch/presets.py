@@ -329,7 +329,9 @@ def _load_modelled() -> dict[str, tuple[PresetInfo, str, str]]:
         target = raw["average_target_tco2_per_mwh"]
         curtail = raw["curtailment_target"]
         unconfirmed = sorted(
-            k for k, v in raw.items() if isinstance(v, dict) and v.get("confidence") == "UNCONFIRMED"
+            k
+            for k, v in raw.items()
+            if isinstance(v, dict) and v.get("confidence") == "UNCONFIRMED"
         )
         source = (
             f"MODELLED (essdispatch/data/grid_model.yaml, regions.{region}): calibrated to the"
@@ -578,7 +580,9 @@ def _spot_year_matrix(
     hour = np.arange(24, dtype=float)
 
     # the weather draw shared with the modelled grid signals (essdispatch.weather, stream 0)
-    weather = daily_weather(seed, calendar_year, tuple(syn["clearness_range"]), syn["day_level_sigma"])
+    weather = daily_weather(
+        seed, calendar_year, tuple(syn["clearness_range"]), syn["day_level_sigma"]
+    )
     rng, clearness, level = weather.rng, weather.clearness, weather.level
     noise = rng.lognormal(0.0, syn["hour_noise_sigma"], (n_days, 24))
     q_month = np.minimum(0.9, stats["cap_hit_day_share"] * targets / targets.mean())
@@ -717,7 +721,9 @@ def _spot(name: str, cfg: Mapping[str, Any], params: Mapping[str, Any] | None) -
     return _spot_function(cfg, int(seed), year)
 
 
-def _modelled(name: str, region: str, signal: str, params: Mapping[str, Any] | None) -> SeriesFunction:
+def _modelled(
+    name: str, region: str, signal: str, params: Mapping[str, Any] | None
+) -> SeriesFunction:
     from essdispatch.grid_model import grid_signal
 
     p = _check_params(name, params, {"seed"})
@@ -961,11 +967,7 @@ def presets_table_text(filter: str | None = None) -> str:  # noqa: A002 - the CL
     for r in table.itertuples(index=False):
         src = sources.setdefault(str(r.source), len(sources) + 1)
         value = (
-            "(tou)"
-            if r.kind == KIND_TOU
-            else "(series)"
-            if pd.isna(r.value)
-            else f"{r.value:g}"
+            "(tou)" if r.kind == KIND_TOU else "(series)" if pd.isna(r.value) else f"{r.value:g}"
         )
         year = "" if pd.isna(r.year) else str(r.year)
         rows.append((str(r.name), value, str(r.unit), year, str(r.confidence), f"[{src}]"))

@@ -771,7 +771,12 @@ def _series_items(model: ScenarioSpec) -> Iterator[tuple[str, Any, str, Site | N
                 if spec is not None:
                     yield f"{prefix}.carbon.{leaf}", spec, "carbon", site
             if signals.carbon.carbon_free_share is not None:
-                yield f"{prefix}.carbon.carbon_free_share", signals.carbon.carbon_free_share, "share", site
+                yield (
+                    f"{prefix}.carbon.carbon_free_share",
+                    signals.carbon.carbon_free_share,
+                    "share",
+                    site,
+                )
 
     yield from block("signals", model.signals, None)
     for i, site in enumerate(model.sites):
