@@ -56,7 +56,15 @@ from scipy.linalg import solve_banded
 
 from essdispatch.results import DispatchResult
 
-__all__ = ["SPLIT_KEYS", "StockFlows", "carbon_accounting", "stock_flows"]
+__all__ = [
+    "ACCOUNTING_FIGURE_UNITS",
+    "SPLIT_KEYS",
+    "StockFlows",
+    "accounting_rows",
+    "carbon_accounting",
+    "split_lines",
+    "stock_flows",
+]
 
 SPLIT_KEYS = ("curtailed_solar_delivered", "grid_energy_shifted", "losses")
 _TINY_MWH = 1e-9
@@ -239,3 +247,73 @@ def carbon_accounting(run: DispatchResult, baseline: DispatchResult) -> dict:
         },
         "carbon_free_247_grid_basis": "series" if inp.carbon_free_share is not None else "none",
     }
+
+
+#: figures of the ``carbon_accounting`` block as compare/report rows: name -> unit
+ACCOUNTING_FIGURE_UNITS = {
+    "emissions_displaced_split_tco2": "tCO2",
+    "discharge_intensity_tco2_per_mwh": "tCO2/MWh",
+    "carbon_free_247_share": "fraction",
+}
+
+
+def accounting_rows(summary: dict) -> list[tuple[str, str, str, float]]:
+    """(figure, key, basis, value) rows of a summary's ``carbon_accounting`` block.
+
+    ``emissions_displaced_split_tco2`` [``<series>/<part>``, basis ``delta``],
+    ``discharge_intensity_tco2_per_mwh`` [``<series>/<unit>``, ``run``],
+    ``carbon_free_247_share`` [site, ``run`` and ``baseline``]. Missing values are NaN.
+    """
+    block = summary.get("carbon_accounting") or {}
+    out: list[tuple[str, str, str, float]] = []
+
+    def num(v: object) -> float:
+        return float(v) if isinstance(v, int | float) else float("nan")
+
+    for series, parts in (block.get("emissions_displaced_split_tco2") or {}).items():
+        for part in SPLIT_KEYS:
+            out.append(
+                (
+                    "emissions_displaced_split_tco2",
+                    f"{series}/{part}",
+                    "delta",
+                    num(parts.get(part)),
+                )
+            )
+    for series, units in (block.get("discharge_intensity_tco2_per_mwh") or {}).items():
+        for unit, v in units.items():
+            out.append(("discharge_intensity_tco2_per_mwh", f"{series}/{unit}", "run", num(v)))
+    for site, shares in (block.get("carbon_free_247") or {}).items():
+        out.append(("carbon_free_247_share", site, "run", num(shares.get("run"))))
+        out.append(("carbon_free_247_share", site, "baseline", num(shares.get("baseline"))))
+    return out
+
+
+def split_lines(summary: dict) -> list[str]:
+    """Console lines: the split of emissions displaced and the 24/7 shares of a summary."""
+    block = summary.get("carbon_accounting") or {}
+    lines = []
+    labels = {
+        "curtailed_solar_delivered": "curtailed solar delivered",
+        "grid_energy_shifted": "grid energy shifted",
+        "losses": "losses",
+    }
+    for series, parts in (block.get("emissions_displaced_split_tco2") or {}).items():
+        text = ", ".join(
+            f"{labels[k]} {parts[k]:,.1f}" for k in SPLIT_KEYS if parts.get(k) is not None
+        )
+        lines.append(f"    = {text} tCO2 ({series})")
+    shares = block.get("carbon_free_247") or {}
+    if shares:
+        basis = (
+            ""
+            if block.get("carbon_free_247_grid_basis") == "series"
+            else " (grid imports counted 0 %: no carbon_free_share series)"
+        )
+        cells = ", ".join(
+            f"{site} {100 * v['run']:.1f} % (baseline {100 * v['baseline']:.1f} %)"
+            for site, v in shares.items()
+            if v.get("run") is not None and v.get("baseline") is not None
+        )
+        lines.append(f"  24/7 carbon-free   {cells}{basis}")
+    return lines
