@@ -18,8 +18,9 @@ may not charge from the grid), the **carbon** ``C_r`` per series r (``in = ci_r 
 solar brings none), and the **carbon-free energy** ``CF`` (``in = cf · grid charge + solar
 charge``). Conversion and self-discharge losses reduce the energy but not these, so the
 discharged energy carries the stock's average intensity with the losses included:
-``ι[t] = out_C[t] / (dis[t] Δt)``. The initial stock ``e[0]`` counts as grid-charged energy at
-the mean intensity (and carbon-free share) of the unit's site over the horizon. Each recursion
+``ι[t] = out_C[t] / (dis[t] Δt)``. The initial stock ``e[0]`` of a unit that may charge from
+the grid counts as grid-charged energy at the mean intensity (and carbon-free share) of the
+unit's site over the horizon; that of a unit that may not (``grid_charging: false``) as solar. Each recursion
 is a lower-bidiagonal linear system, solved for all periods at once
 (:func:`scipy.linalg.solve_banded`, one call per unit, every pool a right-hand side).
 
@@ -151,11 +152,14 @@ def stock_flows(r: DispatchResult) -> StockFlows:
         inflow = np.column_stack(
             [g_mwh, v_mwh, cf[s] * g_mwh + v_mwh] + [inp.carbon[k][s] * g_mwh for k in series]
         )
-        mean_cf = float(cf[s].mean()) if T else 0.0
-        start = np.array(
-            [e0, 0.0, mean_cf * e0]
-            + [float(inp.carbon[k][s].mean()) * e0 if T else 0.0 for k in series]
-        )
+        if inp.grid_charging[b]:  # initial stock: grid-charged at the site's horizon mean
+            mean_cf = float(cf[s].mean()) if T else 0.0
+            start = np.array(
+                [e0, 0.0, mean_cf * e0]
+                + [float(inp.carbon[k][s].mean()) * e0 if T else 0.0 for k in series]
+            )
+        else:  # a unit that may not charge from the grid started with solar
+            start = np.array([0.0, e0, e0] + [0.0 for _ in series])
         keep = 1.0 - delta[b]
         pools = _pool_recursion(keep, inflow, start)
         leaving = delta[b][:, None] * (pools[:-1] + inflow)
