@@ -481,11 +481,18 @@ def _same(a: Any, b: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- formatting
-_FORMATS = {"MWh": "{:,.1f}", "tCO2": "{:,.1f}", "cycles": "{:,.2f}"}
+_FORMATS = {
+    "MWh": "{:,.1f}",
+    "tCO2": "{:,.1f}",
+    "cycles": "{:,.2f}",
+    "tCO2/MWh": "{:,.4f}",
+    "fraction": "{:,.4f}",
+}
 
 
 def format_number(value: float, unit: str, signed: bool = False) -> str:
-    """A figure value for a table cell: MWh and tCO2 to 0.1, cycles to 0.01, money whole."""
+    """A figure value for a table cell: MWh and tCO2 to 0.1, cycles to 0.01, intensities and
+    fractions to 0.0001, money whole."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     spec = _FORMATS.get(unit, "{:,.0f}")  # money: whole currency units
