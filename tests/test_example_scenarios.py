@@ -263,3 +263,12 @@ def test_hourly_signals_variant_reports_the_carbon_accounting(solved):
     assert set(shares) == {"xian-etdz-factory", "xianyang-factory", "xixian-datacenter"}
     for v in shares.values():
         assert 0.0 <= v["baseline"] <= 1.0 and 0.0 <= v["run"] <= 1.0
+
+
+def test_hourly_variant_shares_the_spot_weather_seed():
+    """The modelled carbon presets use the seed of the spot price preset: one weather draw."""
+    data = _raw(SCENARIOS / f"{FLEET}-week-hourly.yaml")
+    spot_seed = data["signals"]["sell_price"]["params"]["seed"]
+    carbon = data["signals"]["carbon"]
+    assert {leaf["params"]["seed"] for leaf in carbon.values()} == {spot_seed}
+    assert all(leaf["preset"].endswith("/shaanxi") for leaf in carbon.values())
