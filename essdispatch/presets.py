@@ -652,7 +652,10 @@ def shaanxi_spot_synthetic(
 
     Random draws come from ``numpy.random.default_rng([seed, calendar_year])``, so a value
     depends only on (seed, timestamp), never on the horizon: a week cut from a year-long run
-    is identical to a week-long run. The monthly means of the 2025 table are used for every
+    is identical to a week-long run. The daily clearness and level come first, from
+    :func:`essdispatch.weather.daily_weather`: the modelled grid signals
+    (``cn-grid-hourly-*/shaanxi``, ``/northwest``, :mod:`essdispatch.grid_model`) read the same
+    draw, so with the same seed the cheap, clear middays are their clean-margin hours. The monthly means of the 2025 table are used for every
     calendar year; ``year`` selects the floor (2025: 40, 2026: 0 CNY/MWh); by default the floor
     follows each timestamp's calendar year (<= 2025: 40, >= 2026: 0).
 
