@@ -262,11 +262,10 @@ def _shapes(region_name: str, seed: int, year: int) -> dict[str, np.ndarray]:
         * np.asarray(region["wind_month"])[month0]
         * noise
     )
-    wind_pu = _scaled(
-        np.minimum(wind_raw / wind_raw.mean() * 0.25, _WIND_CLIP),
-        float(region["wind_full_load_hours"]["value"]),
+    # clipped at _WIND_CLIP per unit: scale to H / clip in units of the clip, then back
+    wind_pu = _WIND_CLIP * _scaled(
+        wind_raw / wind_raw.mean(), float(region["wind_full_load_hours"]["value"]) / _WIND_CLIP
     )
-    wind_pu = np.minimum(wind_pu, _WIND_CLIP)
     # hydro: monthly, flat in the day
     hydro_shape = np.asarray(region["hydro_month"], dtype=float)[month0]
     hydro = hydro_shape / hydro_shape.sum() * float(region["hydro_twh"]["value"]) * 1e6

@@ -27,6 +27,11 @@ def test_calibration_targets(region: str, seed: int) -> None:
     lo, hi = cfg["floor_fraction_range"]
     assert lo <= g.floor_fraction <= hi
     assert 0.8 <= g.accounting_scale <= 1.2
+    # available wind and solar energy = capacity x full-load hours of the data file
+    for tech in ("wind", "solar"):
+        hours = getattr(g, f"{tech}_available").sum() / (cfg[f"{tech}_gw"]["value"] * 1e3)
+        assert hours == pytest.approx(cfg[f"{tech}_full_load_hours"]["value"], rel=1e-6)
+    assert g.wind_available.max() <= 0.95 * cfg["wind_gw"]["value"] * 1e3 * (1 + 1e-12)
     # energy balance of the model closes every hour
     supply = g.thermal + g.hydro + g.solar + g.wind - g.net_export
     np.testing.assert_allclose(supply, g.load, rtol=1e-9, atol=1e-6)
