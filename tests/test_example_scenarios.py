@@ -272,3 +272,19 @@ def test_hourly_variant_shares_the_spot_weather_seed():
     carbon = data["signals"]["carbon"]
     assert {leaf["params"]["seed"] for leaf in carbon.values()} == {spot_seed}
     assert all(leaf["preset"].endswith("/shaanxi") for leaf in carbon.values())
+
+
+def test_carbon_price_on_hourly_signals_lowers_marginal_emissions(tmp_path):
+    """λ·(marginal emissions) is in the objective: on the modelled signals raising λ from 0 to
+    300 cannot raise the run's marginal emissions (LP, parametric), and here it lowers them."""
+    from essdispatch.run import solve_pair
+    from essdispatch.scenario import scenario_from_dict
+
+    data = _raw(SCENARIOS / f"{FLEET}-week-hourly.yaml")
+    out = {}
+    for lam in (0.0, 300.0):
+        data["objective"]["carbon_price"] = lam
+        inputs = prepare_inputs(scenario_from_dict(data, SCENARIOS, file="hourly"))
+        run, _, _, _ = solve_pair(inputs)
+        out[lam] = run.figures["emissions_tco2"]["marginal"]
+    assert out[300.0] < out[0.0] - 1.0  # tCO2
