@@ -274,9 +274,11 @@ def test_hourly_variant_shares_the_spot_weather_seed():
     assert all(leaf["preset"].endswith("/shaanxi") for leaf in carbon.values())
 
 
-def test_carbon_price_on_hourly_signals_lowers_marginal_emissions(tmp_path):
+def test_carbon_price_on_hourly_signals_cannot_raise_marginal_emissions():
     """λ·(marginal emissions) is in the objective: on the modelled signals raising λ from 0 to
-    300 cannot raise the run's marginal emissions (LP, parametric), and here it lowers them."""
+    300 cannot raise the run's marginal emissions (LP, parametric). That it strictly lowers them
+    is asserted on a constructed case (tests/test_stored_carbon.py); here λ = 0 has ties (equal
+    TOU prices) that a solver may break either way."""
     from essdispatch.run import solve_pair
     from essdispatch.scenario import scenario_from_dict
 
@@ -287,4 +289,4 @@ def test_carbon_price_on_hourly_signals_lowers_marginal_emissions(tmp_path):
         inputs = prepare_inputs(scenario_from_dict(data, SCENARIOS, file="hourly"))
         run, _, _, _ = solve_pair(inputs)
         out[lam] = run.figures["emissions_tco2"]["marginal"]
-    assert out[300.0] < out[0.0] - 1.0  # tCO2
+    assert out[300.0] <= out[0.0] + 1e-6 * abs(out[0.0])
