@@ -190,6 +190,12 @@ class GridYear:
             "carbon_free_share_energy_weighted": float(
                 (self.carbon_free_share * self.supply).sum() / self.supply.sum()
             ),
+            # the modelled generation mix [TWh], to set against the statistics
+            "thermal_twh": float(self.thermal.sum() / 1e6),
+            "hydro_twh": float(self.hydro.sum() / 1e6),
+            "wind_twh": float(self.wind.sum() / 1e6),
+            "solar_twh": float(self.solar.sum() / 1e6),
+            "net_import_twh": float(-self.net_export.sum() / 1e6),
         }
 
 

@@ -919,6 +919,9 @@ def describe_preset(name: str) -> str:
             f" {cal['curtailed_hours']} h; must-run floor {cal['floor_fraction']:.3f} of thermal"
             f" capacity; accounting scale {cal['accounting_scale']:.3f}; carbon-free share"
             f" {cal['carbon_free_share_energy_weighted']:.3f}",
+            f"  mix:         modelled generation thermal {cal['thermal_twh']:.1f}, hydro"
+            f" {cal['hydro_twh']:.1f}, wind {cal['wind_twh']:.1f}, solar {cal['solar_twh']:.1f} TWh;"
+            f" net import {cal['net_import_twh']:.1f} TWh",
             "  method:      MODELLED, seeded; see help(essdispatch.grid_model) and data/grid_model.yaml",
         ]
     lines += [

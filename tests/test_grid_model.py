@@ -150,3 +150,18 @@ def test_every_region_parameter_has_source_and_confidence() -> None:
                 }, key
     for cls in cfg["unit_classes"].values():
         assert cls["source"] and cls["confidence"]
+
+
+def test_modelled_mix_against_published_statistics() -> None:
+    """Cross-checks against figures not used as calibration targets (data/grid_model.yaml)."""
+    jx = grid_year("jiangxi", 0, 2022).calibration()
+    # State Grid Jiangxi 2022: solar generation 10.269 TWh; 21.0 TWh brought in
+    assert jx["solar_twh"] == pytest.approx(10.269, rel=0.02)
+    assert jx["net_import_twh"] == pytest.approx(21.0, rel=1e-9)
+    # clean generation 39.224 TWh includes biomass (not modelled): hydro + wind + solar below it
+    assert 25.0 < jx["hydro_twh"] + jx["wind_twh"] + jx["solar_twh"] < 39.224
+    sx = grid_year("shaanxi", 0, 2022).calibration()
+    # Shaanxi DRC: renewables "about 45 TWh a year, about one sixth of generation" (rough)
+    generation = sx["thermal_twh"] + sx["hydro_twh"] + sx["wind_twh"] + sx["solar_twh"]
+    assert 220 < generation < 320
+    assert 35 < sx["hydro_twh"] + sx["wind_twh"] + sx["solar_twh"] < 60
