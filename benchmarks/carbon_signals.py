@@ -9,6 +9,7 @@ of the modelled presets against their targets. Run by hand::
 
     python benchmarks/carbon_signals.py                     # the fleet week, λ = 0, 100, 300
     python benchmarks/carbon_signals.py --year --prices 0 100 300
+    python benchmarks/carbon_signals.py --start 2026-11-09        # a week the grid curtails
 
 "MWh moved" is ``Σ_t |Δ(ch − dis)| Δt / 2`` summed over the units (energy moved between hours,
 counted once); "hours changed" counts the periods in which the fleet's net storage power differs
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from essdispatch.grid_model import grid_year
@@ -34,10 +36,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 
 
-def solve(path: Path, price: float) -> tuple[object, object, dict, float]:
+def solve(path: Path, price: float, start: str | None = None) -> tuple[object, object, dict, float]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data = copy.deepcopy(data)
     data["objective"]["carbon_price"] = price
+    if start is not None:  # the same week length from another start (e.g. a curtailing month)
+        begin = pd.Timestamp(start)
+        length = pd.Timestamp(data["horizon"]["end"]) - pd.Timestamp(data["horizon"]["start"])
+        data["horizon"]["start"] = begin.strftime("%Y-%m-%d %H:%M")
+        data["horizon"]["end"] = (begin + length).strftime("%Y-%m-%d %H:%M")
     inputs = prepare_inputs(scenario_from_dict(data, path.parent, file=str(path)))
     t0 = time.perf_counter()
     run, _, base, _ = solve_pair(inputs)
@@ -57,6 +64,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--year", action="store_true", help="the 2026 year files instead of the week")
     ap.add_argument("--prices", type=float, nargs="+", default=[0.0, 100.0, 300.0])
+    ap.add_argument("--start", help="move the week to start here, e.g. 2026-11-09 (week only)")
     args = ap.parse_args()
     span = "year" if args.year else "week"
     files = {
@@ -66,7 +74,7 @@ def main() -> None:
     for label, path in files.items():
         ref = None
         for price in args.prices:
-            run, base, acc, seconds = solve(path, price)
+            run, base, acc, seconds = solve(path, price, None if args.year else args.start)
             if ref is None:
                 ref = run
             mwh, hours = moved(run, ref)
