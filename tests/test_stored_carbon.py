@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from essdispatch.grid_model import grid_signal
+from essdispatch.grid_model import grid_year
 from essdispatch.results import DispatchResult, delta_figures, figures
 from essdispatch.run import solve_pair
 from essdispatch.stored_carbon import SPLIT_KEYS, carbon_accounting
@@ -279,23 +278,24 @@ def test_split_sums_and_matches_energy_basis(data, T, eta, sigma, gc, count) -> 
         )
 
 
-def _constructed_day() -> tuple[pd.DatetimeIndex, np.ndarray, int]:
-    """A day of the modelled Shaanxi marginal signal with midday curtailment on some day."""
-    idx = pd.date_range("2026-04-01", periods=24 * 30, freq="h", tz="Asia/Shanghai")
-    m = grid_signal("shaanxi", "marginal", idx, 1.0, seed=7).reshape(30, 24)
+def _constructed_week() -> np.ndarray:
+    """(7, 24) modelled Shaanxi marginal signal (seed 7, 2026): the first seven days whose midday
+    has at least 3 curtailment hours (marginal 0) and whose night is coal (> 0.7 tCO2/MWh)."""
+    m = grid_year("shaanxi", 7, 2026).marginal.reshape(-1, 24)
     good = np.flatnonzero(((m[:, 10:15] == 0.0).sum(axis=1) >= 3) & (m[:, :6].min(axis=1) > 0.7))
-    assert good.size, "the modelled April must have days with a clean midday and coal at night"
-    d = int(good[0])
-    return idx[24 * d : 24 * (d + 1)], m[d], d
+    assert good.size >= 7, "the modelled year must have days with a clean midday and coal at night"
+    return m[good[:7]]
 
 
 def test_carbon_price_moves_dispatch_on_modelled_signals() -> None:
-    """Prices favour charging at night, the modelled marginal signal at midday: λ decides."""
-    idx, marginal, _ = _constructed_day()
+    """A constructed week: prices favour charging at night, the modelled marginal signal at
+    midday (curtailment hours); λ = 0 follows the price, λ = 300 the carbon signal, every day."""
+    marginal = _constructed_week()
     hour = np.arange(24)
-    # one evening peak; night is the cheapest charge, midday 20 CNY/MWh dearer
-    price = np.where(hour < 6, 300.0, np.where((hour >= 10) & (hour < 15), 320.0, 330.0))
-    price[18:24] = 900.0
+    # one evening peak a day; night is the cheapest charge, midday 20 CNY/MWh dearer
+    day_price = np.where(hour < 6, 300.0, np.where((hour >= 10) & (hour < 15), 320.0, 330.0))
+    day_price[18:24] = 900.0
+    price = np.tile(day_price, 7)
     unit = dict(
         power_mw=1.0,
         energy_mwh=2.0,
@@ -309,24 +309,28 @@ def test_carbon_price_moves_dispatch_on_modelled_signals() -> None:
 
     def solve(lam: float) -> DispatchResult:
         inp = make_inputs(
-            np.zeros(24),
+            np.zeros(7 * 24),
             price,
             price,
             carbon=0.6,
-            marginal=marginal,
+            marginal=marginal.ravel(),
             carbon_price=lam,
             steer_by="marginal",
             units=[unit],
-            start=str(idx[0].tz_localize(None)),
         )
         run, *_ = solve_pair(inp)
         return run
 
     low, high = solve(0.0), solve(300.0)
     night, midday = hour < 6, (hour >= 10) & (hour < 15)
-    assert low.ch[0, night].sum() == pytest.approx(2.0 / 0.95, rel=1e-6)
-    assert low.ch[0, midday].sum() == pytest.approx(0.0, abs=1e-9)
-    assert high.ch[0, midday].sum() == pytest.approx(2.0 / 0.95, rel=1e-6)
-    assert high.ch[0, night].sum() == pytest.approx(0.0, abs=1e-9)
-    # ... into the hours the model curtails (marginal 0)
-    assert high.ch[0, marginal > 0].sum() == pytest.approx(0.0, abs=1e-9)
+    ch_low, ch_high = low.ch[0].reshape(7, 24), high.ch[0].reshape(7, 24)
+    full = 2.0 / 0.95  # MWh charged to fill the unit from empty
+    np.testing.assert_allclose(ch_low[:, night].sum(axis=1), full, rtol=1e-6)
+    np.testing.assert_allclose(ch_low[:, midday].sum(axis=1), 0.0, atol=1e-9)
+    np.testing.assert_allclose(ch_high[:, midday].sum(axis=1), full, rtol=1e-6)
+    np.testing.assert_allclose(ch_high[:, night].sum(axis=1), 0.0, atol=1e-9)
+    # ... into the hours the model curtails (marginal 0), every day
+    assert ch_high[marginal > 0].sum() == pytest.approx(0.0, abs=1e-9)
+    # and the marginal-basis emissions of the run fall by the carbon of a full charge per day
+    drop = low.figures["emissions_tco2"]["marginal"] - high.figures["emissions_tco2"]["marginal"]
+    assert drop > 7 * full * 0.7
