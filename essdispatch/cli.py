@@ -275,6 +275,9 @@ def format_headline(summary: dict, folder: Path | None) -> str:
     ]
     for series, val in summary["emissions_displaced_tco2"].items():
         lines.append(f"  emissions displaced ({series}) {val:,.1f} tCO2")
+    from essdispatch.stored_carbon import split_lines
+
+    lines += split_lines(summary)
     if folder is not None:
         lines.append(f"  results: {folder}")
     return "\n".join(lines)

@@ -58,6 +58,8 @@ class Inputs:
     econ : the parameters of MODEL.md constraints 9–12 (:class:`essdispatch.econ.Economics`),
         ``None`` when the scenario uses none of them; a sized unit's ``power``,
         ``charge_power`` and ``energy`` hold its maximum ratings
+    carbon_free_share : (S, T) carbon-free share of grid imports [fraction], or ``None`` when
+        no site gives ``signals.carbon.carbon_free_share`` (reporting only: 24/7 matching)
     """
 
     name: str
@@ -98,6 +100,7 @@ class Inputs:
     group_export_limit: np.ndarray = field(default_factory=lambda: np.zeros(0))
     group_import_limit: np.ndarray = field(default_factory=lambda: np.zeros(0))
     econ: Economics | None = None
+    carbon_free_share: np.ndarray | None = None
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -172,6 +175,9 @@ class Inputs:
             sell_price=self.sell_price[:, periods],
             carbon={k: v[:, periods] for k, v in self.carbon.items()},
             availability=self.availability[:, periods],
+            carbon_free_share=None
+            if self.carbon_free_share is None
+            else self.carbon_free_share[:, periods],
         )
 
     def subset_sites(self, sites: np.ndarray) -> Inputs:
@@ -189,6 +195,9 @@ class Inputs:
             buy_price=self.buy_price[sites],
             sell_price=self.sell_price[sites],
             carbon={k: v[sites] for k, v in self.carbon.items()},
+            carbon_free_share=None
+            if self.carbon_free_share is None
+            else self.carbon_free_share[sites],
             export_limit=self.export_limit[sites],
             import_limit=self.import_limit[sites],
             unit_names=tuple(self.unit_names[i] for i in pick),

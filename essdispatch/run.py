@@ -40,6 +40,7 @@ from essdispatch.inputs import Inputs
 from essdispatch.numerics import coefficient_warnings, inputs_size, size_problems
 from essdispatch.results import BALANCE_TOL_MW, DispatchResult, delta_figures
 from essdispatch.solve import SolverOptions
+from essdispatch.stored_carbon import carbon_accounting
 
 Progress = Callable[[str], None]
 
@@ -241,6 +242,8 @@ def build_summary(
         **delta_figures(run.figures, baseline.figures),
         "baseline": dict(baseline.figures),
         "revenue_streams": revenue_streams(run, baseline),  # docs/ECONOMICS.md
+        # stored carbon, the split of emissions displaced, 24/7 matching (stored_carbon.py)
+        "carbon_accounting": carbon_accounting(run, baseline),
         "checks": {
             "balance_residual_max_mw": float(np.abs(run.balance_residual()).max(initial=0.0)),
             "baseline_balance_residual_max_mw": float(

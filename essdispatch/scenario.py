@@ -293,6 +293,11 @@ class CarbonSignals(_Model):
 
     average: SeriesSpec | None = Field(None, description="average intensity [tCO2/MWh]")
     marginal: SeriesSpec | None = Field(None, description="marginal intensity [tCO2/MWh]")
+    carbon_free_share: SeriesSpec | None = Field(
+        None,
+        description="hourly carbon-free share of grid imports [fraction 0..1]; for the 24/7"
+        " carbon-free matching figure (docs/MODEL.md, extensions)",
+    )
 
 
 class Signals(_Model):
@@ -797,6 +802,13 @@ def _series_items(model: ScenarioSpec) -> Iterator[tuple[str, Any, str, Site | N
                 spec = getattr(signals.carbon, leaf)
                 if spec is not None:
                     yield f"{prefix}.carbon.{leaf}", spec, "carbon", site
+            if signals.carbon.carbon_free_share is not None:
+                yield (
+                    f"{prefix}.carbon.carbon_free_share",
+                    signals.carbon.carbon_free_share,
+                    "share",
+                    site,
+                )
 
     yield from block("signals", model.signals, None)
     for i, site in enumerate(model.sites):
@@ -818,6 +830,7 @@ def _series_items(model: ScenarioSpec) -> Iterator[tuple[str, Any, str, Site | N
 _RANGES: dict[str, tuple[float, float, str]] = {
     "profile": (0.0, 1.0, "must be in [0, 1] (per-unit of capacity_mw)"),
     "availability": (0.0, 1.0, "must be in [0, 1] (fraction available)"),
+    "share": (0.0, 1.0, "must be in [0, 1] (fraction of the grid's supply that is carbon-free)"),
     "mw": (0.0, np.inf, "must be >= 0 MW"),
     "load": (0.0, np.inf, "must be >= 0 MW"),
     "price": (
@@ -829,7 +842,8 @@ _RANGES: dict[str, tuple[float, float, str]] = {
         -MAX_INTENSITY,
         MAX_INTENSITY,
         f"must be within ±{MAX_INTENSITY:g} tCO2/MWh (coal is about 1; check the unit:"
-        " tCO2/MWh, not g/kWh)",
+        " tCO2/MWh, not g/kWh; a csv series in another unit takes unit: kgCO2/MWh, gCO2/kWh"
+        " or lbCO2/MWh)",
     ),
 }
 _PER_UNIT_KINDS = ("profile", "availability")
@@ -852,6 +866,7 @@ def _resolve_series(
             lat=loc.lat if loc else None,
             lon=loc.lon if loc else None,
             solar=kind == "profile",
+            carbon=kind == "carbon",
         )
         try:
             values = evaluate_series(spec, ctx)
@@ -893,6 +908,7 @@ class _SiteSignals:
     sell: str | None
     average: str | None
     marginal: str | None
+    carbon_free_share: str | None = None
 
 
 def _site_signals(model: ScenarioSpec) -> list[_SiteSignals]:
@@ -915,7 +931,7 @@ def _site_signals(model: ScenarioSpec) -> list[_SiteSignals]:
                 buy, sell = f"{prefix}.buy_price", f"{prefix}.sell_price"
                 break
         carbon: dict[str, str | None] = {}
-        for leaf in _CARBON_LEAVES:
+        for leaf in (*_CARBON_LEAVES, "carbon_free_share"):
             carbon[leaf] = next(
                 (
                     f"{prefix}.carbon.{leaf}"
@@ -926,7 +942,11 @@ def _site_signals(model: ScenarioSpec) -> list[_SiteSignals]:
                 ),
                 None,
             )
-        out.append(_SiteSignals(buy, sell, carbon["average"], carbon["marginal"]))
+        out.append(
+            _SiteSignals(
+                buy, sell, carbon["average"], carbon["marginal"], carbon["carbon_free_share"]
+            )
+        )
     return out
 
 
@@ -1029,6 +1049,11 @@ def prepare_inputs(scenario: Scenario) -> Inputs:
     carbon = {"average": average}
     if any(s.marginal for s in sources):
         carbon["marginal"] = np.vstack([get(s.marginal, average[i]) for i, s in enumerate(sources)])
+    carbon_free_share = (
+        np.vstack([get(s.carbon_free_share) for s in sources])
+        if any(s.carbon_free_share for s in sources)
+        else None
+    )
 
     def limit(value: float | None) -> float:
         return np.inf if value is None else float(value)
@@ -1079,6 +1104,7 @@ def prepare_inputs(scenario: Scenario) -> Inputs:
         buy_price=buy,
         sell_price=sell,
         carbon=carbon,
+        carbon_free_share=carbon_free_share,
         export_limit=np.array([limit(g.export_limit_mw) for g in grids]),
         import_limit=np.array([limit(g.import_limit_mw) for g in grids]),
         unit_names=tuple(u.name for _, _, u in units),

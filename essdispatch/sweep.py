@@ -278,6 +278,9 @@ def flatten_figures(summary: Mapping[str, Any]) -> dict[str, float]:
     for fig in FIGURE_UNITS:
         if fig in base:
             _flatten(f"baseline.{fig}", base[fig], out)
+    split = (summary.get("carbon_accounting") or {}).get("emissions_displaced_split_tco2")
+    if split:
+        _flatten("emissions_displaced_split_tco2", split, out)
     solver = summary.get("solver") or {}
     for key in ("solve_seconds", "build_seconds", "variables", "constraints", "iterations"):
         if key in solver:
