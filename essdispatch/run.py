@@ -37,7 +37,12 @@ from essdispatch.dispatch import SolveStats, solve_dispatch
 from essdispatch.exceptions import ResultsError, ScenarioError, SolveError
 from essdispatch.inputs import Inputs
 from essdispatch.numerics import coefficient_warnings, inputs_size, size_problems
-from essdispatch.results import DispatchResult, delta_figures
+from essdispatch.results import (
+    DispatchResult,
+    delta_figures,
+    per_site_figures,
+    per_unit_figures,
+)
 from essdispatch.solve import SolverOptions
 from essdispatch.testing import BALANCE_TOL_MW
 
@@ -225,6 +230,8 @@ def build_summary(
         **run.figures,
         **delta_figures(run.figures, baseline.figures),
         "baseline": dict(baseline.figures),
+        "per_site": per_site_figures(run, baseline),
+        "per_unit": per_unit_figures(run),
         "checks": {
             "balance_residual_max_mw": float(np.abs(run.balance_residual()).max(initial=0.0)),
             "baseline_balance_residual_max_mw": float(
@@ -259,7 +266,7 @@ def results_size(inputs: Inputs, csv: bool = False) -> int:
     """Rough upper estimate of a results folder's size [bytes] (uncompressed columns)."""
     columns = 10 * inputs.n_sites + 4 * inputs.n_units + len(inputs.carbon) * inputs.n_sites
     cells = inputs.n_periods * columns
-    return int(cells * 8 * 2 + (cells * 24 if csv else 0) + 2**20)
+    return int(cells * 8 * 2 + (cells * 48 if csv else 0) + 2**20)
 
 
 def check_free_space(out_dir: Path, need: int) -> None:
@@ -319,6 +326,7 @@ def write_results(
         baseline.to_frame().to_parquet(tmp / "baseline.parquet")
         if csv:
             frame.to_csv(tmp / "dispatch.csv")
+            baseline.to_frame().to_csv(tmp / "baseline.csv")
         (tmp / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
         # summary.json last: its presence marks a complete folder
         with open(tmp / "summary.json", "w", encoding="utf-8") as fh:
@@ -361,7 +369,7 @@ def run_scenario(
     ----------
     path : the scenario YAML file
     out : the folder that receives ``<name>/`` (None: write nothing)
-    csv : also write ``dispatch.csv``
+    csv : also write ``dispatch.csv`` and ``baseline.csv``
     options : solver options (override the scenario's ``solver:`` block)
     backend : ``direct`` (vectorised matrices, default) or ``pyomo`` (build the
         Pyomo model and compile it)
