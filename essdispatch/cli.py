@@ -1,6 +1,7 @@
 """The ``essdispatch`` command: a thin layer over the library.
 
-Exit status: 0 on success; 2 bad input (scenario, series, data); 3 the solver
+Exit status: 0 on success; 2 bad input (scenario, series, data, a bad argument or
+results folder to read); 3 the solver
 did not reach an optimum; 4 results could not be written; 130 interrupted.
 Errors print one line on stderr; ``--debug`` shows the traceback instead.
 """
@@ -18,7 +19,13 @@ from typing import Any
 
 import click
 
-from essdispatch.exceptions import EssDispatchError, ResultsError, ScenarioError, SolveError
+from essdispatch.exceptions import (
+    EssDispatchError,
+    ResultsError,
+    ResultsInputError,
+    ScenarioError,
+    SolveError,
+)
 
 EXIT_BAD_INPUT = 2
 EXIT_SOLVE = 3
@@ -27,7 +34,7 @@ EXIT_INTERRUPTED = 130
 
 
 def _exit_code(exc: BaseException) -> int:
-    if isinstance(exc, ScenarioError):
+    if isinstance(exc, ScenarioError | ResultsInputError):
         return EXIT_BAD_INPUT
     if isinstance(exc, SolveError):
         return EXIT_SOLVE

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from essdispatch.exceptions import ResultsError
+from essdispatch.exceptions import ResultsError, ResultsInputError
 from essdispatch.results import DELTA_FIGURES, FIGURE_UNITS, OPTIONAL_FIGURE_UNITS
 
 #: figures that are zero in the no-storage baseline by construction (no baseline row)
@@ -110,11 +110,11 @@ class Results:
     def _read_frame(self, name: str) -> pd.DataFrame:
         path = self.folder / name
         if not path.is_file():
-            raise ResultsError(f"{self.folder}: {name} is missing (not a complete results folder)")
+            raise ResultsInputError(f"{self.folder}: {name} is missing (not a complete results folder)")
         try:
             return pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several unrelated types
-            raise ResultsError(f"{path}: cannot read: {exc}") from exc
+            raise ResultsInputError(f"{path}: cannot read: {exc}") from exc
 
 
 def load_results(folder: str | Path) -> Results:
@@ -127,21 +127,21 @@ def load_results(folder: str | Path) -> Results:
     """
     path = Path(folder)
     if not path.is_dir():
-        raise ResultsError(f"{path}: no such results folder")
+        raise ResultsInputError(f"{path}: no such results folder")
     summary_path = path / "summary.json"
     if not summary_path.is_file():
         if (path / "index.parquet").is_file():
-            raise ResultsError(
+            raise ResultsInputError(
                 f"{path}: is a sweep folder (index.parquet), not a single run; "
                 "compare its case folders"
             )
-        raise ResultsError(f"{path}: not a complete run (no summary.json)")
+        raise ResultsInputError(f"{path}: not a complete run (no summary.json)")
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ResultsError(f"{summary_path}: cannot read: {exc}") from exc
+        raise ResultsInputError(f"{summary_path}: cannot read: {exc}") from exc
     if not isinstance(summary, dict) or "baseline" not in summary:
-        raise ResultsError(f"{summary_path}: not an essdispatch summary (no baseline figures)")
+        raise ResultsInputError(f"{summary_path}: not an essdispatch summary (no baseline figures)")
     scenario_path = path / "scenario.yaml"
     text = scenario_path.read_text(encoding="utf-8") if scenario_path.is_file() else ""
     return Results(folder=path, summary=summary, scenario_text=text, label=path.name)
@@ -248,7 +248,7 @@ def check_comparable(runs: Sequence[str | Path | Results]) -> list[Difference]:
     diffs = comparability(runs)
     blocking = [d for d in diffs if d.blocks]
     if blocking:
-        raise ResultsError(
+        raise ResultsInputError(
             "runs are not comparable: "
             + "; ".join(d.message for d in blocking)
             + " (use force=True / --force to show them side by side without those differences)"
@@ -330,10 +330,10 @@ def compare_table(
     """
     rs = _as_results(runs)
     if not rs:
-        raise ResultsError("compare: no results folders given")
+        raise ResultsInputError("compare: no results folders given")
     names = list(labels) if labels is not None else run_labels(rs)
     if len(names) != len(rs) or len(set(names)) != len(names):
-        raise ResultsError("compare: need one unique label per results folder")
+        raise ResultsInputError("compare: need one unique label per results folder")
     rs = [
         Results(r.folder, r.summary, r.scenario_text, lab) for r, lab in zip(rs, names, strict=True)
     ]

@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from essdispatch.compare import Results, compare_table, load_results
-from essdispatch.exceptions import ResultsError
+from essdispatch.exceptions import ResultsError, ResultsInputError, close_names
 
 #: default resolution of saved figures [dots per inch]
 DPI = 150
@@ -105,10 +105,10 @@ def window(
     try:
         out = frame.loc[start:end]
     except (ValueError, TypeError, KeyError) as exc:
-        raise ResultsError(f"{folder}: bad window {start!r} to {end!r}: {exc}") from exc
+        raise ResultsInputError(f"{folder}: bad window {start!r} to {end!r}: {exc}") from exc
     if out.empty:
         first, last = frame.index[0], frame.index[-1]
-        raise ResultsError(
+        raise ResultsInputError(
             f"{folder}: no periods between {start or 'start'} and {end or 'end'} "
             f"(the run's periods start from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M})"
         )
@@ -117,8 +117,9 @@ def window(
 
 def _check_site(res: Results, site: str | None) -> None:
     if site is not None and site not in res.sites:
-        raise ResultsError(
-            f"{res.folder}: no site {site!r} (sites: {', '.join(res.sites) or 'none'})"
+        raise ResultsInputError(
+            f"{res.folder}: no site {site!r}{close_names(site, res.sites)} "
+            f"(sites: {', '.join(res.sites) or 'none'})"
         )
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from essdispatch.exceptions import ResultsError
+from essdispatch.exceptions import ResultsInputError
 from essdispatch.results import FIGURE_UNITS
 from essdispatch.sweep import read_index
 
@@ -118,17 +118,17 @@ def plot_sweep(
     )
     done = table[table["status"] == "finished"]
     if done.empty:
-        raise ResultsError("sweep has no finished case to plot")
+        raise ResultsInputError("sweep has no finished case to plot")
     names = [figures] if isinstance(figures, str) else list(figures or [])
     names = names or [f for f in HEADLINE_FIGURES if f in done.columns and done[f].notna().any()]
     missing = [f for f in names if f not in done.columns]
     if missing:
         figs = ", ".join(c for c in done.columns if "." in c or c in FIGURE_UNITS)
-        raise ResultsError(f"no figure {', '.join(missing)} in the sweep index (figures: {figs})")
+        raise ResultsInputError(f"no figure {', '.join(missing)} in the sweep index (figures: {figs})")
     swept = _swept(table)
     against = against or (swept[0] if swept else "case")
     if against not in done.columns:
-        raise ResultsError(
+        raise ResultsInputError(
             f"no parameter {against!r} in the sweep index (parameters: {', '.join(swept)})"
         )
     if by is None:

@@ -203,7 +203,7 @@ def test_cli_compare_writes_csv_and_json(runs, tmp_path):
 
 def test_cli_compare_incomparable_exits_with_one_line(runs):
     res = CliRunner().invoke(cli, ["compare", str(runs["one"]), str(runs["usd"])])
-    assert res.exit_code == 4
+    assert res.exit_code == 2
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "not comparable" in lines[0] and "--force" in lines[0]
     forced = CliRunner().invoke(cli, ["compare", str(runs["one"]), str(runs["usd"]), "--force"])

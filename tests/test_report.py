@@ -84,4 +84,4 @@ def test_cli_report(run, tmp_path):
     assert res.exit_code == 0, res.output
     assert out.read_text(encoding="utf-8").count("data:image/png;base64,") == 3
     missing = CliRunner().invoke(cli, ["report", str(tmp_path)])
-    assert missing.exit_code == 4 and "not a complete run" in missing.output
+    assert missing.exit_code == 2 and "not a complete run" in missing.output
