@@ -12,6 +12,7 @@ import functools
 import re
 import signal
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -319,6 +320,12 @@ def validate(scenario: Path) -> None:
     help="Show runs with a different horizon or currency side by side anyway "
     "(without the differences that cannot be computed).",
 )
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="One table with a column per run and difference, however wide "
+    "(default: runs lettered A, B, ... and wrapped to 100 columns).",
+)
 @debug_option
 @handle_errors
 def compare(
@@ -327,6 +334,7 @@ def compare(
     json_path: Path | None,
     plot_path: Path | None,
     force: bool,
+    wide: bool,
 ) -> None:
     """Figures of results FOLDERS side by side, with differences against the first.
 
@@ -336,12 +344,17 @@ def compare(
     from essdispatch.sweep_plots import compare_sweep, is_sweep_folder
 
     if len(folders) == 1 and is_sweep_folder(folders[0]):
-        click.echo(compare_sweep(folders[0], csv=csv_path, json_path=json_path, plot=plot_path))
+        click.echo(
+            compare_sweep(
+                folders[0], csv=csv_path, json_path=json_path, plot=plot_path, wide=wide
+            )
+        )
         for path in (csv_path, json_path, plot_path):
             if path is not None:
                 click.echo(f"wrote {path}", err=True)
         return
     from essdispatch.compare import (
+        TERMINAL_WIDTH,
         compare_table,
         format_scenario_diff,
         format_table,
@@ -351,13 +364,15 @@ def compare(
 
     table = compare_table(list(folders), force=force)
     labels = table.attrs["labels"]
+    width = None if wide else TERMINAL_WIDTH
     for notice in table.attrs["notices"]:
-        click.echo(f"note: {notice}")
-    click.echo(format_table(table))
+        text = f"note: {notice}"
+        click.echo(text if wide else textwrap.fill(text, TERMINAL_WIDTH, subsequent_indent="  "))
+    click.echo(format_table(table, width=width))
     diff = scenario_diff(list(folders)) if len(folders) > 1 else []
     if len(folders) > 1:
         click.echo("")
-        click.echo(format_scenario_diff(diff, labels))
+        click.echo(format_scenario_diff(diff, labels, width=width))
     write_table(table, csv=csv_path, json_path=json_path, scenario_differences=diff)
     if plot_path is not None:
         from essdispatch.plots import compare_figure, save_png

@@ -832,7 +832,8 @@ def presets_table_text(filter: str | None = None) -> str:  # noqa: A002 - the CL
 
     With no filter: every preset as a table with numbered source footnotes. A filter that names
     one preset (or alias) exactly prints its full description; otherwise presets whose name or
-    kind contains the filter (case-insensitive) are listed.
+    kind contains the filter (case-insensitive) are listed. Raises ``KeyError`` (with a
+    suggestion when a name is close) when nothing matches.
     """
     reg = _registry()
     if filter:
@@ -851,7 +852,7 @@ def presets_table_text(filter: str | None = None) -> str:  # noqa: A002 - the CL
             known = sorted([*list_presets()["name"], *reg.aliases])
             close = difflib.get_close_matches(needle, known, n=4, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            return f"no preset matches {filter!r}{hint}"
+            raise KeyError(f"no preset matches {filter!r}{hint}")
     sources: dict[str, int] = {}
     rows = [("name", "value", "unit", "year", "conf", "src")]
     for r in table.itertuples(index=False):

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from essdispatch import __version__
+from essdispatch.caveats import data_caveats
 from essdispatch.diagnostics import diagnose, diagnostic_warnings
 from essdispatch.dispatch import SolveStats, solve_dispatch
 from essdispatch.exceptions import ResultsError, ScenarioError, SolveError
@@ -463,6 +464,7 @@ def run_loaded(
     )
     if rolled is not None:
         summary.update(_clean(rolled.summary))
+    summary["data_caveats"] = data_caveats(scenario.raw_text)
     folder = None
     if out_dir is not None:
         say("writing results")
