@@ -68,17 +68,115 @@ def _swept(table: pd.DataFrame) -> list[str]:
     return [c for c in params if table[c].nunique(dropna=True) > 1] or params
 
 
-def format_sweep_table(table: pd.DataFrame, figures: Sequence[str] | None = None) -> str:
-    """Text table: case, status, parameters, headline figures (failed cases show why)."""
+#: short words for the headline figures of a sweep (tables and plot titles)
+SWEEP_LABELS = {
+    "savings": "savings",
+    "emissions_displaced_tco2.average": "CO2 displaced, average",
+    "emissions_displaced_tco2.marginal": "CO2 displaced, marginal",
+    "curtailment_absorbed_mwh": "curtailment absorbed",
+    "discharge_mwh": "discharged",
+    "total_cost": "total cost",
+}
+
+#: the fleet's storage duration (Σ energy / Σ discharge power) of each case [h]
+DURATION_COLUMN = "fleet duration [h]"
+
+
+def figure_words(column: str, currency: str = "CNY") -> str:
+    """``"CO2 displaced, marginal [tCO2]"``: a sweep figure column in words with its unit."""
+    from essdispatch.compare import FIGURE_LABELS
+
+    base = column.removeprefix("baseline.")
+    fig, _, key = base.partition(".")
+    words = SWEEP_LABELS.get(base) or FIGURE_LABELS.get(fig, fig.replace("_", " "))
+    if key and base not in SWEEP_LABELS:
+        words += f" ({key})"
+    if column.startswith("baseline."):
+        words = f"baseline {words}"
+    unit = _unit(column, currency)
+    return f"{words} [{unit}]" if unit else words
+
+
+def parameter_words(column: str, currency: str = "CNY") -> str:
+    """A swept key path in words: ``objective.carbon_price`` -> ``carbon price [CNY/tCO2]``."""
+    known = {
+        "objective.carbon_price": "carbon price [CNY/tCO2]",
+        "sites[*].storage[*].energy_mwh (scale)": "storage energy (× base)",
+        "sites[*].storage[*].power_mw (scale)": "storage power (× base)",
+    }
+    if column in known:
+        return known[column].replace("CNY", currency)
+    if column == DURATION_COLUMN:
+        return column
+    return _short(column).replace("_", " ")
+
+
+def add_durations(folder: str | Path, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with :data:`DURATION_COLUMN`, read from each finished case's ``per_unit``
+    (the fleet's energy over its discharge power) [h]; unchanged when no case has it."""
+    root = Path(folder)
+    values = []
+    for row in table.itertuples(index=False):
+        duration = np.nan
+        path = root / str(getattr(row, "folder", "")) / "summary.json"
+        if getattr(row, "status", "") == "finished" and path.is_file():
+            try:
+                units = json.loads(path.read_text(encoding="utf-8")).get("per_unit") or {}
+            except (OSError, ValueError):
+                units = {}
+            power = sum(u.get("power_mw", 0.0) for u in units.values())
+            energy = sum(u.get("energy_mwh", 0.0) for u in units.values())
+            duration = energy / power if power > 0 else np.nan
+        values.append(duration)
+    if not np.isfinite(np.asarray(values, dtype=float)).any():
+        return table
+    out = table.copy()
+    out[DURATION_COLUMN] = values
+    out.attrs = dict(table.attrs)
+    return out
+
+
+def format_sweep_table(
+    table: pd.DataFrame, figures: Sequence[str] | None = None, wide: bool = False
+) -> str:
+    """Text table: case, status, parameters, headline figures (failed cases show why).
+
+    Unless ``wide``, columns are headed in words and units on two lines and the case
+    names (which repeat the parameters) are left out, so that the table stays narrow."""
     figures = [f for f in (figures or HEADLINE_FIGURES) if f in table.columns]
     params = [c for c in table.attrs.get("parameters", []) if c in table.columns]
-    shown = table[["case", "status", *params, *figures]].copy()
+    if DURATION_COLUMN in table.columns:
+        params.append(DURATION_COLUMN)
+    all_done = bool((table["status"] == "finished").all())
+    first = ["case", "status"] if wide else [] if all_done else ["status"]
+    shown = table[[*first, *params, *figures]].copy()
     for col in figures:
         shown[col] = [
-            "" if pd.isna(v) else f"{v:,.1f}" if abs(v) >= 100 else f"{v:,.3g}" for v in shown[col]
+            ""
+            if pd.isna(v)
+            else f"{v:,.0f}"
+            if abs(v) >= 10_000
+            else f"{v:,.1f}"
+            if abs(v) >= 100
+            else f"{v:,.3g}"
+            for v in shown[col]
         ]
-    shown.columns = [c if c not in figures else f"{c} [{_unit(c)}]" for c in shown.columns]
-    text = shown.to_string(index=False)
+    for col in params:
+        if col != DURATION_COLUMN and pd.api.types.is_float_dtype(shown[col]):
+            shown[col] = [f"{v:g}" for v in shown[col]]
+    if DURATION_COLUMN in shown.columns:
+        shown[DURATION_COLUMN] = [
+            "" if pd.isna(v) else f"{v:.3g}" for v in shown[DURATION_COLUMN]
+        ]
+    if wide:
+        shown.columns = [c if c not in figures else f"{c} [{_unit(c)}]" for c in shown.columns]
+        text = shown.to_string(index=False)
+    else:
+        heads = [
+            figure_words(c) if c in figures else parameter_words(c) if c in params else c
+            for c in shown.columns
+        ]
+        text = _wrapped_table(heads, shown.astype(str).values.tolist())
     counts = table["status"].value_counts().to_dict()
     head = f"sweep {table.attrs.get('sweep', '')}: " + ", ".join(
         f"{counts.get(s, 0)} {s}" for s in ("finished", "failed", "pending")
@@ -89,6 +187,27 @@ def format_sweep_table(table: pd.DataFrame, figures: Sequence[str] | None = None
         for r in failed.itertuples()  # type: ignore[attr-defined]
     ]
     return "\n".join([head, text, *notes])
+
+
+def _wrapped_table(heads: list[str], rows: list[list[str]], width: int = 13) -> str:
+    """Right-aligned columns whose headers wrap onto several lines of about ``width``."""
+    import textwrap
+
+    parts = [
+        textwrap.wrap(h, width, break_long_words=False, break_on_hyphens=False) or [""]
+        for h in heads
+    ]
+    depth = max(len(p) for p in parts)
+    parts = [[""] * (depth - len(p)) + p for p in parts]
+    widths = [
+        max(*(len(x) for x in parts[i]), *(len(r[i]) for r in rows)) for i in range(len(heads))
+    ]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    head_lines = [line([p[k] for p in parts]) for k in range(depth)]
+    return "\n".join(head_lines + [line(r) for r in rows])
 
 
 def plot_sweep(
@@ -175,11 +294,12 @@ def compare_sweep(
     csv: Path | None = None,
     json_path: Path | None = None,
     plot: Path | None = None,
+    wide: bool = False,
 ) -> str:
     """What ``essdispatch compare SWEEP_FOLDER`` prints; writes the index as CSV / JSON
     and the headline plot on request. Returns the text."""
-    table = sweep_table(folder)
-    text = format_sweep_table(table)
+    table = add_durations(folder, sweep_table(folder))
+    text = format_sweep_table(table, wide=wide)
     if csv is not None:
         table.to_csv(csv, index=False)
     if json_path is not None:
