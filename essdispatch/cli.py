@@ -176,7 +176,12 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder that receives <name>/.",
 )
-@click.option("--csv", is_flag=True, help="Also write dispatch.csv.")
+@click.option("--csv", is_flag=True, help="Also write dispatch.csv and baseline.csv.")
+@click.option(
+    "--xlsx",
+    is_flag=True,
+    help="Also write results.xlsx: summary, per site, per unit, dispatch, baseline, units.",
+)
 @click.option(
     "--time-limit",
     type=float,
@@ -211,6 +216,7 @@ def run(
     scenario: Path,
     out: Path,
     csv: bool,
+    xlsx: bool,
     time_limit: float | None,
     threads: int | None,
     solver_option: tuple[str, ...],
@@ -242,27 +248,60 @@ def run(
         )
     finally:
         phase.close()
+    if xlsx and outcome.folder is not None:
+        from essdispatch.export import write_workbook
+
+        write_workbook(outcome.folder)
     click.echo(format_headline(outcome.summary, outcome.folder))
     echo_diagnostics(outcome.summary, quiet)
 
 
+def _fill(text: str, indent: str = "  ", width: int = 100) -> str:
+    """Wrap at spaces only (names with hyphens stay whole)."""
+    return textwrap.fill(
+        text, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    )
+
+
 def echo_diagnostics(summary: dict, quiet: bool = False) -> None:
-    """Warnings (always) and diagnostic headlines (unless quiet) on stderr."""
+    """Warnings and data caveats (always) and diagnostic headlines (unless quiet) on stderr."""
     from essdispatch.diagnostics import headlines
 
     for text in summary.get("warnings", []):
         click.echo(f"essdispatch: warning: {text}", err=True)
+    for caveat in summary.get("data_caveats", []):
+        click.echo(
+            _fill(f"essdispatch: caution: {caveat['text']}", "  "),
+            err=True,
+        )
     if not quiet and "diagnostics" in summary:
         for line in headlines(summary["diagnostics"], summary.get("currency", "")):
             click.echo(f"  {line}", err=True)
 
 
 def format_headline(summary: dict, folder: Path | None) -> str:
-    """A short human summary of a run."""
+    """A short human summary of a run (fits 100 columns)."""
     cur = summary.get("currency", "")
+    operation = summary.get("operation") or {}
+    mode = operation.get("mode", "perfect_foresight")
     lines = [
         f"{summary['scenario']['name']}: optimal "
         f"({summary['solver']['route']}, solve {summary['solver']['solve_seconds']:.2f} s)",
+    ]
+    if mode == "rolling":
+        lines.append(
+            f"  operation         rolling horizon: window {operation.get('window')}, lookahead "
+            f"{operation.get('lookahead')}, forecasts of "
+            f"{', '.join(operation.get('forecast') or []) or 'nothing'}"
+        )
+        if summary.get("value_of_foresight") is not None:
+            lines.append(
+                f"  value of foresight {summary['value_of_foresight']:>15,.0f} {cur} "
+                "(rolling minus perfect-foresight total cost)"
+            )
+    else:
+        lines.append("  operation         perfect foresight (one solve over the horizon)")
+    lines += [
         f"  total cost        {summary['total_cost']:>16,.0f} {cur} "
         f"(baseline {summary['baseline']['total_cost']:,.0f}; savings {summary['savings']:,.0f})",
         f"  curtailment       {summary['curtailed_mwh']:>16,.1f} MWh "
@@ -271,6 +310,10 @@ def format_headline(summary: dict, folder: Path | None) -> str:
     ]
     for series, val in summary["emissions_displaced_tco2"].items():
         lines.append(f"  emissions displaced ({series}) {val:,.1f} tCO2")
+    caveats = summary.get("data_caveats") or []
+    if caveats:
+        names = ", ".join(f"{c['preset']} ({c['reason']})" for c in caveats)
+        lines.append(_fill(f"  rests on: {names}", "    "))
     if folder is not None:
         lines.append(f"  results: {folder}")
     return "\n".join(lines)
@@ -367,7 +410,7 @@ def compare(
     width = None if wide else TERMINAL_WIDTH
     for notice in table.attrs["notices"]:
         text = f"note: {notice}"
-        click.echo(text if wide else textwrap.fill(text, TERMINAL_WIDTH, subsequent_indent="  "))
+        click.echo(text if wide else _fill(text, "  "))
     click.echo(format_table(table, width=width))
     diff = scenario_diff(list(folders)) if len(folders) > 1 else []
     if len(folders) > 1:
@@ -396,7 +439,34 @@ def presets(filter: str | None) -> None:
     """
     from essdispatch.presets import presets_table_text
 
-    click.echo(presets_table_text(filter))
+    try:
+        text = presets_table_text(filter)
+    except KeyError as exc:
+        click.echo(f"essdispatch: error: {exc.args[0]}", err=True)
+        click.get_current_context().exit(EXIT_BAD_INPUT)
+    click.echo(text)
+
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?$")
+
+
+def _iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Accept ISO 8601 local dates and times only (``2026-07-16``, ``2026-07-16T06:00``)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not _ISO_TIME.match(text):
+        raise click.BadParameter(
+            f"{value!r}: expected an ISO date YYYY-MM-DD or date and time YYYY-MM-DDTHH:MM "
+            "(local time), e.g. 2026-07-16 or 2026-07-16T06:00",
+        )
+    try:
+        import pandas as pd
+
+        pd.Timestamp(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: not a valid date: {exc}") from None
+    return text
 
 
 def _parse_size(text: str | None) -> tuple[int, int] | None:
@@ -421,9 +491,19 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
     help="dispatch: power flows, state of charge, price and carbon; curtailment: baseline "
     "against run; emissions: displaced on the average and marginal basis.",
 )
-@click.option("--from", "start", default=None, help="Window start, local time (2026-06-03).")
 @click.option(
-    "--to", "end", default=None, help="Window end, inclusive; a bare date includes the whole day."
+    "--from",
+    "start",
+    default=None,
+    callback=_iso_time,
+    help="Window start, ISO local time (2026-06-03 or 2026-06-03T06:00).",
+)
+@click.option(
+    "--to",
+    "end",
+    default=None,
+    callback=_iso_time,
+    help="Window end, inclusive, ISO local time; a bare date includes the whole day.",
 )
 @click.option("--site", default=None, help="One site (default: the fleet total).")
 @click.option(

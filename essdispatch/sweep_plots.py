@@ -79,7 +79,7 @@ SWEEP_LABELS = {
 }
 
 #: the fleet's storage duration (Σ energy / Σ discharge power) of each case [h]
-DURATION_COLUMN = "fleet duration [h]"
+DURATION_COLUMN = "duration [h]"
 
 
 def figure_words(column: str, currency: str = "CNY") -> str:
@@ -189,7 +189,7 @@ def format_sweep_table(
     return "\n".join([head, text, *notes])
 
 
-def _wrapped_table(heads: list[str], rows: list[list[str]], width: int = 13) -> str:
+def _wrapped_table(heads: list[str], rows: list[list[str]], width: int = 12) -> str:
     """Right-aligned columns whose headers wrap onto several lines of about ``width``."""
     import textwrap
 
