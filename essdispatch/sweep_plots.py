@@ -79,7 +79,7 @@ SWEEP_LABELS = {
 }
 
 #: the fleet's storage duration (Σ energy / Σ discharge power) of each case [h]
-DURATION_COLUMN = "duration [h]"
+DURATION_COLUMN = "storage duration [h]"
 
 
 def figure_words(column: str, currency: str = "CNY") -> str:
@@ -228,12 +228,14 @@ def plot_sweep(
     against : x-axis parameter column (default the first swept parameter)
     by : one line per value of this column (default the second swept parameter, if any)
     """
-    from essdispatch.plots import new_figure
+    from matplotlib.ticker import FuncFormatter
+
+    from essdispatch.plots import _rc, new_figure
 
     table = (
         folder_or_table
         if isinstance(folder_or_table, pd.DataFrame)
-        else sweep_table(folder_or_table)
+        else add_durations(folder_or_table, sweep_table(folder_or_table))
     )
     done = table[table["status"] == "finished"]
     if done.empty:
@@ -245,6 +247,8 @@ def plot_sweep(
         figs = ", ".join(c for c in done.columns if "." in c or c in FIGURE_UNITS)
         raise ResultsInputError(f"no figure {', '.join(missing)} in the sweep index (figures: {figs})")
     swept = _swept(table)
+    if DURATION_COLUMN in done.columns:  # hours of duration instead of a scale factor
+        swept = [DURATION_COLUMN if "energy_mwh (scale)" in c else c for c in swept]
     against = against or (swept[0] if swept else "case")
     if against not in done.columns:
         raise ResultsInputError(
@@ -253,35 +257,62 @@ def plot_sweep(
     if by is None:
         by = next((c for c in swept if c != against), None)
     n = len(names)
-    cols = 1 if n == 1 else 2
+    cols = 1 if n == 1 else 2 if n in (2, 4) else 3
     rows = int(np.ceil(n / cols))
-    fig = new_figure(figsize or (5.5 * cols, 3.4 * rows + 0.6), dpi=dpi)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    spare = rows * cols > n  # an empty slot holds the legend
     groups = [(None, done)] if by is None else list(done.groupby(by, dropna=False, sort=True))
     numeric = pd.api.types.is_numeric_dtype(done[against])
-    for ax, name in zip(axes, names, strict=False):
-        for value, part in groups:
-            part = part.sort_values(against) if numeric else part
-            x = part[against] if numeric else part["case"]
-            label = (
-                None
-                if by is None
-                else f"{_short(by)} = {value:g}"
-                if isinstance(value, float)
-                else f"{_short(by)} = {value}"
-            )
-            ax.plot(x, part[name], marker="o", label=label)
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel(_short(against))
-        ax.set_ylabel(_unit(name))
+    thousands = FuncFormatter(lambda v, _p: f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.3g}")
+    with _rc():
+        fig = new_figure(
+            figsize or (4.6 * cols, 3.3 * rows + (0.4 if spare or by is None else 1.0)), dpi=dpi
+        )
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        handles: list[Any] = []
+        for ax, name in zip(axes, names, strict=False):
+            for value, part in groups:
+                part = part.sort_values(against) if numeric else part
+                x = part[against] if numeric else part["case"]
+                label = None if by is None else _value_words(by, value)
+                (line,) = ax.plot(x, part[name], marker="o", label=label)
+                if ax is axes[0]:
+                    handles.append(line)
+            title = figure_words(name).split(" [")[0]
+            ax.set_title(title[:1].upper() + title[1:])
+            ax.set_xlabel(parameter_words(against))
+            ax.set_ylabel(f"[{_unit(name)}]")
+            ax.yaxis.set_major_formatter(thousands)
+            if numeric and done[against].nunique() <= 8:
+                ax.set_xticks(sorted(done[against].dropna().unique()))
+            if not numeric:
+                ax.tick_params(axis="x", labelrotation=45)
+        for ax in axes[n:]:
+            ax.set_axis_off()
         if by is not None:
-            ax.legend(fontsize=8)
-        if not numeric:
-            ax.tick_params(axis="x", labelrotation=45)
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    fig.suptitle(f"sweep {table.attrs.get('sweep', '')}")
+            legend_kw: dict[str, Any] = {"title": parameter_words(by), "frameon": False}
+            if spare:
+                axes[n].legend(handles, [h.get_label() for h in handles], loc="center", **legend_kw)
+            else:
+                fig.legend(
+                    handles,
+                    [h.get_label() for h in handles],
+                    loc="outside lower center",
+                    ncol=min(6, len(handles)),
+                    **legend_kw,
+                )
+        fig.suptitle(f"Sweep {table.attrs.get('sweep', '')}: headline figures")
     return fig
+
+
+def _value_words(column: str, value: Any) -> str:
+    words = parameter_words(column)
+    unit = ""
+    if words.endswith("]"):
+        words, unit = words[: words.rindex(" [")], words[words.rindex("[") + 1 : -1]
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    if "(× base)" in words:
+        return f"× {shown}"
+    return f"{shown} {unit}".rstrip()
 
 
 def _short(column: str) -> str:
