@@ -67,7 +67,7 @@ PresetValue = float | dict[str, Any] | SeriesFunction
 
 CONFIDENCE_LEVELS: dict[str, str] = {
     "H": "high: official, or several independent sources",
-    "M": "medium: one credible secondary source, or a public code file quoting the document",
+    "M": "medium: one credible secondary source quoting the document (official text not retrieved)",
     "L-M": "low-medium: a few unofficial sources, or values derived from one",
     "L": "low: one unattributed source, marketing copy or a derived value",
     "UNCONFIRMED": "unconfirmed: not found in any source; do not rely on it",
@@ -97,7 +97,7 @@ class PresetInfo:
     description : one line: the basis of a constant, the title of a tariff or shape
     unit : unit of the resolved series (``tCO2/MWh`` or ``CNY/MWh``)
     year : data year (or edition year) when meaningful, else ``None``
-    source : where the number comes from (documents, URLs, code-file ids)
+    source : where the number comes from (document number, issuer, date, URL where known)
     confidence : ``H``, ``M``, ``L-M``, ``L`` or ``UNCONFIRMED`` (see ``CONFIDENCE_LEVELS``)
     note : caveats a user must see (always non-empty when confidence is below ``H``)
     """
