@@ -226,6 +226,16 @@ def displaced_frame(
     return out
 
 
+#: windows longer than this many days are drawn per day (curtailment) or day by day
+#: (cumulative emissions) instead of per period
+LONG_WINDOW_DAYS = 31
+
+
+def _per_day(frame: pd.DataFrame, dt_h: float) -> pd.DataFrame:
+    """Energy per local calendar day [MWh] of a power frame [MW]."""
+    return frame.resample("1D").sum() * dt_h
+
+
 #: the dispatch figure draws one state-of-charge line per unit up to this many units
 MAX_SOC_LINES = 5
 #: distinct price series drawn one by one; more are shown as a range
@@ -481,9 +491,18 @@ def curtailment_figure(
     dt = res.dt_h
     x = _edges(runf.index, dt)
     tz = runf.index.tz
+    # a long window: energy per day [MWh] (per-period power would be a solid block)
+    daily = len(runf) * dt > 24 * LONG_WINDOW_DAYS
+    top_run, top_base = runf, basef
+    x_top = x
+    if daily:
+        top_run = _per_day(runf[["solar_available", "curtailed"]], dt)
+        top_base = _per_day(basef[["solar_available", "curtailed"]], dt)
+        x_top = top_run.index.append(pd.DatetimeIndex([x[-1]]))
     with _rc():
         fig = new_figure(figsize, dpi)
         ax_p, ax_e = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.6, 1.0]})
+        runf, basef, x_cum, x = top_run, top_base, x, x_top
         ax_p.step(
             x,
             _step(runf["solar_available"]),
@@ -514,9 +533,12 @@ def curtailment_figure(
             linewidth=0,
             label="Curtailed, run (with storage)",
         )
-        ax_p.set_ylabel("Power [MW]")
+        ax_p.set_ylabel("Energy per day [MWh]" if daily else "Power [MW]")
         ax_p.set_ylim(bottom=0)
         ax_p.yaxis.set_major_formatter(_thousands)
+        runf = power_frame(res, site, start, end)
+        basef = power_frame(res, site, start, end, baseline=True)
+        x = x_cum
         base_total = dt * float(basef["curtailed"].sum())
         run_total = dt * float(runf["curtailed"].sum())
         fig.suptitle(f"{res.name}: curtailment, {_where(res, site)}\n{_span(runf.index, dt)}")
@@ -575,10 +597,17 @@ def emissions_figure(
     with _rc():
         fig = new_figure(figsize, dpi)
         ax_t, ax_b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3.2, 1.0]})
+        cumulative = pd.DataFrame(
+            np.vstack([np.zeros(len(disp.columns)), disp.cumsum().to_numpy()]),
+            index=t_edges,
+            columns=disp.columns,
+        )
+        if len(disp) * dt > 24 * LONG_WINDOW_DAYS:  # a long window: the running total each day
+            cumulative = cumulative[cumulative.index.hour == cumulative.index[0].hour]
         for series in disp.columns:
             ax_t.plot(
-                t_edges,
-                np.concatenate([[0.0], disp[series].cumsum().to_numpy()]),
+                cumulative.index,
+                cumulative[series].to_numpy(),
                 color=CARBON_COLOURS.get(series, "#555555"),
                 linewidth=2,
                 label=f"{series.capitalize()} intensity",

@@ -66,7 +66,7 @@ PAGE_SITE_COLUMNS = (
     "savings",
 )
 
-#: kept for callers of the previous page (the interactive view shows the whole horizon)
+#: a longer horizon opens the interactive view on its first this many days (the slider pans)
 MAX_DISPATCH_DAYS = 14
 
 #: a font stack that renders Chinese, Japanese and Korean names on every common system
@@ -444,11 +444,24 @@ def _per_table(
             value = value.get(key) if key and isinstance(value, dict) else value
             unit = units.get(fig, "")
             if isinstance(value, int | float) and not isinstance(value, bool):
-                cells.append(_esc(_num(value, unit) if unit not in ("", "fraction") else f"{value:,.3g}"))
+                cells.append(_esc(_cell(value, unit)))
             else:
                 cells.append(_esc("—" if value is None else value))
         rows.append(cells)
     return _table(header, rows)
+
+
+def _cell(value: float, unit: str) -> str:
+    """A per-site / per-unit value: MW to 0.1, hours and counts as given, fractions to 0.001."""
+    if not math.isfinite(value):
+        return "—"
+    if unit == "MW":
+        return f"{value:,.1f}"
+    if unit in ("h", ""):
+        return f"{value:,.4g}"
+    if unit == "fraction":
+        return f"{value:.3f}"
+    return _num(value, unit)
 
 
 def _limits_html(s: dict) -> str:
@@ -692,6 +705,11 @@ def timeseries_figure(run: str | Path | Results, site: str | None = None) -> Any
     fig.update_yaxes(title_text="Carbon [tCO2/MWh]", rangemode="tozero", row=4, col=1)
     fig.update_xaxes(title_text=f"Local time ({flows.index.tz})", row=4, col=1)
     fig.update_xaxes(rangeslider={"visible": True, "thickness": 0.05}, row=4, col=1)
+    if len(t) and (t[-1] - t[0]) > pd.Timedelta(days=MAX_DISPATCH_DAYS):
+        # a long horizon opens on its first two weeks; the slider and a double-click show all
+        first = [t[0], t[0] + pd.Timedelta(days=MAX_DISPATCH_DAYS)]
+        fig.update_xaxes(range=first)
+        fig.update_xaxes(range=first, row=4, col=1)
     fig.update_layout(
         height=900,
         margin={"l": 70, "r": 20, "t": 30, "b": 40},
