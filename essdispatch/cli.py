@@ -87,6 +87,21 @@ def handle_errors(func: Callable) -> Callable:
     return wrapper
 
 
+class _Choice(click.Choice):
+    """A choice whose error suggests the close names (``did you mean 'pyomo'?``)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            from essdispatch.exceptions import close_names
+
+            hint = close_names(str(value), [str(c) for c in self.choices])
+            if hint:
+                exc.message = f"{exc.message.rstrip('.')}{hint}"
+            raise
+
+
 def debug_option(func: Callable) -> Callable:
     return click.option("--debug", is_flag=True, help="Show the full traceback on errors.")(func)
 
@@ -236,7 +251,7 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
 )
 @click.option(
     "--backend",
-    type=click.Choice(["direct", "pyomo"]),
+    type=_Choice(["direct", "pyomo"]),
     default="direct",
     show_default=True,
     help="direct: vectorised matrices to HiGHS; pyomo: build the Pyomo model and "
@@ -524,7 +539,7 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--kind",
-    type=click.Choice(["dispatch", "curtailment", "emissions"]),
+    type=_Choice(["dispatch", "curtailment", "emissions"]),
     default="dispatch",
     show_default=True,
     help="dispatch: power flows, state of charge, price and carbon; curtailment: baseline "

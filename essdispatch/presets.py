@@ -83,6 +83,9 @@ KIND_SPOT = "spot-synthetic"
 _KWH_PER_MWH = 1000.0
 _MINUTES_PER_DAY = 1440
 
+#: libyaml's safe loader when available (the data files are read at first use)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class PresetInfo:
@@ -234,7 +237,7 @@ class _Tariff:
 
 def _load_tariffs() -> dict[str, _Tariff]:
     out: dict[str, _Tariff] = {}
-    for name, raw in yaml.safe_load(_data_text("tariffs.yaml")).items():
+    for name, raw in yaml.load(_data_text("tariffs.yaml"), Loader=_YAML_LOADER).items():
         where = f"data/tariffs.yaml: {name}"
         _check_confidence(raw["confidence"], where)
         levels = raw["levels"]
@@ -290,7 +293,7 @@ def _load_tariffs() -> dict[str, _Tariff]:
 
 def _load_spot() -> dict[str, tuple[PresetInfo, dict[str, Any]]]:
     out: dict[str, tuple[PresetInfo, dict[str, Any]]] = {}
-    for name, raw in yaml.safe_load(_data_text("spot.yaml")).items():
+    for name, raw in yaml.load(_data_text("spot.yaml"), Loader=_YAML_LOADER).items():
         _check_confidence(raw["confidence"], f"data/spot.yaml: {name}")
         stats = raw["statistics"]
         info = PresetInfo(

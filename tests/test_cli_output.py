@@ -115,6 +115,7 @@ def test_synthetic_preset_is_named_on_the_console(scenario: Path, tmp_path: Path
         (["plot", "{folder}", "--to", "2026-13-45"], "not a valid date"),
         (["plot", "{folder}", "--from", "2027-01-01"], "no periods between"),
         (["plot", "{folder}", "--kind", "nope"], "'nope' is not one of"),
+        (["plot", "{folder}", "--kind", "emission"], "did you mean 'emissions'?"),
         (["report", "{folder}/nothing-here"], "no such results folder"),
         (["compare", "{folder}", "{folder}/nothing-here"], "no such results folder"),
         (["run", "{folder}/missing.yaml"], "missing.yaml"),

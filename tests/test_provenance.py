@@ -55,6 +55,8 @@ def product_files() -> list[Path]:
         ("docs", "*.md"),
         ("examples", "*.ipynb"),
         ("examples", "*.py"),
+        ("benchmarks", "*.py"),
+        ("benchmarks", "*.md"),
     ):
         files += sorted((ROOT / folder).glob(pattern))
     return [f for f in files if f.is_file()]
