@@ -87,7 +87,7 @@ table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.92em; }
 th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #e3e3e3; text-align: left; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 th { background: #f4f4f4; }
-td:first-child { white-space: nowrap; }
+.scroll td { white-space: nowrap; }
 .scroll { overflow-x: auto; }
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: 0.9em; }
@@ -433,7 +433,10 @@ def _per_table(
     header = [first]
     for fig, key in columns:
         unit = _unit(units.get(fig, ""), cur)
-        label = fig.removesuffix("_mwh").removesuffix("_tco2").removesuffix("_mw").replace("_", " ")
+        label = fig
+        for suffix in ("_mwh", "_tco2", "_mw", "_h"):
+            label = label.removesuffix(suffix)
+        label = label.replace("_", " ")
         label += f" ({key})" if key else ""
         header.append(_esc(label) + (f" [{_esc(unit)}]" if unit else ""))
     rows = []
@@ -470,10 +473,14 @@ def _limits_html(s: dict) -> str:
     prices = (diag.get("shadow_prices") or {}).get("groups") or {}
     cur = s.get("currency", "")
     rows = []
+    closed: dict[str, list[str]] = {}
     for kind in ("groups", "sites"):
         for name, sides in (limits.get(kind) or {}).items():
             for side, info in (sides or {}).items():
                 if not isinstance(info, dict) or not info.get("periods"):
+                    continue
+                if kind == "sites" and not info.get("limit_mw"):
+                    closed.setdefault(side, []).append(name)  # no flow allowed at all
                     continue
                 sp = (prices.get(name) or {}).get(side) if kind == "groups" else None
                 value = mean = ""
@@ -513,7 +520,7 @@ def _limits_html(s: dict) -> str:
                     "limit [MW]",
                     "binding [h]",
                     "first binding",
-                    f"one more MW is worth [{_esc(cur)} over the horizon]",
+                    f"1 MW more is worth [{_esc(cur)}]",
                     f"shadow price mean / max [{_esc(cur)}/MWh]",
                 ],
                 rows,
@@ -524,6 +531,16 @@ def _limits_html(s: dict) -> str:
             out.append('<p class="muted">Shadow prices: not available for this solve.</p>')
     else:
         out.append('<p class="muted">No grid limit binds.</p>')
+    for side, names in closed.items():
+        out.append(
+            f'<p class="muted">No {_esc(side)} allowed (a 0 MW limit) at: '
+            f"{_esc(', '.join(names))}.</p>"
+        )
+    if rows:
+        out.append(
+            '<p class="muted">"1 MW more is worth": the change in total cost over the horizon '
+            "if the limit were 1 MW higher (LP duals; for group limits).</p>"
+        )
     if units_rows:
         out.append(
             _table(
