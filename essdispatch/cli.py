@@ -539,11 +539,12 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--kind",
-    type=_Choice(["dispatch", "curtailment", "emissions"]),
+    type=_Choice(["dispatch", "curtailment", "emissions", "sites"]),
     default="dispatch",
     show_default=True,
     help="dispatch: power flows, state of charge, price and carbon; curtailment: baseline "
-    "against run; emissions: displaced on the average and marginal basis.",
+    "against run; emissions: displaced on the average and marginal basis; sites: one small "
+    "panel per site.",
 )
 @click.option(
     "--from",

@@ -11,6 +11,7 @@ still shows the returned Figure) and are freed when dropped.
 - :func:`curtailment_figure`: curtailment of the baseline against the run.
 - :func:`emissions_figure`: emissions displaced on each carbon basis (average,
   marginal), cumulative over the window and in total.
+- :func:`sites_figure`: small multiples, one panel per site.
 - :func:`compare_figure`: bar charts of the headline figures across runs.
 
 The frames behind the figures (:func:`power_frame`, :func:`soc_frame`,
@@ -797,6 +798,92 @@ def compare_figure(
     return fig
 
 
+def sites_figure(
+    run: str | Path | Results,
+    site: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    *,
+    figsize: tuple[float, float] | None = None,
+    dpi: float = DPI,
+) -> Figure:
+    """Small multiples: one panel per site (``site``: that site only) [MW].
+
+    Each panel: solar available, grid export (above zero) and import (below), and the
+    storage's net power (discharge above zero, charge below), with the site's export limit
+    dashed; its title gives the site's savings and curtailment absorbed (summary
+    ``per_site``). Panels have their own power scale: sites differ in size.
+    """
+    res = _results(run)
+    _check_site(res, site)
+    names = _sites(res, site)
+    per_site = res.summary.get("per_site") or {}
+    limits = ((res.summary.get("diagnostics") or {}).get("binding_limits") or {}).get("sites") or {}
+    n = len(names)
+    cols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 9 else 4
+    rows = int(np.ceil(n / cols))
+    currency = res.currency or "currency"
+    with _rc():
+        fig = new_figure(figsize or (4.2 * cols + 1.5, 2.5 * rows + 1.2), dpi)
+        axes = fig.subplots(rows, cols, squeeze=False, sharex=True).ravel()
+        handles: list[Any] = []
+        for ax, name in zip(axes, names, strict=False):
+            flows = power_frame(res, name, start, end)
+            x = _edges(flows.index, res.dt_h)
+            net_storage = flows["discharge"] - flows["charge"]
+            h_solar = ax.step(
+                x, _step(flows["solar_available"]), where="post", color="#d4a200", linewidth=1.0,
+                label="Solar available",
+            )[0]
+            h_exp = ax.step(
+                x, _step(flows["export"] - flows["import"]), where="post", color="#7b4fa0",
+                linewidth=1.0, label="Grid export (> 0) / import (< 0)",
+            )[0]
+            h_sto = ax.fill_between(
+                x, 0, _step(net_storage), step="post", color="#2a9d8f", alpha=0.55, linewidth=0,
+                label="Storage discharge (> 0) / charge (< 0)",
+            )
+            limit = ((limits.get(name) or {}).get("export") or {}).get("limit_mw")
+            if limit:
+                h_lim = ax.axhline(
+                    limit, color="#bc4749", linestyle="--", linewidth=1.0, label="Export limit"
+                )
+                if len(handles) < 4:
+                    handles = [h_solar, h_exp, h_sto, h_lim]
+            elif not handles:
+                handles = [h_solar, h_exp, h_sto]
+            ax.axhline(0.0, color="black", linewidth=0.6)
+            figs = per_site.get(name) or {}
+            title = name
+            if figs:
+                title += (
+                    f"\nsaves {figs.get('savings', 0):,.0f} {currency}, absorbs "
+                    f"{figs.get('curtailment_absorbed_mwh', 0):,.0f} MWh"
+                )
+            ax.set_title(title, fontsize=9)
+            ax.set_ylabel("[MW]", fontsize=8)
+            ax.yaxis.set_major_formatter(_thousands)
+            ax.tick_params(labelsize=8)
+            _time_axis(ax, flows.index.tz)
+        for ax in axes[n:]:
+            ax.set_axis_off()
+        fig.legend(
+            handles,
+            [h.get_label() for h in handles],
+            loc="outside lower center",
+            ncol=len(handles),
+            frameon=False,
+        )
+        first = power_frame(res, names[0], start, end).index
+        note = (
+            "; titles: savings and curtailment absorbed over the whole run"
+            if (start is not None or end is not None) and per_site
+            else ""
+        )
+        fig.suptitle(f"{res.name}: the sites one by one\n{_span(first, res.dt_h)}{note}")
+    return fig
+
+
 class _rc:
     """Apply the figure style for the duration of a block (restores the caller's)."""
 
@@ -815,4 +902,5 @@ FIGURES = {
     "dispatch": dispatch_figure,
     "curtailment": curtailment_figure,
     "emissions": emissions_figure,
+    "sites": sites_figure,
 }

@@ -45,7 +45,13 @@ from essdispatch.compare import (
     load_results,
 )
 from essdispatch.exceptions import ResultsError
-from essdispatch.plots import curtailment_figure, emissions_figure, power_frame, price_lines
+from essdispatch.plots import (
+    curtailment_figure,
+    emissions_figure,
+    power_frame,
+    price_lines,
+    sites_figure,
+)
 from essdispatch.results import PER_SITE_UNITS, PER_UNIT_UNITS
 
 #: per-unit figures shown in the per-unit table rather than in run-against-baseline
@@ -786,6 +792,17 @@ def build_report(
         _img(curtailment_figure(res), "Curtailment: baseline (no storage) against the run"),
         _img(emissions_figure(res), "Emissions displaced by storage on each carbon basis"),
     ]
+    if len(res.sites) > 1:
+        window_end = None
+        if len(res.dispatch) * res.dt_h > 24 * MAX_DISPATCH_DAYS:
+            window_end = res.dispatch.index[0] + pd.Timedelta(days=MAX_DISPATCH_DAYS, hours=-res.dt_h)
+        static.append(
+            _img(
+                sites_figure(res, end=window_end, dpi=100),
+                "The sites one by one"
+                + (f" (first {MAX_DISPATCH_DAYS} days)" if window_end is not None else ""),
+            )
+        )
     title = f"essdispatch report: {res.name}"
     parts = [
         "<!DOCTYPE html>",
@@ -815,7 +832,7 @@ def build_report(
         '<h2 id="time-series">Dispatch over the horizon (interactive: drag to zoom, '
         "double-click to reset, the slider pans)</h2>",
         _interactive_html(res),
-        '<h2 id="figures">Curtailment and emissions</h2>',
+        '<h2 id="figures">Curtailment, emissions and the sites one by one</h2>',
         *static,
         '<h2 id="about">About this run</h2>',
         _kv_table(run_facts),

@@ -13,11 +13,13 @@ import pytest
 
 from essdispatch.compare import compare_table
 from essdispatch.plots import (
+    FIGURES,
     compare_figure,
     dispatch_figure,
     displaced_frame,
     emissions_figure,
     price_lines,
+    sites_figure,
 )
 from essdispatch.run import run_scenario
 from essdispatch.sweep_plots import DURATION_COLUMN, plot_sweep
@@ -129,3 +131,21 @@ def test_sweep_plot_in_words_units_and_hours():
     by_hours = plot_sweep(table, against=DURATION_COLUMN)
     assert by_hours.axes[0].get_xlabel() == "storage duration [h]"
     assert _legend_texts(by_hours.axes[5]) == ["0 CNY/tCO2", "1000 CNY/tCO2"]
+
+
+def test_sites_small_multiples(week: Path):
+    assert FIGURES["sites"] is sites_figure
+    fig = sites_figure(week)
+    panels = [ax for ax in fig.axes if ax.axison]
+    assert len(panels) == 11
+    assert panels[0].get_title().startswith("yulin-shenmu-pv\nsaves ")
+    assert all(ax.get_ylabel() == "[MW]" for ax in panels)
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "Solar available",
+        "Grid export (> 0) / import (< 0)",
+        "Storage discharge (> 0) / charge (< 0)",
+        "Export limit",
+    ]
+    one = sites_figure(week, site="xixian-datacenter")
+    assert len([ax for ax in one.axes if ax.axison]) == 1

@@ -32,12 +32,13 @@ def test_report_embeds_png_figures_and_an_interactive_chart(page):
     assert [alt.split(":")[0] for alt, _ in images] == [
         "Curtailment",
         "Emissions displaced by storage on each carbon basis",
+        "The sites one by one",
     ]
     for _, data in images:
         png = base64.b64decode(data)
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = struct.unpack(">II", png[16:24])
-        assert width >= 1000 and height >= 500
+        assert width >= 800 and height >= 300
     assert '<div id="timeseries"' in page and "Plotly.newPlot" in page
 
 
@@ -141,6 +142,6 @@ def test_cli_report(run, tmp_path):
     out = tmp_path / "r.html"
     res = CliRunner().invoke(cli, ["report", str(run), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert len(re.findall(r'<img alt="[^"]*" src="data:image/png', out.read_text("utf-8"))) == 2
+    assert len(re.findall(r'<img alt="[^"]*" src="data:image/png', out.read_text("utf-8"))) == 3
     missing = CliRunner().invoke(cli, ["report", str(tmp_path)])
     assert missing.exit_code == 2 and "not a complete run" in missing.output
