@@ -337,8 +337,9 @@ def per_site_figures(run: DispatchResult, baseline: DispatchResult) -> dict[str,
     """The figures of MODEL.md split by site, run against baseline (units: :data:`PER_SITE_UNITS`).
 
     Every additive figure sums over the sites to the fleet figure of the same name:
-    ``Σ_s total_cost = total_cost`` (the objective; a group limit couples sites, but its
-    rows add no cost term, so the split is exact), ``Σ_s savings = savings``,
+    ``Σ_s total_cost = total_cost`` (MODEL.md's objective; a group limit couples sites, but
+    its rows add no cost term, so the split is exact; cost terms that an extension adds are
+    not split by site), ``Σ_s savings = savings``,
     ``Σ_s curtailment_absorbed_mwh = curtailment_absorbed_mwh``, and the emissions
     on each carbon series.
     """
