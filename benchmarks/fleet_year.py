@@ -2,7 +2,7 @@
 """Fleet-year benchmark (issue 5): essdispatch against bare HiGHS and PyPSA on the same LP.
 
 Generates a seeded synthetic fleet as a real scenario file (YAML + CSVs, see
-../shared/SCENARIOS.md): N solar sites, each with one storage unit made of
+docs/SCENARIOS.md): N solar sites, each with one storage unit made of
 5 MWh LFP containers at 0.5C and a grid export limit below the PV peak, a
 seeded spot price (sell = spot, buy = spot + network fee), average and
 marginal grid carbon, and one group export limit over all sites that binds

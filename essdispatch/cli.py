@@ -1,6 +1,7 @@
 """The ``essdispatch`` command: a thin layer over the library.
 
-Exit status: 0 on success; 2 bad input (scenario, series, data); 3 the solver
+Exit status: 0 on success; 2 bad input (scenario, series, data, a bad argument or
+results folder to read); 3 the solver
 did not reach an optimum; 4 results could not be written; 130 interrupted.
 Errors print one line on stderr; ``--debug`` shows the traceback instead.
 """
@@ -11,6 +12,8 @@ import functools
 import re
 import signal
 import sys
+import textwrap
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +21,13 @@ from typing import Any
 
 import click
 
-from essdispatch.exceptions import EssDispatchError, ResultsError, ScenarioError, SolveError
+from essdispatch.exceptions import (
+    EssDispatchError,
+    ResultsError,
+    ResultsInputError,
+    ScenarioError,
+    SolveError,
+)
 
 EXIT_BAD_INPUT = 2
 EXIT_SOLVE = 3
@@ -27,7 +36,7 @@ EXIT_INTERRUPTED = 130
 
 
 def _exit_code(exc: BaseException) -> int:
-    if isinstance(exc, ScenarioError):
+    if isinstance(exc, ScenarioError | ResultsInputError):
         return EXIT_BAD_INPUT
     if isinstance(exc, SolveError):
         return EXIT_SOLVE
@@ -78,25 +87,49 @@ def handle_errors(func: Callable) -> Callable:
     return wrapper
 
 
+class _Choice(click.Choice):
+    """A choice whose error suggests the close names (``did you mean 'pyomo'?``)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            from essdispatch.exceptions import close_names
+
+            hint = close_names(str(value), [str(c) for c in self.choices])
+            if hint:
+                exc.message = f"{exc.message.rstrip('.')}{hint}"
+            raise
+
+
 def debug_option(func: Callable) -> Callable:
     return click.option("--debug", is_flag=True, help="Show the full traceback on errors.")(func)
 
 
 class _Phase:
-    """Progress on stderr: phase messages with elapsed time, and a bar over sites.
+    """Progress on stderr: phase messages with elapsed time, a bar over sites, and a
+    running clock while one long solve has no steps to count.
 
     Messages ``"<label>: solving site k/n"`` / ``"<label>: solved site k/n ..."`` from
     :func:`essdispatch.dispatch.solve_dispatch` drive a tqdm bar per label instead of
-    printing one line per site.
+    printing one line per site. A message that starts a single solve (``"... solving joint
+    problem"``, ``"... compiling and solving"``) starts a bar that shows the time spent so
+    far (refreshed twice a second, on a terminal only) until the next message.
     """
 
     _SITE = re.compile(r"^(?P<label>.*?): solv(?:ing|ed) site (?P<k>\d+)/(?P<n>\d+)")
+    _SINGLE = re.compile(r"solving joint problem|compiling and solving|solving in blocks")
+    #: the running clock refreshes this often [s]
+    TICK_S = 0.5
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, clock: bool | None = None) -> None:
         self.quiet = quiet
         self.t0 = time.perf_counter()
         self.bar: Any = None
         self.bar_label = ""
+        self.clock = sys.stderr.isatty() if clock is None else clock
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def __call__(self, message: str) -> None:
         if self.quiet:
@@ -107,11 +140,35 @@ class _Phase:
             return
         self.close()
         click.echo(f"[{time.perf_counter() - self.t0:7.1f} s] {message}", err=True)
+        if self.clock and self._SINGLE.search(message):
+            self._start_clock(message.split(":", 1)[0])
+
+    def _start_clock(self, label: str) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=None,
+            desc=f"{label}: solving",
+            bar_format="{desc}: {elapsed} elapsed",
+            file=sys.stderr,
+            leave=False,
+            dynamic_ncols=True,
+        )
+        self.bar_label = label
+        self._stop.clear()
+        bar = self.bar
+
+        def tick() -> None:
+            while not self._stop.wait(self.TICK_S):
+                bar.refresh()
+
+        self._ticker = threading.Thread(target=tick, name="essdispatch-clock", daemon=True)
+        self._ticker.start()
 
     def _site(self, label: str, k: int, n: int, message: str) -> None:
         from tqdm import tqdm
 
-        if self.bar is None or self.bar_label != label:
+        if self.bar is None or self.bar_label != label or self.bar.total is None:
             self.close()
             self.bar = tqdm(
                 total=n,
@@ -126,8 +183,13 @@ class _Phase:
         self.bar.update(max(0, done - self.bar.n))
 
     def close(self) -> None:
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+            self._ticker = None
         if self.bar is not None:
-            self.bar.update(self.bar.total - self.bar.n)
+            if self.bar.total is not None:
+                self.bar.update(self.bar.total - self.bar.n)
             self.bar.close()
             self.bar = None
 
@@ -168,7 +230,12 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder that receives <name>/.",
 )
-@click.option("--csv", is_flag=True, help="Also write dispatch.csv.")
+@click.option("--csv", is_flag=True, help="Also write dispatch.csv and baseline.csv.")
+@click.option(
+    "--xlsx",
+    is_flag=True,
+    help="Also write results.xlsx: summary, per site, per unit, dispatch, baseline, units.",
+)
 @click.option(
     "--time-limit",
     type=float,
@@ -184,7 +251,7 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
 )
 @click.option(
     "--backend",
-    type=click.Choice(["direct", "pyomo"]),
+    type=_Choice(["direct", "pyomo"]),
     default="direct",
     show_default=True,
     help="direct: vectorised matrices to HiGHS; pyomo: build the Pyomo model and "
@@ -210,6 +277,7 @@ def run(
     scenario: Path,
     out: Path,
     csv: bool,
+    xlsx: bool,
     time_limit: float | None,
     threads: int | None,
     solver_option: tuple[str, ...],
@@ -243,30 +311,63 @@ def run(
         )
     finally:
         phase.close()
+    if xlsx and outcome.folder is not None:
+        from essdispatch.export import write_workbook
+
+        write_workbook(outcome.folder)
     click.echo(format_headline(outcome.summary, outcome.folder))
     echo_diagnostics(outcome.summary, quiet)
 
 
+def _fill(text: str, indent: str = "  ", width: int = 100) -> str:
+    """Wrap at spaces only (names with hyphens stay whole)."""
+    return textwrap.fill(
+        text, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    )
+
+
 def echo_diagnostics(summary: dict, quiet: bool = False) -> None:
-    """Warnings (always) and diagnostic headlines (unless quiet) on stderr."""
+    """Warnings and data caveats (always) and diagnostic headlines (unless quiet) on stderr."""
     from essdispatch.diagnostics import headlines
 
     for text in summary.get("warnings", []):
         click.echo(f"essdispatch: warning: {text}", err=True)
+    for caveat in summary.get("data_caveats", []):
+        click.echo(
+            _fill(f"essdispatch: caution: {caveat['text']}", "  "),
+            err=True,
+        )
     if not quiet and "diagnostics" in summary:
         for line in headlines(summary["diagnostics"], summary.get("currency", "")):
             click.echo(f"  {line}", err=True)
 
 
 def format_headline(summary: dict, folder: Path | None) -> str:
-    """A short human summary of a run."""
+    """A short human summary of a run (fits 100 columns)."""
     from essdispatch.finance import headline_lines
 
     cur = summary.get("currency", "")
+    operation = summary.get("operation") or {}
+    mode = operation.get("mode", "perfect_foresight")
     lines = [
         f"{summary['scenario']['name']}: optimal "
         f"({summary['solver']['route']}, solve {summary['solver']['solve_seconds']:.2f} s)",
         *headline_lines(summary),  # cash first (MODEL.md economics; essdispatch.finance)
+    ]
+    if mode == "rolling":
+        lines.append(
+            f"  operation         rolling horizon: window {operation.get('window')}, lookahead "
+            f"{operation.get('lookahead')}, forecasts of "
+            f"{', '.join(operation.get('forecast') or []) or 'nothing'}"
+        )
+        if summary.get("value_of_foresight") is not None:
+            lines.append(
+                f"  value of foresight {summary['value_of_foresight']:>15,.0f} {cur} "
+                "(rolling minus perfect-foresight total cost)"
+            )
+    else:
+        lines.append("  operation         perfect foresight (one solve over the horizon)")
+    lines += [
         f"  total cost        {summary['total_cost']:>16,.0f} {cur} "
         f"(baseline {summary['baseline']['total_cost']:,.0f}; savings {summary['savings']:,.0f})",
         f"  curtailment       {summary['curtailed_mwh']:>16,.1f} MWh "
@@ -278,9 +379,20 @@ def format_headline(summary: dict, folder: Path | None) -> str:
     from essdispatch.stored_carbon import split_lines
 
     lines += split_lines(summary)
+    caveats = summary.get("data_caveats") or []
+    if caveats:
+        names = ", ".join(f"{c['preset']} ({c['reason']})" for c in caveats)
+        lines.append(_fill(f"  rests on: {names}", "    "))
     if folder is not None:
         lines.append(f"  results: {folder}")
-    return "\n".join(lines)
+    return "\n".join(_fit(line) for line in lines)
+
+
+def _fit(line: str) -> str:
+    """A console line wrapped to 100 columns, continuation indented under its text."""
+    if all(len(part) <= 100 for part in line.split("\n")):
+        return line
+    return _fill(line, " " * (len(line) - len(line.lstrip()) + 2))
 
 
 @cli.command()
@@ -327,6 +439,12 @@ def validate(scenario: Path) -> None:
     help="Show runs with a different horizon or currency side by side anyway "
     "(without the differences that cannot be computed).",
 )
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="One table with a column per run and difference, however wide "
+    "(default: runs lettered A, B, ... and wrapped to 100 columns).",
+)
 @debug_option
 @handle_errors
 def compare(
@@ -335,6 +453,7 @@ def compare(
     json_path: Path | None,
     plot_path: Path | None,
     force: bool,
+    wide: bool,
 ) -> None:
     """Figures of results FOLDERS side by side, with differences against the first.
 
@@ -344,12 +463,17 @@ def compare(
     from essdispatch.sweep_plots import compare_sweep, is_sweep_folder
 
     if len(folders) == 1 and is_sweep_folder(folders[0]):
-        click.echo(compare_sweep(folders[0], csv=csv_path, json_path=json_path, plot=plot_path))
+        click.echo(
+            compare_sweep(
+                folders[0], csv=csv_path, json_path=json_path, plot=plot_path, wide=wide
+            )
+        )
         for path in (csv_path, json_path, plot_path):
             if path is not None:
                 click.echo(f"wrote {path}", err=True)
         return
     from essdispatch.compare import (
+        TERMINAL_WIDTH,
         compare_table,
         format_scenario_diff,
         format_table,
@@ -359,13 +483,15 @@ def compare(
 
     table = compare_table(list(folders), force=force)
     labels = table.attrs["labels"]
+    width = None if wide else TERMINAL_WIDTH
     for notice in table.attrs["notices"]:
-        click.echo(f"note: {notice}")
-    click.echo(format_table(table))
+        text = f"note: {notice}"
+        click.echo(text if wide else _fill(text, "  "))
+    click.echo(format_table(table, width=width))
     diff = scenario_diff(list(folders)) if len(folders) > 1 else []
     if len(folders) > 1:
         click.echo("")
-        click.echo(format_scenario_diff(diff, labels))
+        click.echo(format_scenario_diff(diff, labels, width=width))
     write_table(table, csv=csv_path, json_path=json_path, scenario_differences=diff)
     if plot_path is not None:
         from essdispatch.plots import compare_figure, save_png
@@ -389,7 +515,34 @@ def presets(filter: str | None) -> None:
     """
     from essdispatch.presets import presets_table_text
 
-    click.echo(presets_table_text(filter))
+    try:
+        text = presets_table_text(filter)
+    except KeyError as exc:
+        click.echo(f"essdispatch: error: {exc.args[0]}", err=True)
+        click.get_current_context().exit(EXIT_BAD_INPUT)
+    click.echo(text)
+
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?$")
+
+
+def _iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Accept ISO 8601 local dates and times only (``2026-07-16``, ``2026-07-16T06:00``)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not _ISO_TIME.match(text):
+        raise click.BadParameter(
+            f"{value!r}: expected an ISO date YYYY-MM-DD or date and time YYYY-MM-DDTHH:MM "
+            "(local time), e.g. 2026-07-16 or 2026-07-16T06:00",
+        )
+    try:
+        import pandas as pd
+
+        pd.Timestamp(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: not a valid date: {exc}") from None
+    return text
 
 
 def _parse_size(text: str | None) -> tuple[int, int] | None:
@@ -408,15 +561,26 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--kind",
-    type=click.Choice(["dispatch", "curtailment", "emissions"]),
+    type=_Choice(["dispatch", "curtailment", "emissions", "sites"]),
     default="dispatch",
     show_default=True,
     help="dispatch: power flows, state of charge, price and carbon; curtailment: baseline "
-    "against run; emissions: displaced on the average and marginal basis.",
+    "against run; emissions: displaced on the average and marginal basis; sites: one small "
+    "panel per site.",
 )
-@click.option("--from", "start", default=None, help="Window start, local time (2026-06-03).")
 @click.option(
-    "--to", "end", default=None, help="Window end, inclusive; a bare date includes the whole day."
+    "--from",
+    "start",
+    default=None,
+    callback=_iso_time,
+    help="Window start, ISO local time (2026-06-03 or 2026-06-03T06:00).",
+)
+@click.option(
+    "--to",
+    "end",
+    default=None,
+    callback=_iso_time,
+    help="Window end, inclusive, ISO local time; a bare date includes the whole day.",
 )
 @click.option("--site", default=None, help="One site (default: the fleet total).")
 @click.option(

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from essdispatch.exceptions import ResultsError
+from essdispatch.exceptions import ResultsError, ResultsInputError
 from essdispatch.results import DELTA_FIGURES, FIGURE_UNITS, OPTIONAL_FIGURE_UNITS
 from essdispatch.stored_carbon import ACCOUNTING_FIGURE_UNITS, accounting_rows
 
@@ -117,11 +117,11 @@ class Results:
     def _read_frame(self, name: str) -> pd.DataFrame:
         path = self.folder / name
         if not path.is_file():
-            raise ResultsError(f"{self.folder}: {name} is missing (not a complete results folder)")
+            raise ResultsInputError(f"{self.folder}: {name} is missing (not a complete results folder)")
         try:
             return pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several unrelated types
-            raise ResultsError(f"{path}: cannot read: {exc}") from exc
+            raise ResultsInputError(f"{path}: cannot read: {exc}") from exc
 
 
 def load_results(folder: str | Path) -> Results:
@@ -134,21 +134,21 @@ def load_results(folder: str | Path) -> Results:
     """
     path = Path(folder)
     if not path.is_dir():
-        raise ResultsError(f"{path}: no such results folder")
+        raise ResultsInputError(f"{path}: no such results folder")
     summary_path = path / "summary.json"
     if not summary_path.is_file():
         if (path / "index.parquet").is_file():
-            raise ResultsError(
+            raise ResultsInputError(
                 f"{path}: is a sweep folder (index.parquet), not a single run; "
                 "compare its case folders"
             )
-        raise ResultsError(f"{path}: not a complete run (no summary.json)")
+        raise ResultsInputError(f"{path}: not a complete run (no summary.json)")
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ResultsError(f"{summary_path}: cannot read: {exc}") from exc
+        raise ResultsInputError(f"{summary_path}: cannot read: {exc}") from exc
     if not isinstance(summary, dict) or "baseline" not in summary:
-        raise ResultsError(f"{summary_path}: not an essdispatch summary (no baseline figures)")
+        raise ResultsInputError(f"{summary_path}: not an essdispatch summary (no baseline figures)")
     scenario_path = path / "scenario.yaml"
     text = scenario_path.read_text(encoding="utf-8") if scenario_path.is_file() else ""
     return Results(folder=path, summary=summary, scenario_text=text, label=path.name)
@@ -255,7 +255,7 @@ def check_comparable(runs: Sequence[str | Path | Results]) -> list[Difference]:
     diffs = comparability(runs)
     blocking = [d for d in diffs if d.blocks]
     if blocking:
-        raise ResultsError(
+        raise ResultsInputError(
             "runs are not comparable: "
             + "; ".join(d.message for d in blocking)
             + " (use force=True / --force to show them side by side without those differences)"
@@ -338,10 +338,10 @@ def compare_table(
     """
     rs = _as_results(runs)
     if not rs:
-        raise ResultsError("compare: no results folders given")
+        raise ResultsInputError("compare: no results folders given")
     names = list(labels) if labels is not None else run_labels(rs)
     if len(names) != len(rs) or len(set(names)) != len(names):
-        raise ResultsError("compare: need one unique label per results folder")
+        raise ResultsInputError("compare: need one unique label per results folder")
     rs = [
         Results(r.folder, r.summary, r.scenario_text, lab) for r, lab in zip(rs, names, strict=True)
     ]
@@ -531,51 +531,181 @@ def format_value(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def format_table(table: pd.DataFrame) -> str:
-    """:func:`compare_table`'s result as a plain-text table (units in the row header)."""
-    labels: list[str] = table.attrs.get("labels") or [
-        c for c in table.columns if c != "unit" and not c.startswith(("diff:", "rel:"))
-    ]
-    first = labels[0]
-    header = ["figure [unit]", "basis", *labels]
-    for lab in labels[1:]:
-        header += [f"Δ {lab}", "Δ%"]
-    rows: list[list[str]] = []
+#: human labels of the figures (tables, report, plots); units come from ``UNITS``
+FIGURE_LABELS = {
+    "solar_available_mwh": "solar available",
+    "curtailed_mwh": "solar curtailed",
+    "curtailment_absorbed_mwh": "curtailment absorbed",
+    "charge_mwh": "charged",
+    "discharge_mwh": "discharged",
+    "grid_charge_mwh": "charged from the grid",
+    "storage_losses_mwh": "storage losses",
+    "import_mwh": "imported",
+    "export_mwh": "exported",
+    "unserved_mwh": "unserved energy",
+    "emissions_tco2": "emissions",
+    "emissions_displaced_tco2": "emissions displaced",
+    "energy_cost": "energy cost",
+    "carbon_cost": "carbon cost",
+    "degradation_cost": "degradation cost",
+    "total_cost": "total cost",
+    "savings": "savings",
+    "equivalent_full_cycles": "full cycles",
+    "simultaneous_charge_discharge_mwh": "simultaneous charge/discharge",
+    "value_of_foresight": "value of foresight",
+}
+
+#: the longest row header of a narrow table [characters]
+MAX_LABEL = 40
+
+
+def figure_label(fig: str, key: str = "", unit: str = "", limit: int | None = None) -> str:
+    """``"emissions displaced (marginal) [tCO2]"``: the human label of a figure."""
+    text = FIGURE_LABELS.get(fig, fig.replace("_", " "))
+    tail = f" [{unit}]" if unit else ""
+    if key:
+        room = None if limit is None else limit - len(text) - len(tail) - 3
+        if room is not None and len(key) > room:
+            key = key[: max(1, room - 1)] + "…"
+        text += f" ({key})"
+    return text + tail
+
+
+#: ``essdispatch compare`` keeps its tables this wide unless asked for ``--wide``
+TERMINAL_WIDTH = 100
+
+_SHORT_BASIS = {BASIS_RUN: "run", BASIS_BASELINE: "base", BASIS_DELTA: "Δ"}
+
+
+def _table_cells(table: pd.DataFrame, labels: list[str], short: bool) -> tuple[
+    list[str], list[list[str]], list[list[list[str]]]
+]:
+    """Row-header cells, and per run (first run: one column; others: value, Δ, Δ%) the
+    cells of each row: ``(heads, row_heads, groups)``."""
+    basis_text = _SHORT_BASIS if short else _BASIS_TEXT
+    row_heads: list[list[str]] = []
+    groups: list[list[list[str]]] = [[] for _ in labels]
     last_fig = None
     for (fig, key, basis), rec in table.iterrows():
         unit = str(rec["unit"])
         name = fig + (f"[{key}]" if key else "")
-        shown = f"{name} [{unit}]" if (fig, key) != last_fig else ""
+        label = figure_label(fig, key, unit, MAX_LABEL) if short else f"{name} [{unit}]"
+        shown = label if (fig, key) != last_fig else ""
         last_fig = (fig, key)
-        row = [shown, _BASIS_TEXT.get(basis, basis)]
-        row += [format_number(rec[lab], unit) for lab in labels]
-        for lab in labels[1:]:
-            row += [
-                format_number(rec[diff_column(lab)], unit, signed=True),
-                _fmt_rel(rec[rel_column(lab)]),
-            ]
-        rows.append(row)
+        row_heads.append([shown, basis_text.get(basis, basis)])
+        groups[0].append([format_number(rec[labels[0]], unit)])
+        for i, lab in enumerate(labels[1:], start=1):
+            groups[i].append(
+                [
+                    format_number(rec[lab], unit),
+                    format_number(rec[diff_column(lab)], unit, signed=True),
+                    _fmt_rel(rec[rel_column(lab)]),
+                ]
+            )
+    return ["figure [unit]" if not short else "figure", "basis"], row_heads, groups
+
+
+def _render(header: list[str], rows: list[list[str]], n_left: int = 2) -> list[str]:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
-        out = [cells[0].ljust(widths[0]), cells[1].ljust(widths[1])]
-        out += [c.rjust(w) for c, w in zip(cells[2:], widths[2:], strict=True)]
+        out = [c.ljust(w) for c, w in zip(cells[:n_left], widths[:n_left], strict=True)]
+        out += [c.rjust(w) for c, w in zip(cells[n_left:], widths[n_left:], strict=True)]
         return "  ".join(out).rstrip()
 
-    lines = [line(header), "  ".join("-" * w for w in widths)]
-    lines += [line(r) for r in rows]
+    return [line(header), "  ".join("-" * w for w in widths), *[line(r) for r in rows]]
+
+
+def format_table(table: pd.DataFrame, width: int | None = TERMINAL_WIDTH) -> str:
+    """:func:`compare_table`'s result as a plain-text table (units in the row header).
+
+    ``width=None``: one table, one column per run and per difference (``--wide``).
+    Otherwise the runs are named by letters (A, B, ...) with a legend, and the columns
+    of the runs are wrapped into as many blocks as it takes to keep every line within
+    ``width`` characters (the figure column repeated in each block).
+    """
+    labels: list[str] = table.attrs.get("labels") or [
+        c for c in table.columns if c != "unit" and not c.startswith(("diff:", "rel:"))
+    ]
+    first = labels[0]
+    short = width is not None
+    heads, row_heads, groups = _table_cells(table, labels, short)
+    if not short:
+        header = [*heads, *labels]
+        for lab in labels[1:]:
+            header += [f"Δ {lab}", "Δ%"]
+        rows = [
+            [*rh, *[c for g in groups for c in g[i]]] for i, rh in enumerate(row_heads)
+        ]
+        lines = _render(header, rows)
+        if len(labels) > 1:
+            lines.append(f"(Δ: difference against {first}; Δ%: relative to |{first}|)")
+        return "\n".join(lines)
+
+    letters = [_letter(i) for i in range(len(labels))]
+    group_heads = [[letters[0]]] + [[x, f"Δ {x}", f"Δ% {x}"] for x in letters[1:]]
+    left = max(len(c) for rh in [heads, *row_heads] for c in rh[:1])
+    left += 2 + max(len(rh[1]) for rh in [heads, *row_heads]) + 2
+
+    def group_width(i: int) -> int:
+        return sum(
+            max(len(c) for c in [group_heads[i][j], *(cells[j] for cells in groups[i])]) + 2
+            for j in range(len(group_heads[i]))
+        )
+
+    blocks: list[list[int]] = [[]]
+    used = left
+    for i in range(len(labels)):
+        w = group_width(i)
+        if blocks[-1] and used + w > width:
+            blocks.append([])
+            used = left
+        blocks[-1].append(i)
+        used += w
+    lines = [f"{x}  {lab}" for x, lab in zip(letters, labels, strict=True)]
+    for block in blocks:
+        header = [*heads, *[h for i in block for h in group_heads[i]]]
+        rows = [
+            [*rh, *[c for i in block for c in groups[i][r]]] for r, rh in enumerate(row_heads)
+        ]
+        lines += ["", *_render(header, rows)]
     if len(labels) > 1:
-        lines.append(f"(Δ: difference against {first}; Δ%: relative to |{first}|)")
+        lines.append(f"(Δ X: X − {letters[0]}; Δ% X: relative to |{letters[0]}|; --wide: one table)")
+    lines.append("(base: the no-storage baseline; basis Δ: baseline − run)")
     return "\n".join(lines)
 
 
-def format_scenario_diff(diff: list[tuple[str, tuple[Any, ...]]], labels: Sequence[str]) -> str:
-    """:func:`scenario_diff`'s result as a plain-text table (one row per differing key)."""
+def _letter(i: int) -> str:
+    """A, B, ..., Z, AA, AB, ..."""
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def format_scenario_diff(
+    diff: list[tuple[str, tuple[Any, ...]]],
+    labels: Sequence[str],
+    width: int | None = TERMINAL_WIDTH,
+) -> str:
+    """:func:`scenario_diff`'s result as a plain-text table (one row per differing key).
+
+    When the table would be wider than ``width``, each key is listed with one line per run
+    (the runs lettered as in :func:`format_table`)."""
     if not diff:
         return "scenario files: no differences"
     header = ["scenario key", *labels]
     rows = [[k, *(format_value(v) for v in vals)] for k, vals in diff]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    if width is not None and sum(widths) + 2 * (len(widths) - 1) > width:
+        letters = [_letter(i) for i in range(len(labels))]
+        lines = ["scenario keys that differ (runs lettered as above):"]
+        for key, *vals in rows:
+            lines.append(f"  {key}")
+            lines += [f"    {x}  {v}" for x, v in zip(letters, vals, strict=True)]
+        return "\n".join(lines)
     lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]

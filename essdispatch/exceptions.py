@@ -56,3 +56,18 @@ class SolveError(EssDispatchError):
 
 class ResultsError(EssDispatchError):
     """A results folder cannot be written or read."""
+
+
+class ResultsInputError(ResultsError, ValueError):
+    """A results folder, site, window or other argument given to read results is wrong
+    (bad input: exit status 2), as opposed to results that cannot be written."""
+
+
+def close_names(name: str, names: Iterable[str], n: int = 3) -> str:
+    """``"; did you mean 'a' or 'b'?"`` for the names close to ``name`` (``""`` if none)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(names), n=n, cutoff=0.6)
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(repr(c) for c in close) + "?"

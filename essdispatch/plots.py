@@ -11,6 +11,7 @@ still shows the returned Figure) and are freed when dropped.
 - :func:`curtailment_figure`: curtailment of the baseline against the run.
 - :func:`emissions_figure`: emissions displaced on each carbon basis (average,
   marginal), cumulative over the window and in total.
+- :func:`sites_figure`: small multiples, one panel per site.
 - :func:`compare_figure`: bar charts of the headline figures across runs.
 
 The frames behind the figures (:func:`power_frame`, :func:`soc_frame`,
@@ -33,7 +34,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from essdispatch.compare import Results, compare_table, load_results
-from essdispatch.exceptions import ResultsError
+from essdispatch.exceptions import ResultsError, ResultsInputError, close_names
 
 #: default resolution of saved figures [dots per inch]
 DPI = 150
@@ -105,10 +106,10 @@ def window(
     try:
         out = frame.loc[start:end]
     except (ValueError, TypeError, KeyError) as exc:
-        raise ResultsError(f"{folder}: bad window {start!r} to {end!r}: {exc}") from exc
+        raise ResultsInputError(f"{folder}: bad window {start!r} to {end!r}: {exc}") from exc
     if out.empty:
         first, last = frame.index[0], frame.index[-1]
-        raise ResultsError(
+        raise ResultsInputError(
             f"{folder}: no periods between {start or 'start'} and {end or 'end'} "
             f"(the run's periods start from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M})"
         )
@@ -117,8 +118,9 @@ def window(
 
 def _check_site(res: Results, site: str | None) -> None:
     if site is not None and site not in res.sites:
-        raise ResultsError(
-            f"{res.folder}: no site {site!r} (sites: {', '.join(res.sites) or 'none'})"
+        raise ResultsInputError(
+            f"{res.folder}: no site {site!r}{close_names(site, res.sites)} "
+            f"(sites: {', '.join(res.sites) or 'none'})"
         )
 
 
@@ -225,6 +227,84 @@ def displaced_frame(
     return out
 
 
+#: windows longer than this many days are drawn per day (curtailment) or day by day
+#: (cumulative emissions) instead of per period
+LONG_WINDOW_DAYS = 31
+
+
+def _per_day(frame: pd.DataFrame, dt_h: float) -> pd.DataFrame:
+    """Energy per local calendar day [MWh] of a power frame [MW]."""
+    return frame.resample("1D").sum() * dt_h
+
+
+#: the dispatch figure draws one state-of-charge line per unit up to this many units
+MAX_SOC_LINES = 5
+#: distinct price series drawn one by one; more are shown as a range
+MAX_PRICE_LINES = 4
+_PRICE_COLOURS = ["black", "#1d6fa5", "#bc4749", "#7b4fa0"]
+
+
+def _unit_energy(res: Results, units: list[str]) -> pd.Series:
+    """Energy capacity of each unit [MWh] (summary ``per_unit``; 1 each when absent)."""
+    per_unit = res.summary.get("per_unit") or {}
+    return pd.Series(
+        [float((per_unit.get(u) or {}).get("energy_mwh", 1.0)) for u in units], index=units
+    )
+
+
+def price_lines(
+    run: str | Path | Results, site: str | None = None, start: Any = None, end: Any = None
+) -> list[tuple[str, pd.Series, dict[str, Any]]]:
+    """The price series to draw [currency/MWh]: ``(label, values, line style)``.
+
+    Sites whose buy (or sell) price is the same series share one line, labelled with
+    how many sites use it (never an average of different tariffs). With more than
+    :data:`MAX_PRICE_LINES` distinct series per side, the side is drawn as its lowest
+    and highest price over the sites.
+    """
+    res = _results(run)
+    frame = window(res.dispatch, start, end, folder=res.folder)
+    sites = _sites(res, site)
+    out: list[tuple[str, pd.Series, dict[str, Any]]] = []
+    buy_groups = _distinct(frame, sites, "buy_price")
+    sell_groups = _distinct(frame, sites, "sell_price")
+    # a side identical to the other (one price for both directions) is drawn once
+    same = len(buy_groups) == len(sell_groups) and all(
+        np.allclose(b[1], s[1], equal_nan=True) for b, s in zip(buy_groups, sell_groups, strict=True)
+    )
+    sides = [("Buy", buy_groups, "-")] if same else [("Buy", buy_groups, "-"), ("Sell", sell_groups, "--")]
+    for side, groups, dash in sides:
+        name = "Price" if same else side
+        if len(groups) > MAX_PRICE_LINES:
+            cols = [f"{s}/{side.lower()}_price" for s in sites]
+            out.append((f"{name}, lowest of {len(sites)} sites", frame[cols].min(axis=1), {"color": "#555555", "linestyle": dash, "linewidth": 1.0}))
+            out.append((f"{name}, highest of {len(sites)} sites", frame[cols].max(axis=1), {"color": "black", "linestyle": dash, "linewidth": 1.2}))
+            continue
+        for i, (members, values) in enumerate(groups):
+            who = members[0] if len(members) == 1 else f"{len(members)} sites"
+            label = name if len(groups) == 1 and (site or len(sites) == 1) else f"{name}, {who}"
+            style = {"color": _PRICE_COLOURS[i % len(_PRICE_COLOURS)], "linestyle": dash, "linewidth": 1.3}
+            out.append((label, values, style))
+    return out
+
+
+def _distinct(frame: pd.DataFrame, sites: list[str], var: str) -> list[tuple[list[str], pd.Series]]:
+    """Sites grouped by identical ``var`` series, largest group first."""
+    groups: list[tuple[list[str], pd.Series]] = []
+    for s in sites:
+        col = f"{s}/{var}"
+        if col not in frame.columns:
+            continue
+        values = frame[col]
+        for members, ref in groups:
+            if np.allclose(values.to_numpy(), ref.to_numpy(), equal_nan=True):
+                members.append(s)
+                break
+        else:
+            groups.append(([s], values))
+    return sorted(groups, key=lambda g: -len(g[0]))
+
+
 # --------------------------------------------------------------------------- axes helpers
 def _edges(index: pd.DatetimeIndex, dt_h: float) -> pd.DatetimeIndex:
     """Period starts plus the end of the last period (for step plots)."""
@@ -279,7 +359,9 @@ def dispatch_figure(
     Top: sources stacked above zero (solar used, storage discharge, grid import,
     unserved load, then the curtailed solar that was not used) and sinks stacked
     below (load + aux, storage charge, grid export) [MW]. Middle: state of
-    charge per unit [%]. Bottom: buy (and sell) price [currency/MWh] with the
+    charge [%]: one line per unit up to :data:`MAX_SOC_LINES` units, else the fleet's
+    (energy-weighted) with the range over the units. Bottom: buy (and sell) price
+    [currency/MWh], one line per distinct series (:func:`price_lines`), with the
     carbon intensity on a twin axis [tCO2/MWh]. ``site=None`` shows the fleet total.
     """
     res = _results(run)
@@ -334,27 +416,29 @@ def dispatch_figure(
             t_end = t_end.insert(0, flows.index[0])
         if soc.empty:
             ax_s.text(0.5, 0.5, "no storage", ha="center", va="center", transform=ax_s.transAxes)
-        for unit in soc.columns:
-            ax_s.plot(t_end, 100.0 * soc[unit], linewidth=1.5, label=unit)
+        elif len(soc.columns) <= MAX_SOC_LINES:
+            for unit in soc.columns:
+                ax_s.plot(t_end, 100.0 * soc[unit], linewidth=1.5, label=unit)
+            _legend_right(ax_s)
+        else:  # many units: the fleet's state of charge and the spread over the units
+            energy = _unit_energy(res, list(soc.columns))
+            fleet = (soc * energy).sum(axis=1) / energy.sum() if energy.sum() > 0 else soc.mean(axis=1)
+            ax_s.fill_between(
+                t_end,
+                100.0 * soc.min(axis=1),
+                100.0 * soc.max(axis=1),
+                color="#1d6fa5",
+                alpha=0.18,
+                linewidth=0,
+                label=f"Range over {len(soc.columns)} units",
+            )
+            ax_s.plot(t_end, 100.0 * fleet, color="#1d6fa5", linewidth=2, label="Fleet (energy-weighted)")
+            _legend_right(ax_s)
         ax_s.set_ylim(-2, 102)
         ax_s.set_ylabel("State of charge\n[% of energy]")
-        if 0 < len(soc.columns) <= 10:
-            _legend_right(ax_s)
 
-        ax_c.step(
-            x, _step(flows["buy_price"]), where="post", color="black", linewidth=1.4, label="Buy"
-        )
-        if not np.allclose(flows["buy_price"], flows["sell_price"], equal_nan=True):
-            ax_c.step(
-                x,
-                _step(flows["sell_price"]),
-                where="post",
-                color="black",
-                linestyle="--",
-                linewidth=1.2,
-                label="Sell",
-            )
-        mean_note = " (mean over sites)" if site is None and len(res.sites) > 1 else ""
+        for label, values, style in price_lines(res, site, start, end):
+            ax_c.step(x, _step(values), where="post", label=label, **style)
         ax_c.set_ylabel(f"Price\n[{currency}/MWh]")
         ax_c.yaxis.set_major_formatter(_thousands)
         twin = ax_c.twinx()
@@ -374,10 +458,10 @@ def dispatch_figure(
         h2, l2 = twin.get_legend_handles_labels()
         ax_c.legend(  # above the panel: the twin axis' label takes the right margin
             h1 + h2,
-            [f"{lab} price{mean_note}" for lab in l1] + l2,
+            l1 + l2,
             loc="lower left",
             bbox_to_anchor=(0.0, 1.0),
-            ncol=len(h1) + len(h2),
+            ncol=min(4, len(h1) + len(h2)),
             frameon=False,
             borderaxespad=0.2,
         )
@@ -408,9 +492,18 @@ def curtailment_figure(
     dt = res.dt_h
     x = _edges(runf.index, dt)
     tz = runf.index.tz
+    # a long window: energy per day [MWh] (per-period power would be a solid block)
+    daily = len(runf) * dt > 24 * LONG_WINDOW_DAYS
+    top_run, top_base = runf, basef
+    x_top = x
+    if daily:
+        top_run = _per_day(runf[["solar_available", "curtailed"]], dt)
+        top_base = _per_day(basef[["solar_available", "curtailed"]], dt)
+        x_top = top_run.index.append(pd.DatetimeIndex([x[-1]]))
     with _rc():
         fig = new_figure(figsize, dpi)
         ax_p, ax_e = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.6, 1.0]})
+        runf, basef, x_cum, x = top_run, top_base, x, x_top
         ax_p.step(
             x,
             _step(runf["solar_available"]),
@@ -441,9 +534,12 @@ def curtailment_figure(
             linewidth=0,
             label="Curtailed, run (with storage)",
         )
-        ax_p.set_ylabel("Power [MW]")
+        ax_p.set_ylabel("Energy per day [MWh]" if daily else "Power [MW]")
         ax_p.set_ylim(bottom=0)
         ax_p.yaxis.set_major_formatter(_thousands)
+        runf = power_frame(res, site, start, end)
+        basef = power_frame(res, site, start, end, baseline=True)
+        x = x_cum
         base_total = dt * float(basef["curtailed"].sum())
         run_total = dt * float(runf["curtailed"].sum())
         fig.suptitle(f"{res.name}: curtailment, {_where(res, site)}\n{_span(runf.index, dt)}")
@@ -502,10 +598,17 @@ def emissions_figure(
     with _rc():
         fig = new_figure(figsize, dpi)
         ax_t, ax_b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3.2, 1.0]})
+        cumulative = pd.DataFrame(
+            np.vstack([np.zeros(len(disp.columns)), disp.cumsum().to_numpy()]),
+            index=t_edges,
+            columns=disp.columns,
+        )
+        if len(disp) * dt > 24 * LONG_WINDOW_DAYS:  # a long window: the running total each day
+            cumulative = cumulative[cumulative.index.hour == cumulative.index[0].hour]
         for series in disp.columns:
             ax_t.plot(
-                t_edges,
-                np.concatenate([[0.0], disp[series].cumsum().to_numpy()]),
+                cumulative.index,
+                cumulative[series].to_numpy(),
                 color=CARBON_COLOURS.get(series, "#555555"),
                 linewidth=2,
                 label=f"{series.capitalize()} intensity",
@@ -517,6 +620,20 @@ def emissions_figure(
         ax_t.yaxis.set_major_formatter(_thousands)
         _time_axis(ax_t, tz)
         ax_t.legend(loc="upper left", frameon=False)
+        lowest = float(disp.cumsum().min().min()) if len(disp) else 0.0
+        if lowest < 0.0:
+            ax_t.annotate(
+                "Below zero: the storage first took energy (solar that would have been\n"
+                "exported, or grid imports) that its discharge gave back later; the\n"
+                "value at the end of the window is what counts.",
+                xy=(0.99, 0.02),
+                xycoords="axes fraction",
+                ha="right",
+                va="bottom",
+                fontsize=8.5,
+                color="#444444",
+                bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "#cccccc"},
+            )
         fig.suptitle(
             f"{res.name}: emissions displaced by storage, {_where(res, site)}\n"
             f"{_span(disp.index, dt)}"
@@ -644,12 +761,33 @@ def compare_figure(
         a_em.set_ylabel("Emissions displaced [tCO2]")
         a_em.yaxis.set_major_formatter(_thousands)
         if panels["displaced"].shape[1]:
-            a_em.legend(title="Carbon basis", frameon=False)
-        _grouped_bars(a_cyc, panels["cycles"], fmt="{:.2f}")
+            a_em.legend(title="Carbon basis", frameon=False, ncol=2, loc="upper left")
+            a_em.set_ylim(top=a_em.get_ylim()[1] * 1.2)
+        cycles = panels["cycles"]
+        if cycles.shape[1] <= 4:
+            _grouped_bars(a_cyc, cycles, fmt="{:.2f}")
+            if cycles.shape[1]:
+                a_cyc.legend(title="Storage unit", frameon=False)
+        else:  # many units: the mean over the units, whiskers from the least to the most used
+            mean = cycles.mean(axis=1)
+            _grouped_bars(a_cyc, mean.to_frame(f"Mean over {cycles.shape[1]} units"), fmt="{:.2f}")
+            x = np.arange(len(mean))
+            a_cyc.errorbar(
+                x,
+                mean.to_numpy(dtype=float),
+                yerr=[
+                    (mean - cycles.min(axis=1)).to_numpy(dtype=float),
+                    (cycles.max(axis=1) - mean).to_numpy(dtype=float),
+                ],
+                fmt="none",
+                ecolor="black",
+                capsize=5,
+                label="Least to most used unit",
+            )
+            a_cyc.legend(frameon=False, loc="upper left", ncol=2)
+            a_cyc.set_ylim(top=float(cycles.max().max()) * 1.3)
         a_cyc.set_title("Equivalent full cycles")
         a_cyc.set_ylabel("Equivalent full cycles [cycles]")
-        if 0 < panels["cycles"].shape[1] <= 8:
-            a_cyc.legend(title="Storage unit", frameon=False)
         for ax in (a_cost, a_abs, a_em, a_cyc):
             ax.set_xlabel("Run")
         notices = table.attrs.get("notices") or []
@@ -657,6 +795,92 @@ def compare_figure(
         if notices:
             title += "\n" + textwrap.fill("note: " + "; ".join(notices), 150)
         fig.suptitle(title, fontsize=12 if not notices else 10)
+    return fig
+
+
+def sites_figure(
+    run: str | Path | Results,
+    site: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    *,
+    figsize: tuple[float, float] | None = None,
+    dpi: float = DPI,
+) -> Figure:
+    """Small multiples: one panel per site (``site``: that site only) [MW].
+
+    Each panel: solar available, grid export (above zero) and import (below), and the
+    storage's net power (discharge above zero, charge below), with the site's export limit
+    dashed; its title gives the site's savings and curtailment absorbed (summary
+    ``per_site``). Panels have their own power scale: sites differ in size.
+    """
+    res = _results(run)
+    _check_site(res, site)
+    names = _sites(res, site)
+    per_site = res.summary.get("per_site") or {}
+    limits = ((res.summary.get("diagnostics") or {}).get("binding_limits") or {}).get("sites") or {}
+    n = len(names)
+    cols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 9 else 4
+    rows = int(np.ceil(n / cols))
+    currency = res.currency or "currency"
+    with _rc():
+        fig = new_figure(figsize or (4.2 * cols + 1.5, 2.5 * rows + 1.2), dpi)
+        axes = fig.subplots(rows, cols, squeeze=False, sharex=True).ravel()
+        handles: list[Any] = []
+        for ax, name in zip(axes, names, strict=False):
+            flows = power_frame(res, name, start, end)
+            x = _edges(flows.index, res.dt_h)
+            net_storage = flows["discharge"] - flows["charge"]
+            h_solar = ax.step(
+                x, _step(flows["solar_available"]), where="post", color="#d4a200", linewidth=1.0,
+                label="Solar available",
+            )[0]
+            h_exp = ax.step(
+                x, _step(flows["export"] - flows["import"]), where="post", color="#7b4fa0",
+                linewidth=1.0, label="Grid export (> 0) / import (< 0)",
+            )[0]
+            h_sto = ax.fill_between(
+                x, 0, _step(net_storage), step="post", color="#2a9d8f", alpha=0.55, linewidth=0,
+                label="Storage discharge (> 0) / charge (< 0)",
+            )
+            limit = ((limits.get(name) or {}).get("export") or {}).get("limit_mw")
+            if limit:
+                h_lim = ax.axhline(
+                    limit, color="#bc4749", linestyle="--", linewidth=1.0, label="Export limit"
+                )
+                if len(handles) < 4:
+                    handles = [h_solar, h_exp, h_sto, h_lim]
+            elif not handles:
+                handles = [h_solar, h_exp, h_sto]
+            ax.axhline(0.0, color="black", linewidth=0.6)
+            figs = per_site.get(name) or {}
+            title = name
+            if figs:
+                title += (
+                    f"\nsaves {figs.get('savings', 0):,.0f} {currency}, absorbs "
+                    f"{figs.get('curtailment_absorbed_mwh', 0):,.0f} MWh"
+                )
+            ax.set_title(title, fontsize=9)
+            ax.set_ylabel("[MW]", fontsize=8)
+            ax.yaxis.set_major_formatter(_thousands)
+            ax.tick_params(labelsize=8)
+            _time_axis(ax, flows.index.tz)
+        for ax in axes[n:]:
+            ax.set_axis_off()
+        fig.legend(
+            handles,
+            [h.get_label() for h in handles],
+            loc="outside lower center",
+            ncol=len(handles),
+            frameon=False,
+        )
+        first = power_frame(res, names[0], start, end).index
+        note = (
+            "; titles: savings and curtailment absorbed over the whole run"
+            if (start is not None or end is not None) and per_site
+            else ""
+        )
+        fig.suptitle(f"{res.name}: the sites one by one\n{_span(first, res.dt_h)}{note}")
     return fig
 
 
@@ -678,4 +902,5 @@ FIGURES = {
     "dispatch": dispatch_figure,
     "curtailment": curtailment_figure,
     "emissions": emissions_figure,
+    "sites": sites_figure,
 }

@@ -69,7 +69,7 @@ PresetValue = float | dict[str, Any] | SeriesFunction
 
 CONFIDENCE_LEVELS: dict[str, str] = {
     "H": "high: official, or several independent sources",
-    "M": "medium: one credible secondary source, or a public code file quoting the document",
+    "M": "medium: one credible secondary source quoting the document (official text not retrieved)",
     "L-M": "low-medium: a few unofficial sources, or values derived from one",
     "L": "low: one unattributed source, marketing copy or a derived value",
     "UNCONFIRMED": "unconfirmed: not found in any source; do not rely on it",
@@ -94,6 +94,9 @@ _MODELLED_STEMS = {
 _KWH_PER_MWH = 1000.0
 _MINUTES_PER_DAY = 1440
 
+#: libyaml's safe loader when available (the data files are read at first use)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class PresetInfo:
@@ -108,7 +111,7 @@ class PresetInfo:
     description : one line: the basis of a constant, the title of a tariff or shape
     unit : unit of the resolved series (``tCO2/MWh`` or ``CNY/MWh``)
     year : data year (or edition year) when meaningful, else ``None``
-    source : where the number comes from (documents, URLs, code-file ids)
+    source : where the number comes from (document number, issuer, date, URL where known)
     confidence : ``H``, ``M``, ``L-M``, ``L`` or ``UNCONFIRMED`` (see ``CONFIDENCE_LEVELS``)
     note : caveats a user must see (always non-empty when confidence is below ``H``)
     """
@@ -245,7 +248,7 @@ class _Tariff:
 
 def _load_tariffs() -> dict[str, _Tariff]:
     out: dict[str, _Tariff] = {}
-    for name, raw in yaml.safe_load(_data_text("tariffs.yaml")).items():
+    for name, raw in yaml.load(_data_text("tariffs.yaml"), Loader=_YAML_LOADER).items():
         where = f"data/tariffs.yaml: {name}"
         _check_confidence(raw["confidence"], where)
         levels = raw["levels"]
@@ -301,7 +304,7 @@ def _load_tariffs() -> dict[str, _Tariff]:
 
 def _load_spot() -> dict[str, tuple[PresetInfo, dict[str, Any]]]:
     out: dict[str, tuple[PresetInfo, dict[str, Any]]] = {}
-    for name, raw in yaml.safe_load(_data_text("spot.yaml")).items():
+    for name, raw in yaml.load(_data_text("spot.yaml"), Loader=_YAML_LOADER).items():
         _check_confidence(raw["confidence"], f"data/spot.yaml: {name}")
         stats = raw["statistics"]
         info = PresetInfo(
@@ -948,7 +951,8 @@ def presets_table_text(filter: str | None = None) -> str:  # noqa: A002 - the CL
 
     With no filter: every preset as a table with numbered source footnotes. A filter that names
     one preset (or alias) exactly prints its full description; otherwise presets whose name or
-    kind contains the filter (case-insensitive) are listed.
+    kind contains the filter (case-insensitive) are listed. Raises ``KeyError`` (with a
+    suggestion when a name is close) when nothing matches.
     """
     reg = _registry()
     if filter:
@@ -967,7 +971,7 @@ def presets_table_text(filter: str | None = None) -> str:  # noqa: A002 - the CL
             known = sorted([*list_presets()["name"], *reg.aliases])
             close = difflib.get_close_matches(needle, known, n=4, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            return f"no preset matches {filter!r}{hint}"
+            raise KeyError(f"no preset matches {filter!r}{hint}")
     sources: dict[str, int] = {}
     rows = [("name", "value", "unit", "year", "conf", "src")]
     for r in table.itertuples(index=False):

@@ -8,6 +8,7 @@ figures are computed from those arrays exactly as MODEL.md defines them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -287,3 +288,142 @@ def delta_figures(run: dict, baseline: dict) -> dict:
         "savings": baseline["total_cost"] - run["total_cost"],
         "cash_savings": baseline["cash_cost"] - run["cash_cost"],
     }
+
+
+#: units of the per-site figures (``summary["per_site"][site][figure]``)
+PER_SITE_UNITS = {
+    "solar_available_mwh": "MWh",
+    "curtailed_mwh": "MWh",
+    "baseline_curtailed_mwh": "MWh",
+    "curtailment_absorbed_mwh": "MWh",
+    "import_mwh": "MWh",
+    "export_mwh": "MWh",
+    "unserved_mwh": "MWh",
+    "charge_mwh": "MWh",
+    "discharge_mwh": "MWh",
+    "emissions_tco2": "tCO2",
+    "baseline_emissions_tco2": "tCO2",
+    "emissions_displaced_tco2": "tCO2",
+    "energy_cost": "currency",
+    "carbon_cost": "currency",
+    "degradation_cost": "currency",
+    "unserved_cost": "currency",
+    "total_cost": "currency",
+    "baseline_total_cost": "currency",
+    "savings": "currency",
+}
+
+#: units of the per-unit figures (``summary["per_unit"][unit][figure]``)
+PER_UNIT_UNITS = {
+    "site": "",
+    "power_mw": "MW",
+    "charge_power_mw": "MW",
+    "count": "",
+    "energy_mwh": "MWh",
+    "duration_h": "h",
+    "charge_mwh": "MWh",
+    "discharge_mwh": "MWh",
+    "storage_losses_mwh": "MWh",
+    "equivalent_full_cycles": "cycles",
+    "degradation_cost": "currency",
+    "soc_start": "fraction",
+    "soc_end": "fraction",
+}
+
+
+def _site_costs(r: DispatchResult) -> dict[str, np.ndarray]:
+    """Per-site terms of MODEL.md's objective, each (S,) [currency]; they sum to ``total_cost``."""
+    inp = r.inputs
+    dt = inp.dt_h
+    net = r.imp - r.exp
+    energy = dt * (inp.buy_price * r.imp - inp.sell_price * r.exp).sum(axis=1)
+    carbon = inp.carbon_price * dt * (inp.steer_carbon * net).sum(axis=1)
+    degradation = dt * r.site_sum(inp.degradation_cost[:, None] * r.dis).sum(axis=1)
+    unserved = inp.voll * dt * r.shed.sum(axis=1)
+    return {
+        "energy_cost": energy,
+        "carbon_cost": carbon,
+        "degradation_cost": degradation,
+        "unserved_cost": unserved,
+        "total_cost": energy + carbon + degradation + unserved,
+    }
+
+
+def _site_emissions(r: DispatchResult) -> dict[str, np.ndarray]:
+    """Per-site emissions ``Σ_t Δt·ci·(imp − exp)`` by carbon series, each (S,) [tCO2]."""
+    net = r.imp - r.exp
+    return {k: r.inputs.dt_h * (ci * net).sum(axis=1) for k, ci in r.inputs.carbon.items()}
+
+
+def per_site_figures(run: DispatchResult, baseline: DispatchResult) -> dict[str, dict]:
+    """The figures of MODEL.md split by site, run against baseline (units: :data:`PER_SITE_UNITS`).
+
+    Every additive figure sums over the sites to the fleet figure of the same name:
+    ``Σ_s total_cost = total_cost`` (MODEL.md's objective; a group limit couples sites, but
+    its rows add no cost term, so the split is exact; cost terms that an extension adds are
+    not split by site), ``Σ_s savings = savings``,
+    ``Σ_s curtailment_absorbed_mwh = curtailment_absorbed_mwh``, and the emissions
+    on each carbon series.
+    """
+    dt = run.inputs.dt_h
+    cost, base_cost = _site_costs(run), _site_costs(baseline)
+    em, base_em = _site_emissions(run), _site_emissions(baseline)
+    cur = dt * run.cur.sum(axis=1)
+    base_cur = dt * baseline.cur.sum(axis=1)
+    arrays: dict[str, Any] = {
+        "solar_available_mwh": dt * run.pv.sum(axis=1),
+        "curtailed_mwh": cur,
+        "baseline_curtailed_mwh": base_cur,
+        "curtailment_absorbed_mwh": base_cur - cur,
+        "import_mwh": dt * run.imp.sum(axis=1),
+        "export_mwh": dt * run.exp.sum(axis=1),
+        "unserved_mwh": dt * run.shed.sum(axis=1),
+        "charge_mwh": dt * run.site_sum(run.ch).sum(axis=1),
+        "discharge_mwh": dt * run.site_sum(run.dis).sum(axis=1),
+        **{k: v for k, v in cost.items()},
+        "baseline_total_cost": base_cost["total_cost"],
+        "savings": base_cost["total_cost"] - cost["total_cost"],
+    }
+    out: dict[str, dict] = {}
+    for s, site in enumerate(run.inputs.site_names):
+        row = {k: float(v[s]) for k, v in arrays.items()}
+        row["emissions_tco2"] = {k: float(v[s]) for k, v in em.items()}
+        row["baseline_emissions_tco2"] = {k: float(v[s]) for k, v in base_em.items()}
+        row["emissions_displaced_tco2"] = {k: float(base_em[k][s] - v[s]) for k, v in em.items()}
+        out[site] = row
+    return out
+
+
+def per_unit_figures(run: DispatchResult) -> dict[str, dict]:
+    """Size and use of every storage unit (units: :data:`PER_UNIT_UNITS`)."""
+    inp = run.inputs
+    dt = inp.dt_h
+    if not inp.n_units:
+        return {}
+    charge = dt * run.ch.sum(axis=1)
+    discharge = dt * run.dis.sum(axis=1)
+    losses = charge - discharge - (run.e[:, -1] - run.e[:, 0])
+    window = (inp.soc_max - inp.soc_min) * inp.energy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        efc = np.where(window > 0, discharge / window, 0.0)
+        soc = np.where(inp.energy[:, None] > 0, run.e[:, [0, -1]] / inp.energy[:, None], 0.0)
+        duration = np.where(inp.power > 0, inp.energy / inp.power, np.inf)
+    degradation = dt * (inp.degradation_cost[:, None] * run.dis).sum(axis=1)
+    out: dict[str, dict] = {}
+    for b, unit in enumerate(inp.unit_names):
+        out[unit] = {
+            "site": inp.site_names[inp.unit_site[b]],
+            "count": int(inp.count[b]),
+            "power_mw": float(inp.power[b]),
+            "charge_power_mw": float(inp.charge_power[b]),
+            "energy_mwh": float(inp.energy[b]),
+            "duration_h": float(duration[b]),
+            "charge_mwh": float(charge[b]),
+            "discharge_mwh": float(discharge[b]),
+            "storage_losses_mwh": float(losses[b]),
+            "equivalent_full_cycles": float(efc[b]),
+            "degradation_cost": float(degradation[b]),
+            "soc_start": float(soc[b, 0]),
+            "soc_end": float(soc[b, 1]),
+        }
+    return out

@@ -32,13 +32,20 @@ from typing import Any
 import numpy as np
 
 from essdispatch import __version__
+from essdispatch.caveats import data_caveats
 from essdispatch.diagnostics import diagnose, diagnostic_warnings
 from essdispatch.dispatch import SolveStats, solve_dispatch
 from essdispatch.econ import revenue_streams
 from essdispatch.exceptions import ResultsError, ScenarioError, SolveError
 from essdispatch.inputs import Inputs
 from essdispatch.numerics import coefficient_warnings, inputs_size, size_problems
-from essdispatch.results import BALANCE_TOL_MW, DispatchResult, delta_figures
+from essdispatch.results import (
+    BALANCE_TOL_MW,
+    DispatchResult,
+    delta_figures,
+    per_site_figures,
+    per_unit_figures,
+)
 from essdispatch.solve import SolverOptions
 from essdispatch.stored_carbon import carbon_accounting
 
@@ -244,6 +251,8 @@ def build_summary(
         "revenue_streams": revenue_streams(run, baseline),  # docs/ECONOMICS.md
         # stored carbon, the split of emissions displaced, 24/7 matching (stored_carbon.py)
         "carbon_accounting": carbon_accounting(run, baseline),
+        "per_site": per_site_figures(run, baseline),
+        "per_unit": per_unit_figures(run),
         "checks": {
             "balance_residual_max_mw": float(np.abs(run.balance_residual()).max(initial=0.0)),
             "baseline_balance_residual_max_mw": float(
@@ -278,7 +287,7 @@ def results_size(inputs: Inputs, csv: bool = False) -> int:
     """Rough upper estimate of a results folder's size [bytes] (uncompressed columns)."""
     columns = 10 * inputs.n_sites + 4 * inputs.n_units + len(inputs.carbon) * inputs.n_sites
     cells = inputs.n_periods * columns
-    return int(cells * 8 * 2 + (cells * 24 if csv else 0) + 2**20)
+    return int(cells * 8 * 2 + (cells * 48 if csv else 0) + 2**20)
 
 
 def check_free_space(out_dir: Path, need: int) -> None:
@@ -339,6 +348,7 @@ def write_results(
         baseline.to_frame().to_parquet(tmp / "baseline.parquet")
         if csv:
             frame.to_csv(tmp / "dispatch.csv")
+            baseline.to_frame().to_csv(tmp / "baseline.csv")
         (tmp / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
         for fname, text in (extra_files or {}).items():  # e.g. cashflows.csv
             (tmp / fname).write_text(text, encoding="utf-8")
@@ -384,7 +394,7 @@ def run_scenario(
     ----------
     path : the scenario YAML file
     out : the folder that receives ``<name>/`` (None: write nothing)
-    csv : also write ``dispatch.csv``
+    csv : also write ``dispatch.csv`` and ``baseline.csv``
     options : solver options (override the scenario's ``solver:`` block)
     backend : ``direct`` (vectorised matrices, default) or ``pyomo`` (build the
         Pyomo model and compile it)
@@ -529,6 +539,7 @@ def run_loaded(
         summary["finance"] = _clean(finance)
         summary["warnings"] = list(summary.get("warnings", [])) + finance["warnings"]
         extra_files["cashflows.csv"] = cashflows.to_csv(index=False)
+    summary["data_caveats"] = data_caveats(scenario.raw_text)
     folder = None
     if out_dir is not None:
         say("writing results")

@@ -26,6 +26,9 @@ registry, so there is no chain of ``if`` branches over the forms.
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import re
 import types
 import warnings
@@ -779,11 +782,107 @@ def _daily_factor(spec: PvlibSpec, times: pd.DatetimeIndex) -> np.ndarray:
     return out
 
 
-def _pvlib_profile(
+#: clear-sky profiles computed in this process, by cache key (see :func:`_clearsky_per_unit`)
+_CLEARSKY_MEMO: dict[str, np.ndarray] = {}
+#: at most this many profiles are kept in memory
+_CLEARSKY_MEMO_MAX = 256
+
+
+def pvlib_cache_dir() -> Path | None:
+    """Folder of the on-disk cache of clear-sky profiles (None: no disk cache).
+
+    ``$ESSDISPATCH_CACHE_DIR/pvlib`` if set (an empty value turns the disk cache off),
+    else ``$XDG_CACHE_HOME/essdispatch/pvlib``, else ``~/.cache/essdispatch/pvlib``.
+    """
+    env = os.environ.get("ESSDISPATCH_CACHE_DIR")
+    if env is not None:
+        return Path(env) / "pvlib" if env.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "essdispatch" / "pvlib"
+
+
+@functools.lru_cache(maxsize=1)
+def _pvlib_version() -> str:
+    """pvlib's version without importing it (its import takes over a second)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pvlib")
+    except PackageNotFoundError:  # the computation fails later with its own message
+        return "?"
+
+
+def _clearsky_key(
+    spec: PvlibSpec, lat: float, lon: float, index: pd.DatetimeIndex, dt_h: float
+) -> str:
+    import hashlib
+
+    parts = {
+        "v": 1,
+        "pvlib": _pvlib_version(),
+        "tilt": spec.tilt,
+        "azimuth": spec.azimuth,
+        "model": spec.model,
+        "lat": lat,
+        "lon": lon,
+        "tz": str(index.tz),
+        "dt_h": dt_h,
+        "n": len(index),
+        # every timestamp (not only the first and the step): a DST zone's index is irregular
+        "index": hashlib.sha256(index.asi8.tobytes()).hexdigest(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _clearsky_per_unit(
     spec: PvlibSpec, lat: float, lon: float, index: pd.DatetimeIndex, dt_h: float
 ) -> np.ndarray:
-    """Per-unit clear-sky plane-of-array profile at the period midpoints (no scaling)."""
-    import pvlib  # heavy import, only when a pvlib series is used
+    """``clip(POA / 1000 W/m², 0, 1)`` at the period midpoints, cached.
+
+    pvlib's solar position and clear-sky model cost about 0.1 s per site-year and pvlib's
+    import over a second; the result depends only on the key of :func:`_clearsky_key`, so it
+    is kept in memory and in :func:`pvlib_cache_dir` (a ``.npy`` per key, written atomically;
+    a cache that cannot be read or written is ignored).
+    """
+    key = _clearsky_key(spec, lat, lon, index, dt_h)
+    hit = _CLEARSKY_MEMO.get(key)
+    if hit is not None:
+        return hit
+    folder = pvlib_cache_dir()
+    path = folder / f"{key}.npy" if folder is not None else None
+    if path is not None and path.is_file():
+        try:
+            arr = np.load(path, allow_pickle=False)
+            if arr.shape == (len(index),) and np.isfinite(arr).all():
+                arr.setflags(write=False)
+                _remember(key, arr)
+                return arr
+        except (OSError, ValueError):
+            pass
+    arr = _clearsky_compute(spec, lat, lon, index, dt_h)
+    arr.setflags(write=False)
+    _remember(key, arr)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+            np.save(tmp, arr, allow_pickle=False)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return arr
+
+
+def _remember(key: str, arr: np.ndarray) -> None:
+    if len(_CLEARSKY_MEMO) >= _CLEARSKY_MEMO_MAX:
+        _CLEARSKY_MEMO.pop(next(iter(_CLEARSKY_MEMO)))
+    _CLEARSKY_MEMO[key] = arr
+
+
+def _clearsky_compute(
+    spec: PvlibSpec, lat: float, lon: float, index: pd.DatetimeIndex, dt_h: float
+) -> np.ndarray:
+    import pvlib  # heavy import, only when a pvlib series is computed
 
     mid = index + pd.Timedelta(hours=dt_h / 2)
     loc = pvlib.location.Location(lat, lon, tz=str(index.tz))
@@ -801,8 +900,15 @@ def _pvlib_profile(
         sky["dhi"],
         model="isotropic",
     )["poa_global"].to_numpy(dtype=np.float64)
-    per_unit = np.clip(np.nan_to_num(poa / 1000.0), 0.0, 1.0)
-    return per_unit * _daily_factor(spec, mid)
+    return np.clip(np.nan_to_num(poa / 1000.0), 0.0, 1.0)
+
+
+def _pvlib_profile(
+    spec: PvlibSpec, lat: float, lon: float, index: pd.DatetimeIndex, dt_h: float
+) -> np.ndarray:
+    """Per-unit clear-sky plane-of-array profile at the period midpoints (no scaling)."""
+    mid = index + pd.Timedelta(hours=dt_h / 2)
+    return _clearsky_per_unit(spec, lat, lon, index, dt_h) * _daily_factor(spec, mid)
 
 
 def full_load_scale(profile: np.ndarray, dt_h: float, target_h: float) -> float:

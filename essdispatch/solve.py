@@ -222,8 +222,9 @@ def _new_highs() -> _Highs:
     """A ``highspy.Highs`` whose start-up banner does not reach stdout.
 
     HiGHS prints its banner from C++ on the first construction in a process, before any
-    option can be set; standard output is pointed at standard error for that moment, so piped
-    output stays clean (the solver's log is shown, on stderr, only when ``verbose``).
+    option can be set; standard output is pointed at the null device for that moment, so piped
+    output and the terminal stay clean (the solver's log is shown, on stderr, only when
+    ``verbose``).
     """
     global _BANNER_SILENCED
     if _BANNER_SILENCED:
@@ -234,11 +235,17 @@ def _new_highs() -> _Highs:
     except (OSError, ValueError):
         return _Highs()
     try:
-        os.dup2(2, 1)
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        null = 2
+    try:
+        os.dup2(null, 1)
         h = _Highs()
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+        if null != 2:
+            os.close(null)
     _BANNER_SILENCED = True
     return h
 

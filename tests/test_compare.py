@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -120,13 +121,36 @@ def test_three_runs_and_labels(runs):
 
 def test_terminal_table_has_units_and_values(runs):
     a, b = runs["fleet-lambda0"], runs["fleet-lambda200"]
-    text = format_table(compare_table([a, b]))
+    text = format_table(compare_table([a, b]), width=None)
     sb = read_summary(b)
     assert "curtailed_mwh [MWh]" in text
     assert "total_cost [CNY]" in text
     assert "emissions_displaced_tco2[marginal] [tCO2]" in text
     assert "equivalent_full_cycles[north-bess] [cycles]" in text
     assert f"{sb['savings']:,.0f}" in text
+
+
+def test_narrow_table_fits_100_columns_with_labels_and_legend(runs):
+    labels = ["fleet-lambda0", "fleet-lambda200", "one"]
+    folders = [runs[k] for k in labels]
+    table = compare_table(folders, force=True)
+    text = format_table(table)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    for letter, label in zip("ABC", labels, strict=True):
+        assert f"{letter}  {label}" in text.splitlines()
+    assert "solar curtailed [MWh]" in text and "emissions displaced (marginal) [tCO2]" in text
+    sb = read_summary(runs["fleet-lambda200"])
+    assert f"{sb['savings']:,.0f}" in text
+    wide = format_table(table, width=None)
+    assert max(len(line) for line in wide.splitlines()) > 100
+    # every value of the wide table is in the narrow one (wrapped, not dropped)
+    number = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?%?")
+    assert set(number.findall(wide.split("(Δ")[0])) <= set(number.findall(text))
+    res = CliRunner().invoke(cli, ["compare", *map(str, folders), "--force"])
+    assert res.exit_code == 0
+    assert max(len(line) for line in res.stdout.splitlines()) <= 100
+    res = CliRunner().invoke(cli, ["compare", *map(str, folders), "--force", "--wide"])
+    assert res.exit_code == 0 and "fleet-lambda200" in res.stdout.splitlines()[0]
 
 
 def test_different_currency_refused_then_forced(runs):
@@ -202,7 +226,7 @@ def test_cli_compare_writes_csv_and_json(runs, tmp_path):
         cli, ["compare", str(a), str(b), "--csv", str(csv), "--json", str(js), "--plot", str(png)]
     )
     assert res.exit_code == 0, res.output
-    assert "total_cost [CNY]" in res.output
+    assert "total cost [CNY]" in res.output
     assert "objective.carbon_price" in res.output
     frame = pd.read_csv(csv, keep_default_na=False, na_values=[""])
     sa, sb = read_summary(a), read_summary(b)
@@ -217,7 +241,7 @@ def test_cli_compare_writes_csv_and_json(runs, tmp_path):
 
 def test_cli_compare_incomparable_exits_with_one_line(runs):
     res = CliRunner().invoke(cli, ["compare", str(runs["one"]), str(runs["usd"])])
-    assert res.exit_code == 4
+    assert res.exit_code == 2
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "not comparable" in lines[0] and "--force" in lines[0]
     forced = CliRunner().invoke(cli, ["compare", str(runs["one"]), str(runs["usd"]), "--force"])

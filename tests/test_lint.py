@@ -17,7 +17,7 @@ def test_ruff_check_is_clean():
     cmd = [ruff] if ruff else [sys.executable, "-m", "ruff"]
     try:
         res = subprocess.run(
-            [*cmd, "check", "essdispatch", "tests", "benchmarks"],
+            [*cmd, "check", "essdispatch", "tests", "benchmarks", "examples"],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -206,4 +206,4 @@ def test_cli_plot(runs, tmp_path):
     assert res.exit_code == 0, res.output
     assert png_size(out) == (800, 500)
     bad = CliRunner().invoke(cli, ["plot", str(runs["one"]), "--site", "nope"])
-    assert bad.exit_code == 4 and "no site 'nope'" in bad.output
+    assert bad.exit_code == 2 and "no site 'nope'" in bad.output

@@ -121,7 +121,8 @@ def test_table_text() -> None:
     some = presets_table_text("om/")
     assert "cn-grid-om/south" in some
     assert "cn-grid-average" not in some
-    assert "no preset matches" in presets_table_text("zzz-nothing")
+    with pytest.raises(KeyError, match="no preset matches 'zzz-nothing'"):
+        presets_table_text("zzz-nothing")
     assert all(target in set(list_presets()["name"]) for target in list_aliases().values())
 
 

@@ -398,7 +398,11 @@ def test_cli_sweep_dry_run_run_and_compare(tmp_path: Path) -> None:
     cmp = runner.invoke(cli, ["compare", str(folder), "--plot", str(png), "--csv", str(csv)])
     assert cmp.exit_code == 0, cmp.output
     assert "sweep tiny-sweep: 4 finished, 0 failed, 0 pending" in cmp.output
-    assert "carbon_price=200,energy_mwh=x2" in cmp.output
+    assert max(len(line) for line in cmp.stdout.splitlines()) <= 100
+    assert "duration" in cmp.stdout and "[h]" in cmp.stdout  # hours, not a scale factor
+    assert "savings" in cmp.stdout and "[CNY]" in cmp.stdout
+    wide = runner.invoke(cli, ["compare", str(folder), "--wide"])
+    assert wide.exit_code == 0 and "carbon_price=200,energy_mwh=x2" in wide.output
     assert png.stat().st_size > 10_000
     assert len(pd.read_csv(csv)) == 4
     bad = runner.invoke(cli, ["sweep", str(tmp_path / "tiny-day.yaml")])
