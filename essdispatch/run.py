@@ -240,15 +240,63 @@ def build_summary(
 
 
 def check_writable(out_dir: Path) -> None:
-    """Fail before solving when results cannot be written under ``out_dir``."""
+    """Fail before solving when results cannot be written under ``out_dir``.
+
+    Creates nothing: the nearest existing folder on the way must be a writable folder.
+    """
+    if str(out_dir).strip() == "":
+        raise ResultsError("--out: empty folder name (give a folder, e.g. results)")
+    probe = Path(os.path.abspath(out_dir))
+    while not (probe.exists() or probe.is_symlink()):
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    target = Path(os.path.abspath(out_dir))
+    if probe.exists() and not probe.is_dir():
+        why = "a file, not a folder" if probe == target else f"{probe} is a file"
+        raise ResultsError(f"{out_dir}: results folder is not writable ({why})")
+    if not probe.exists():
+        raise ResultsError(f"{out_dir}: results folder is not writable ({probe}: broken link)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ResultsError(
+            f"{out_dir}: results folder is not writable ({probe}: permission denied)"
+        )
+
+
+@contextlib.contextmanager
+def _out_folder(out_dir: Path, name: str) -> Iterator[None]:
+    """Create ``out_dir`` (removed again if the run fails and it is still empty) and hold
+    the lock of ``<out_dir>/<name>`` for the whole run."""
+    from essdispatch.safe_write import name_lock
+
+    created: list[Path] = []
+    probe = Path(os.path.abspath(out_dir))
+    while not probe.exists() and probe.parent != probe:
+        created.append(probe)
+        probe = probe.parent
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".write-test-"):
             pass
     except OSError as exc:
+        _remove_empty(created)
         raise ResultsError(
             f"{out_dir}: results folder is not writable: {exc.strerror or exc}"
         ) from exc
+    try:
+        with name_lock(out_dir, name):
+            yield
+    except BaseException:
+        _remove_empty(created)
+        raise
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 #: room kept free on the disk beyond the estimated size of the results [bytes]
@@ -302,46 +350,45 @@ def write_results(
 ) -> Path:
     """Write the results folder atomically; returns its path.
 
-    Everything goes into a hidden ``.<name>.tmp-*`` folder first. Only the swap (the
-    earlier folder renamed aside, the new one renamed into place, the earlier one
-    removed) runs with SIGINT/SIGTERM held back, so an interrupt either leaves the
-    earlier results untouched (and the temporary folder removed) or lands after the
-    new folder is complete.
+    Everything goes into a hidden ``.<name>.tmp-*`` folder first; the swap
+    (:func:`essdispatch.safe_write.swap_into_place`: an atomic exchange of the two
+    folders where the kernel offers one) runs with SIGINT/SIGTERM held back, under the
+    name's lock, after repairing what an earlier crash left
+    (:func:`essdispatch.safe_write.recover`). An interrupt or a kill leaves either the
+    earlier results or the new ones at ``<out_dir>/<name>``, never neither for good.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from essdispatch.safe_write import name_lock, recover, swap_into_place
+
     target = out_dir / name
-    tmp = out_dir / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
-    old = out_dir / f".{name}.old-{uuid.uuid4().hex[:8]}"
     try:
-        tmp.mkdir()
-        frame = run.to_frame()
-        frame.to_parquet(tmp / "dispatch.parquet")
-        baseline.to_frame().to_parquet(tmp / "baseline.parquet")
-        if csv:
-            frame.to_csv(tmp / "dispatch.csv")
-        (tmp / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
-        # summary.json last: its presence marks a complete folder
-        with open(tmp / "summary.json", "w", encoding="utf-8") as fh:
-            json.dump(summary, fh, indent=2, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with _signals_blocked():
-            try:
-                if target.exists():
-                    target.rename(old)
-                tmp.rename(target)
-            except BaseException:
-                if old.exists() and not target.exists():
-                    old.rename(target)
-                raise
-            if old.exists():
-                shutil.rmtree(old, ignore_errors=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ResultsError(f"{target}: could not write results: {exc.strerror or exc}") from exc
-    finally:
-        if tmp.exists():
-            with _signals_blocked():
-                shutil.rmtree(tmp, ignore_errors=True)
+    tmp = out_dir / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        with name_lock(out_dir, name):
+            recover(out_dir, name)
+            try:
+                tmp.mkdir()
+                frame = run.to_frame()
+                frame.to_parquet(tmp / "dispatch.parquet")
+                baseline.to_frame().to_parquet(tmp / "baseline.parquet")
+                if csv:
+                    frame.to_csv(tmp / "dispatch.csv")
+                (tmp / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
+                # summary.json last: its presence marks a complete folder
+                with open(tmp / "summary.json", "w", encoding="utf-8") as fh:
+                    json.dump(summary, fh, indent=2, ensure_ascii=False)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                with _signals_blocked():
+                    swap_into_place(tmp, target)
+            finally:
+                if tmp.exists() or tmp.is_symlink():
+                    with _signals_blocked():
+                        shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as exc:
+        raise ResultsError(f"{target}: could not write results: {exc.strerror or exc}") from exc
     return target
 
 
@@ -418,7 +465,6 @@ def run_loaded(
     from essdispatch.rolling import prepare_operation
     from essdispatch.scenario import prepare_inputs
 
-    say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     inputs = prepare_inputs(scenario)
@@ -430,9 +476,61 @@ def run_loaded(
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         check_writable(out_dir)
-        check_free_space(out_dir, results_size(inputs, csv))
+        check_free_space(_existing(out_dir), results_size(inputs, csv))
     opts = solver_options_from(scenario, options)
     operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
+    with (
+        _out_folder(out_dir, folder_name or inputs.name)
+        if out_dir is not None
+        else contextlib.nullcontext()
+    ):
+        return _solve_and_write(
+            scenario,
+            inputs,
+            opts,
+            operation,
+            out_dir,
+            folder_name or inputs.name,
+            warnings=warnings,
+            csv=csv,
+            backend=backend,
+            decompose=decompose,
+            progress=progress,
+            workers=workers,
+            timings=timings,
+            file=file,
+            load_seconds=load_seconds,
+            t0=t0,
+        )
+
+
+def _existing(path: Path) -> Path:
+    probe = Path(os.path.abspath(path))
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    return probe
+
+
+def _solve_and_write(
+    scenario: Any,
+    inputs: Inputs,
+    opts: SolverOptions,
+    operation: Any,
+    out_dir: Path | None,
+    name: str,
+    *,
+    warnings: list[str],
+    csv: bool,
+    backend: str,
+    decompose: bool,
+    progress: Progress | None,
+    workers: int | None,
+    timings: dict[str, float],
+    file: str | None,
+    load_seconds: float,
+    t0: float,
+) -> RunOutcome:
+    say = progress or (lambda _m: None)
 
     t1 = time.perf_counter()
     run, run_stats, baseline, base_stats = solve_pair(
@@ -461,7 +559,7 @@ def run_loaded(
         t2 = time.perf_counter()
         folder = write_results(
             out_dir,
-            folder_name or inputs.name,
+            name,
             summary,
             run,
             baseline,

@@ -339,13 +339,22 @@ def _case_rows(sweep: Sweep) -> tuple[list[dict[str, Any]], dict[str, list[Any]]
 
 def _read_state(folder: Path, key: str) -> dict[str, Any]:
     """Status and figures of one case from disk."""
+    from essdispatch.safe_write import name_lock, recover
+
+    with contextlib.suppress(ResultsError, OSError), name_lock(folder / "cases", key):
+        recover(folder / "cases", key)  # a write cut off by a crash
     summary_path = folder / "cases" / key / "summary.json"
     if summary_path.exists():
         try:
             summary = json.loads(summary_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {"status": "pending"}
-        return {"status": "finished", **flatten_figures(summary)}
+        if not isinstance(summary, dict):  # damaged: run the case again
+            return {"status": "pending"}
+        try:
+            return {"status": "finished", **flatten_figures(summary)}
+        except (TypeError, ValueError, AttributeError):
+            return {"status": "pending"}
     failure = folder / "failures" / f"{key}.json"
     if failure.exists():
         try:

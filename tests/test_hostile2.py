@@ -1,0 +1,214 @@
+"""Issue 16 (never wrong silently, part two): one section per numbered class.
+
+Signals and kills use real subprocesses of ``python -m essdispatch.cli``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from essdispatch.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def scenario_doc(name: str = "x", **changes: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "name": name,
+        "horizon": {
+            "start": "2026-06-01 00:00",
+            "end": "2026-06-02 00:00",
+            "resolution": "60min",
+            "timezone": "Asia/Shanghai",
+        },
+        "signals": {"price": {"hourly": [300 + 10 * h for h in range(24)]}},
+        "sites": [
+            {
+                "name": "a",
+                "solar": {"capacity_mw": 10, "profile": {"hourly": [0] * 6 + [0.5] * 12 + [0] * 6}},
+                "load": 1,
+                "storage": [
+                    {
+                        "name": "b",
+                        "power_mw": 2,
+                        "energy_mwh": 4,
+                        "charge_efficiency": 0.95,
+                        "discharge_efficiency": 0.95,
+                    }
+                ],
+            }
+        ],
+    }
+    doc.update(changes)
+    return doc
+
+
+def write_scenario(folder: Path, doc: dict[str, Any] | None = None, file: str = "s.yaml") -> Path:
+    path = folder / file
+    path.write_text(yaml.safe_dump(doc if doc is not None else scenario_doc()), encoding="utf-8")
+    return path
+
+
+def env(**extra: str) -> dict[str, str]:
+    out = dict(os.environ)
+    out["PYTHONPATH"] = str(ROOT)
+    out["MPLBACKEND"] = "Agg"
+    out.update(extra)
+    return out
+
+
+def cli_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "essdispatch.cli", *args]
+
+
+def run_proc(*args: str, timeout: float = 120, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        cli_cmd(*args), capture_output=True, text=True, env=env(**extra), timeout=timeout
+    )
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args))
+
+
+def one_line_error(stderr: str) -> str:
+    lines = [ln for ln in stderr.strip().splitlines() if ln.startswith("essdispatch: error")]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+def hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    t0 = time.monotonic()
+    while not path.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"child exited {proc.returncode}: {proc.stderr.read()}")
+        if time.monotonic() - t0 > timeout:
+            proc.kill()
+            raise AssertionError("child never reached the window")
+        time.sleep(0.05)
+
+
+# ============================================================ class 1: crash-safe swap
+def _complete(folder: Path) -> dict:
+    assert folder.is_dir() and not folder.is_symlink()
+    for f in ("summary.json", "dispatch.parquet", "baseline.parquet", "scenario.yaml"):
+        assert (folder / f).is_file(), f
+    return json.loads((folder / "summary.json").read_text())
+
+
+@pytest.mark.parametrize("mode", ["exchange", "rename"])
+def test_kill_inside_the_swap_window_never_loses_the_results(tmp_path, mode):
+    out = tmp_path / "results"
+    first = write_scenario(tmp_path, scenario_doc(), "first.yaml")
+    assert invoke("run", str(first), "--out", str(out), "-q").exit_code == 0
+    before = _complete(out / "x")
+    doc = scenario_doc()
+    doc["sites"][0]["load"] = 2  # a different result
+    second = write_scenario(tmp_path, doc, "second.yaml")
+    mark = tmp_path / "in-window"
+    extra = {"ESSDISPATCH_DEBUG_SWAP_DELAY": "60", "ESSDISPATCH_DEBUG_SWAP_MARK": str(mark)}
+    if mode == "rename":
+        extra["ESSDISPATCH_DEBUG_SWAP"] = "rename"
+    proc = subprocess.Popen(
+        cli_cmd("run", str(second), "--out", str(out), "-q"),
+        env=env(**extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(mark, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert hidden(out), "the kill did not land inside the window"
+    if mode == "exchange":  # the exchange is atomic: the new folder is in place already
+        assert _complete(out / "x")["total_cost"] != before["total_cost"]
+    else:  # the two-rename window: no x until the next start repairs it
+        assert not (out / "x").exists()
+    # the next run of the name repairs first, then writes; nothing is left behind
+    third = run_proc("run", str(first), "--out", str(out), "-q")
+    assert third.returncode == 0, third.stderr
+    assert _complete(out / "x")["total_cost"] == pytest.approx(before["total_cost"])
+    assert hidden(out) == []
+
+
+def test_recover_restores_a_complete_tmp_or_the_old_folder(tmp_path):
+    from essdispatch.safe_write import recover
+
+    out = tmp_path
+    new = out / ".x.tmp-aaaa"
+    new.mkdir()
+    (new / "summary.json").write_text("{}")
+    half = out / ".x.tmp-bbbb"  # incomplete: no summary.json
+    half.mkdir()
+    old = out / ".x.old-cccc"
+    old.mkdir()
+    (old / "summary.json").write_text('{"old": 1}')
+    note = recover(out, "x")
+    assert note and "restored" in note
+    assert (out / "x" / "summary.json").read_text() == "{}"
+    assert hidden(out) == []
+    # only an old folder left: it comes back
+    old.mkdir()
+    (old / "summary.json").write_text('{"old": 1}')
+    (out / "x" / "summary.json").unlink()
+    (out / "x").rmdir()
+    recover(out, "x")
+    assert json.loads((out / "x" / "summary.json").read_text()) == {"old": 1}
+
+
+@pytest.mark.parametrize("earlier", ["file", "symlink", "dangling"])
+def test_earlier_target_file_or_symlink_leaves_nothing_behind(tmp_path, earlier):
+    out = tmp_path / "results"
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("keep")
+    if earlier == "file":
+        (out / "x").write_text("not a folder")
+    elif earlier == "symlink":
+        (out / "x").symlink_to(elsewhere)
+    else:
+        (out / "x").symlink_to(tmp_path / "missing")
+    path = write_scenario(tmp_path)
+    result = invoke("run", str(path), "--out", str(out), "-q")
+    assert result.exit_code == 0, result.output
+    _complete(out / "x")
+    assert hidden(out) == []
+    assert (elsewhere / "keep.txt").read_text() == "keep"  # a link is replaced, not followed
+
+
+def test_two_concurrent_runs_of_one_name(tmp_path):
+    out = tmp_path / "results"
+    path = write_scenario(tmp_path)
+    mark = tmp_path / "in-window"
+    first = subprocess.Popen(
+        cli_cmd("run", str(path), "--out", str(out), "-q"),
+        env=env(ESSDISPATCH_DEBUG_SWAP_DELAY="3", ESSDISPATCH_DEBUG_SWAP_MARK=str(mark)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(mark, first)
+    second = run_proc("run", str(path), "--out", str(out), "-q")
+    first.wait(timeout=60)
+    assert first.returncode == 0
+    assert second.returncode == 4
+    assert "another essdispatch run" in one_line_error(second.stderr)
+    _complete(out / "x")
+    assert hidden(out) == []
