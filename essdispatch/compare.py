@@ -422,12 +422,13 @@ def _flatten(obj: Any, prefix: str, out: dict[str, Any]) -> None:
 def flatten_scenario(text: str) -> dict[str, Any]:
     """Scenario YAML -> ``{key.path: value}``; list items that have a ``name`` are
     keyed by it (``sites[yulin-pv-1].storage[bess-a].power_mw``)."""
-    import yaml
+    from essdispatch.exceptions import ScenarioError
+    from essdispatch.yamlio import load_yaml_text
 
     try:
-        doc = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        raise ResultsError(f"scenario.yaml cannot be parsed: {' '.join(str(exc).split())}") from exc
+        doc = load_yaml_text(text, "scenario.yaml") if text.strip() else {}
+    except ScenarioError as exc:
+        raise ResultsError(f"scenario.yaml cannot be parsed: {exc}") from exc
     out: dict[str, Any] = {}
     _flatten(doc if doc is not None else {}, "", out)
     return out

@@ -1,7 +1,7 @@
 """Scenario files: YAML -> validated, frozen pydantic models -> :class:`~essdispatch.inputs.Inputs`.
 
 The format is docs/SCENARIOS.md. :func:`load_scenario` reads a file with
-``yaml.safe_load``, validates it once (unknown keys are errors), checks every
+:func:`essdispatch.yamlio.read_yaml_file` (bounded, duplicate keys refused), validates it once (unknown keys are errors), checks every
 cross-field rule and evaluates every series on the horizon, and raises one
 :class:`~essdispatch.exceptions.ScenarioError` listing every problem found, each
 with its key path (``sites[2].storage[0].soc_min: must be <= soc_initial (0.5),
@@ -47,7 +47,6 @@ from essdispatch.series import (
     SeriesSpec,
     evaluate_series,
     format_timestamp,
-    join_key,
     rule_error,
     validation_problems,
 )
@@ -73,7 +72,10 @@ __all__ = [
     "scenario_from_dict",
 ]
 
-_NAME = re.compile(r"^[a-z0-9_-]+$")
+_NAME = re.compile(r"[a-z0-9_-]+")  # full-match: a trailing newline is not a name
+#: longest scenario (and sweep) name: folder names beside it (``.<name>.tmp-xxxxxxxx``)
+#: must stay far below the 255-byte limit of file names
+MAX_NAME_LENGTH = 100
 _RESOLUTION_HINT = "use a fixed length such as 60min, 30min, 15min, 5min or 1h"
 
 
@@ -95,9 +97,13 @@ def _efficiency(value: float) -> float:
 
 
 def _scenario_name(value: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise ValueError(
             f"must use only a-z, 0-9, '_' and '-' (it names the results folder), got {value!r}"
+        )
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(
+            f"at most {MAX_NAME_LENGTH} characters (it names the results folder), got {len(value)}"
         )
     return value
 
@@ -526,44 +532,6 @@ class Scenario:
         return self.model.model_dump(mode="json", exclude_unset=True)
 
 
-def _yaml_error(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    problem = getattr(exc, "problem", None) or str(exc)
-    if "constructor for the tag" in problem:
-        problem += " (YAML tags are not allowed)"
-    return f"invalid YAML{where}: {problem}"
-
-
-def _duplicate_keys(text: str) -> list[tuple[str, str]]:
-    """Keys given twice in one mapping (``yaml.safe_load`` keeps the last silently)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return []
-    problems: list[tuple[str, str]] = []
-
-    def walk(node: yaml.Node | None, path: str) -> None:
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for key_node, value_node in node.value:
-                key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
-                if key is not None and key != "<<":
-                    line = key_node.start_mark.line + 1
-                    if key in seen:
-                        problems.append(
-                            (join_key(path, key), f"key given twice (lines {seen[key]} and {line})")
-                        )
-                    seen.setdefault(key, line)
-                walk(value_node, join_key(path, key or "?"))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, f"{path}[{i}]")
-
-    walk(root, "")
-    return problems
-
-
 def load_scenario(path: str | Path) -> Scenario:
     """Read, validate and check a scenario file.
 
@@ -574,22 +542,11 @@ def load_scenario(path: str | Path) -> Scenario:
         YAML, YAML tags, unknown keys, bad values, broken cross-field rules, and
         series that cannot be evaluated or break their ranges.
     """
+    from essdispatch.yamlio import read_yaml_file
+
     path = Path(path)
     file = str(path)
-    try:
-        data_bytes = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(file, [("", "file not found")]) from None
-    except OSError as e:
-        raise ScenarioError(file, [("", f"cannot read the file: {e.strerror or e}")]) from None
-    try:
-        text = data_bytes.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ScenarioError(file, [("", f"not UTF-8 text (byte {e.start})")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ScenarioError(file, [("", _yaml_error(e))]) from None
+    data, text, data_bytes = read_yaml_file(path, file)  # bounded; refuses duplicate keys
     if data is None:
         raise ScenarioError(file, [("", "the file is empty")])
     if not isinstance(data, dict):
@@ -604,7 +561,7 @@ def load_scenario(path: str | Path) -> Scenario:
         path=path,
         sha256=hashlib.sha256(data_bytes).hexdigest(),
         raw_text=text,
-        extra_problems=_duplicate_keys(text),
+        extra_problems=[],
     )
 
 

@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from essdispatch.exceptions import ScenarioError
-from essdispatch.scenario import Scenario, load_scenario, scenario_from_dict
+from essdispatch.scenario import MAX_NAME_LENGTH, Scenario, load_scenario, scenario_from_dict
 from essdispatch.series import validation_problems
 
 #: hex digits of the case hash that name its folder
@@ -36,7 +35,7 @@ HASH_DIGITS = 12
 #: problems listed before the rest are summarised in one line
 MAX_PROBLEMS = 30
 
-_NAME = re.compile(r"^[a-z0-9_-]+$")
+_NAME = re.compile(r"[a-z0-9_-]+")  # used with fullmatch: no trailing newline
 
 
 # --------------------------------------------------------------------------- the file
@@ -82,8 +81,10 @@ class SweepSpec(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _NAME.match(value):
+        if not _NAME.fullmatch(value):
             raise ValueError(f"must use only a-z, 0-9, '_' and '-', got {value!r}")
+        if len(value) > MAX_NAME_LENGTH:
+            raise ValueError(f"at most {MAX_NAME_LENGTH} characters, got {len(value)}")
         return value
 
     @field_validator("grid")
@@ -436,21 +437,22 @@ def load_sweep(path: str | Path) -> Sweep:
         One error for the whole sweep: bad sweep keys, a bad base scenario, and every
         bad case, each problem keyed ``case <name>: <key path>``.
     """
+    from essdispatch.yamlio import read_yaml_file
+
     path = Path(path)
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(file, [("", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(file, [("", f"cannot read the file: {e}")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        message = f"invalid YAML: {e}".replace("\n", " ")
-        if "flow" in message and "'['" in message:
-            message += " (inside { } quote key paths with brackets: {'sites[0].load': 1})"
-        raise ScenarioError(file, [("", message)]) from None
+        data, text, _ = read_yaml_file(path, file)  # bounded; refuses duplicate keys
+    except ScenarioError as e:
+        if any("got '['" in m for _, m in e.problems):
+            raise ScenarioError(
+                file,
+                [
+                    (k, m + " (inside { } quote key paths with brackets: {'sites[0].load': 1})")
+                    for k, m in e.problems
+                ],
+            ) from None
+        raise
     if not isinstance(data, dict):
         raise ScenarioError(file, [("", "expected a mapping (name:, base:, grid:, cases:)")])
     try:

@@ -212,3 +212,123 @@ def test_two_concurrent_runs_of_one_name(tmp_path):
     assert "another essdispatch run" in one_line_error(second.stderr)
     _complete(out / "x")
     assert hidden(out) == []
+
+
+# ============================================================ classes 2, 3, 7, 8: YAML reading
+def write_sweep(folder: Path, body: str) -> Path:
+    write_scenario(folder, scenario_doc("base"), "base.yaml")
+    path = folder / "sweep.yaml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def assert_bad_input(result: Any, *fragments: str) -> str:
+    assert result.exit_code == 2, (result.exit_code, result.output, result.stderr)
+    line = one_line_error(result.stderr)
+    for fragment in fragments:
+        assert fragment in line, line
+    return line
+
+
+@pytest.mark.parametrize(
+    "body, key",
+    [
+        (
+            "name: s\nbase: base.yaml\ngrid:\n  objective.carbon_price: [0, 100]\n"
+            "  objective.carbon_price: [200, 300, 400]\n",
+            "grid.objective.carbon_price",
+        ),
+        ("name: s\nname: t\nbase: base.yaml\n", "name"),
+        (
+            "name: s\nbase: base.yaml\ncases:\n  - name: a\n    set:\n      sites[0].load: 1\n"
+            "      sites[0].load: 2\n",
+            "cases[0].set.sites[0].load",
+        ),
+    ],
+)
+def test_duplicate_keys_in_sweep_files_are_refused(tmp_path, body, key):
+    path = write_sweep(tmp_path, body)
+    for args in (["sweep", str(path), "--dry-run"], ["sweep", str(path), "--inline", "-q"]):
+        result = invoke(*args, "--out", str(tmp_path / "out"))
+        assert_bad_input(result, "sweep.yaml", key, "key given twice")
+    assert not (tmp_path / "out").exists()
+
+
+def test_duplicate_key_in_results_scenario_yaml_is_a_damaged_folder(tmp_path):
+    from essdispatch.compare import flatten_scenario
+    from essdispatch.exceptions import ResultsError
+
+    with pytest.raises(ResultsError, match="key given twice"):
+        flatten_scenario("a: 1\na: 2\n")
+
+
+@pytest.mark.parametrize("name", ["base\n", "base\n\n", "x" * 101, "x" * 250])
+def test_bad_names_are_refused(tmp_path, name):
+    path = write_scenario(tmp_path, scenario_doc(name))
+    result = invoke("run", str(path), "--out", str(tmp_path / "out"), "-q")
+    assert_bad_input(result, "s.yaml", "name")
+    assert not (tmp_path / "out").exists()
+    sweep = write_sweep(tmp_path, yaml.safe_dump({"name": name, "base": "base.yaml"}))
+    assert_bad_input(invoke("sweep", str(sweep), "--dry-run"), "sweep.yaml", "name")
+
+
+def test_block_scalar_name_with_trailing_newline(tmp_path):
+    text = yaml.safe_dump(scenario_doc()).replace("name: x\n", "name: |\n  base\n")
+    assert "name: |" in text
+    (tmp_path / "s.yaml").write_text(text)
+    assert_bad_input(invoke("validate", str(tmp_path / "s.yaml")), "name")
+
+
+BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{n}: &{n} [" + ",".join([f"*{p}"] * 9) + "]\n"
+    for p, n in zip("abcdefghijklmnop", "bcdefghijklmnopq", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        (BOMB, "alias"),
+        ("a: &x [*x]\n", "recursive YAML alias"),
+        ("&a {b: *a}\n", "recursive YAML alias"),
+        ("a: " + "[" * 3000 + "]" * 3000 + "\n", "nested deeper"),
+        ("a: {" * 2000 + "}" * 2000 + "\n", "nested deeper"),
+        ("name: x\nb: " + "9" * 5000 + "\n", "5000 digits"),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "sweep"])
+def test_hostile_yaml_is_refused_quickly(tmp_path, text, fragment, command):
+    path = tmp_path / "f.yaml"
+    path.write_text(text)
+    t0 = time.perf_counter()
+    args = ["sweep", str(path), "--dry-run"] if command == "sweep" else ["validate", str(path)]
+    proc = run_proc(*args, timeout=60)
+    assert time.perf_counter() - t0 < 30
+    assert proc.returncode == 2, proc.stderr
+    line = one_line_error(proc.stderr)
+    assert "f.yaml" in line and fragment in line, line
+
+
+def test_oversized_yaml_is_refused(tmp_path, monkeypatch):
+    from essdispatch import yamlio
+    from essdispatch.exceptions import ScenarioError
+
+    monkeypatch.setattr(yamlio, "MAX_YAML_BYTES", 1000)
+    path = tmp_path / "big.yaml"
+    path.write_text("a: [" + "1," * 1000 + "1]\n")
+    with pytest.raises(ScenarioError, match="big.yaml.*MiB"):
+        yamlio.read_yaml_file(path)
+
+
+@pytest.mark.parametrize("value, fragment", [("1:30", "1:30"), ("010", "010"), ("'1:30'", "1:30")])
+def test_yaml_11_sexagesimal_and_octal_are_not_numbers(tmp_path, value, fragment):
+    text = yaml.safe_dump(scenario_doc()).replace("load: 1\n", f"load: {value}\n")
+    assert f"load: {value}" in text
+    (tmp_path / "s.yaml").write_text(text)
+    result = invoke("validate", str(tmp_path / "s.yaml"))
+    if value == "010":  # text "010" is not silently octal 8: pydantic reads the digits as 10
+        from essdispatch.scenario import load_scenario
+
+        assert load_scenario(tmp_path / "s.yaml").series["sites[0].load"][0] == 10.0
+        return
+    assert_bad_input(result, "sites[0].load", fragment)
