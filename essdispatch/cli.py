@@ -139,11 +139,42 @@ def cli(debug: bool) -> None:
     """Schedule battery-storage fleets next to solar: run, validate and compare scenarios."""
 
 
+def cli_solver_options(
+    time_limit: float | None,
+    threads: int | None,
+    solver_option: tuple[str, ...],
+    verbose: bool = False,
+    allow_loose_gap: bool = False,
+) -> Any:
+    """The run's :class:`~essdispatch.solve.SolverOptions` from the command line, every
+    value checked (bounds, HiGHS option names and values): ScenarioError (exit 2) naming
+    the option otherwise."""
+    from essdispatch.solve import SolverOptions, option_problems
+
+    options = SolverOptions(
+        time_limit_s=time_limit,
+        threads=threads,
+        highs=_parse_solver_options(solver_option),
+        verbose=verbose,
+        allow_loose_gap=allow_loose_gap,
+    )
+    names = {"threads": "--threads", "time_limit_s": "--time-limit"}
+    problems = [
+        (names.get(key, key.replace("options.", "--solver-option ", 1)), message)
+        for key, message in option_problems(options)
+    ]
+    if problems:
+        raise ScenarioError(None, problems)
+    return options
+
+
 def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items:
-        if "=" not in item:
-            raise click.BadParameter(f"{item!r}: expected key=value", param_hint="--solver-option")
+        if "=" not in item or not item.split("=", 1)[0].strip():
+            raise ScenarioError(
+                None, [("--solver-option", f"{item!r}: expected KEY=VALUE, e.g. solver=ipm")]
+            )
         key, raw = item.split("=", 1)
         value: Any = raw
         for cast in (int, float):
@@ -165,7 +196,7 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
     "out",
     default="results",
     show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Folder that receives <name>/.",
 )
 @click.option("--csv", is_flag=True, help="Also write dispatch.csv.")
@@ -175,12 +206,17 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
     default=None,
     help="Time limit of each HiGHS solve [s] (per site or block when the problem is split).",
 )
-@click.option("--threads", type=int, default=None, help="HiGHS threads.")
+@click.option("--threads", type=int, default=None, help="HiGHS threads (1..256).")
 @click.option(
     "--solver-option",
     multiple=True,
     metavar="KEY=VALUE",
     help="Any HiGHS option, e.g. --solver-option solver=ipm (repeatable).",
+)
+@click.option(
+    "--allow-loose-gap",
+    is_flag=True,
+    help="Accept mip_rel_gap/mip_abs_gap looser than 1e-6 (the headline shows the gap).",
 )
 @click.option(
     "--backend",
@@ -210,17 +246,12 @@ def run(
     no_decompose: bool,
     quiet: bool,
     verbose: bool,
+    allow_loose_gap: bool,
 ) -> None:
     """Solve SCENARIO and its no-storage baseline; write OUT/<name>/."""
     from essdispatch.run import run_scenario
-    from essdispatch.solve import SolverOptions
 
-    options = SolverOptions(
-        time_limit_s=time_limit,
-        threads=threads,
-        highs=_parse_solver_options(solver_option),
-        verbose=verbose,
-    )
+    options = cli_solver_options(time_limit, threads, solver_option, verbose, allow_loose_gap)
     phase = _Phase(quiet)
     try:
         outcome = run_scenario(
@@ -252,9 +283,20 @@ def echo_diagnostics(summary: dict, quiet: bool = False) -> None:
 def format_headline(summary: dict, folder: Path | None) -> str:
     """A short human summary of a run."""
     cur = summary.get("currency", "")
+    solver = summary["solver"]
+    gap = solver.get("mip_gap")
+    state = "optimal"
+    if isinstance(gap, int | float):  # a MILP: say how close to optimal it is proven
+        from essdispatch.solve import MIP_REL_GAP
+
+        state = (
+            f"optimal (MIP gap {gap:.2g})"
+            if gap <= MIP_REL_GAP
+            else f"NOT proven optimal: MIP gap {gap:.3%} (looser than {MIP_REL_GAP:g}, allowed)"
+        )
     lines = [
-        f"{summary['scenario']['name']}: optimal "
-        f"({summary['solver']['route']}, solve {summary['solver']['solve_seconds']:.2f} s)",
+        f"{summary['scenario']['name']}: {state} "
+        f"({solver['route']}, solve {solver['solve_seconds']:.2f} s)",
         f"  total cost        {summary['total_cost']:>16,.0f} {cur} "
         f"(baseline {summary['baseline']['total_cost']:,.0f}; savings {summary['savings']:,.0f})",
         f"  curtailment       {summary['curtailed_mwh']:>16,.1f} MWh "
@@ -274,10 +316,11 @@ def format_headline(summary: dict, folder: Path | None) -> str:
 @handle_errors
 def validate(scenario: Path) -> None:
     """Check SCENARIO (every key, series and rule); solve nothing."""
-    from essdispatch.scenario import load_scenario, prepare_inputs
+    from essdispatch.run import preflight
+    from essdispatch.scenario import load_scenario
 
     sc = load_scenario(scenario)
-    inputs = prepare_inputs(sc)
+    inputs, _, _ = preflight(sc)  # everything `run` reads: series, solver, operation
     click.echo(
         f"{scenario}: valid ({inputs.n_sites} sites, {inputs.n_units} storage units, "
         f"{inputs.n_periods} periods of {inputs.dt_h:g} h)"
@@ -490,6 +533,7 @@ def sweep(
     from essdispatch.sweep_plots import dry_run_text, sweep_summary_text
 
     sw = load_sweep(sweep_file)
+    _preflight_cases(sw)
     if dry_run:
         click.echo(dry_run_text(sw, out))
         return
@@ -505,6 +549,23 @@ def sweep(
     click.echo(sweep_summary_text(report))
     if report.failed:
         click.get_current_context().exit(EXIT_SOLVE)
+
+
+def _preflight_cases(sweep: Any) -> None:
+    """Check every case as ``run`` would (solver options, operation) before anything runs."""
+    from essdispatch.exceptions import ScenarioError as _ScenarioError
+    from essdispatch.run import preflight
+
+    problems: list[tuple[str, str]] = []
+    for case in sweep.cases:
+        try:
+            preflight(case.scenario)
+        except _ScenarioError as exc:
+            problems += [
+                (f"case {case.name}: {k}" if k else f"case {case.name}", m) for k, m in exc.problems
+            ]
+    if problems:
+        raise ScenarioError(str(sweep.file), problems[:30])
 
 
 def main() -> None:

@@ -297,4 +297,6 @@ def _solve_sites(
         stats.variables += sub_stats.variables
         stats.constraints += sub_stats.constraints
         stats.status, stats.termination = sub_stats.status, sub_stats.termination
+        if sub_stats.mip_gap is not None:  # the loosest site's gap is the fleet's
+            stats.mip_gap = max(stats.mip_gap or 0.0, sub_stats.mip_gap)
     return [(sites, res) for (sites, _), (res, _) in zip(jobs, results, strict=True)]

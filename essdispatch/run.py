@@ -62,6 +62,7 @@ def solver_options_from(scenario: Any, overrides: SolverOptions | None = None) -
         time_limit_s=getattr(block, "time_limit_s", None),
         threads=getattr(block, "threads", None),
         highs=dict(getattr(block, "options", None) or {}),
+        allow_loose_gap=bool(getattr(block, "allow_loose_gap", False)),
     )
     if overrides is None:
         return base
@@ -72,6 +73,7 @@ def solver_options_from(scenario: Any, overrides: SolverOptions | None = None) -
         threads=overrides.threads if overrides.threads is not None else base.threads,
         highs={**base.highs, **overrides.highs},
         verbose=overrides.verbose,
+        allow_loose_gap=overrides.allow_loose_gap or base.allow_loose_gap,
     )
 
 
@@ -440,6 +442,31 @@ def run_scenario(
     )
 
 
+def preflight(
+    scenario: Any, options: SolverOptions | None = None, *, file: str | None = None
+) -> tuple[Inputs, SolverOptions, Any]:
+    """Everything a run reads, checked before anything is solved or written.
+
+    Returns ``(inputs, merged solver options, operation or None)``; raises
+    :class:`ScenarioError` (file and key path) for an oversized problem, a bad solver
+    option or thread count, or a bad ``operation:`` block (its forecasts are built).
+    ``validate`` and a sweep's ``--dry-run`` call this too.
+    """
+    from essdispatch.rolling import prepare_operation
+    from essdispatch.scenario import prepare_inputs
+    from essdispatch.solve import option_problems
+
+    file = file or getattr(scenario, "file", None)
+    inputs = prepare_inputs(scenario)
+    problems = size_problems(inputs_size(inputs))
+    opts = solver_options_from(scenario, options)
+    problems += option_problems(opts, "solver.")
+    if problems:
+        raise ScenarioError(file, problems)
+    operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
+    return inputs, opts, operation
+
+
 def run_loaded(
     scenario: Any,
     out: str | Path | None = "results",
@@ -462,23 +489,15 @@ def run_loaded(
     ``workers`` the processes for per-site solves (None: by problem size; 1 inside a
     process that may not start others, e.g. a Dask worker).
     """
-    from essdispatch.rolling import prepare_operation
-    from essdispatch.scenario import prepare_inputs
-
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    inputs = prepare_inputs(scenario)
+    inputs, opts, operation = preflight(scenario, options, file=file)
     timings["load_seconds"] = load_seconds + time.perf_counter() - t0
-    problems = size_problems(inputs_size(inputs))
-    if problems:
-        raise ScenarioError(file or getattr(scenario, "file", None), problems)
     warnings = coefficient_warnings(inputs)  # printed by the CLI from the summary
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         check_writable(out_dir)
         check_free_space(_existing(out_dir), results_size(inputs, csv))
-    opts = solver_options_from(scenario, options)
-    operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
     with (
         _out_folder(out_dir, folder_name or inputs.name)
         if out_dir is not None

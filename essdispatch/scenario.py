@@ -476,6 +476,11 @@ class SolverSettings(_Model):
     options: Annotated[dict[str, str | int | float | bool], BeforeValidator(_solver_options)] = (
         Field(default_factory=dict, description="HiGHS options passed through, name -> value")
     )
+    allow_loose_gap: bool = Field(
+        False,
+        description="accept mip_rel_gap/mip_abs_gap looser than 1e-6 (results then carry"
+        " their achieved gap)",
+    )
 
 
 class ScenarioSpec(_Model):
@@ -601,6 +606,7 @@ def _build(
         problems = validation_problems(e, "", ScenarioSpec) + problems + _name_problems(data)
         raise ScenarioError(file, problems) from None
     problems += _name_problems(data)
+    problems += _block_problems(model)
     problems += size_problems(_scenario_size(model))
     if problems:  # an enormous horizon: evaluate no series of that length
         raise ScenarioError(file, problems)
@@ -630,6 +636,33 @@ def _build(
 
 
 # --------------------------------------------------------------------------- checks
+def _block_problems(model: ScenarioSpec) -> list[tuple[str, str]]:
+    """``operation:`` and ``solver:`` checked as the run reads them (cheap: no solve,
+    no series), so that ``validate`` and a sweep's ``--dry-run`` refuse what ``run`` would."""
+    from essdispatch.rolling import parse_operation
+    from essdispatch.solve import SolverOptions, option_problems
+
+    problems: list[tuple[str, str]] = []
+    try:
+        spec = parse_operation(model.operation)
+        if spec.rolling:
+            spec.periods(period_hours(model.horizon))
+    except ScenarioError as e:
+        problems += e.problems
+    block = model.solver
+    if block is not None:
+        problems += option_problems(
+            SolverOptions(
+                time_limit_s=block.time_limit_s,
+                threads=block.threads,
+                highs=dict(block.options),
+                allow_loose_gap=block.allow_loose_gap,
+            ),
+            "solver.",
+        )
+    return problems
+
+
 def _scenario_size(model: ScenarioSpec) -> ProblemSize:
     """The LP size of a validated scenario, from its counts alone (no series evaluated)."""
     h = model.horizon

@@ -35,6 +35,7 @@ cases and killing a sweep loses only the cases that were running.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -245,9 +246,7 @@ def _case_options(scenario: Scenario, options: SolverOptions | None) -> SolverOp
     if block is not None and block.threads is not None:
         return options
     base = options or SolverOptions()
-    return SolverOptions(
-        time_limit_s=base.time_limit_s, threads=1, highs=dict(base.highs), verbose=base.verbose
-    )
+    return dataclasses.replace(base, threads=1, highs=dict(base.highs))
 
 
 # --------------------------------------------------------------------------- the index

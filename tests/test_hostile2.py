@@ -332,3 +332,144 @@ def test_yaml_11_sexagesimal_and_octal_are_not_numbers(tmp_path, value, fragment
         assert load_scenario(tmp_path / "s.yaml").series["sites[0].load"][0] == 10.0
         return
     assert_bad_input(result, "sites[0].load", fragment)
+
+
+# ============================================================ class 5: validate covers operation/solver
+BAD_OPERATION = [
+    ({"mode": "rolling", "foo": 1}, "operation.foo"),
+    ({"mode": "sometimes"}, "operation.mode"),
+    ({"mode": "rolling", "window": "abc"}, "operation.window"),
+    ({"mode": "rolling", "window": "0h"}, "operation.window"),
+    ({"mode": "rolling", "lookahead": "-3h"}, "operation.lookahead"),
+    ({"mode": "rolling", "window": "90min"}, "operation.window"),
+    ({"mode": "rolling", "terminal_value": "lots"}, "operation.terminal_value"),
+    ({"mode": "rolling", "forecast": {"wind": {"error": {"model": "ar1", "sd": 0.1}}}}, "wind"),
+    ({"mode": "rolling", "forecast": {"load": {}}}, "operation.forecast.load"),
+    (
+        {"mode": "rolling", "forecast": {"load": {"error": {"model": "ar1", "sd": -1}}}},
+        "operation.forecast.load.error.sd",
+    ),
+    (
+        {"mode": "rolling", "forecast": {"load": {"error": {"model": "ar1", "sd": 0.1, "rho": 1}}}},
+        "operation.forecast.load.error.rho",
+    ),
+    (
+        {"mode": "rolling", "forecast": {"load": {"series": {"csv": "missing.csv", "column": "v"}}}},
+        "missing.csv",
+    ),
+    ("rolling", "operation"),
+]
+
+
+@pytest.mark.parametrize("operation, key", BAD_OPERATION)
+def test_validate_and_dry_run_check_operation(tmp_path, operation, key):
+    path = write_scenario(tmp_path, scenario_doc(operation=operation))
+    assert_bad_input(invoke("validate", str(path)), "s.yaml", key)
+    result = invoke("run", str(path), "--out", str(tmp_path / "out"), "-q")
+    assert_bad_input(result, key)
+    assert not (tmp_path / "out").exists()
+    sweep = write_sweep(
+        tmp_path,
+        yaml.safe_dump(
+            {
+                "name": "s",
+                "base": "base.yaml",
+                "cases": [{"name": "c", "set": {"operation": operation}}],
+            }
+        ),
+    )
+    assert_bad_input(invoke("sweep", str(sweep), "--dry-run"), "case c", key)
+
+
+BAD_SOLVER = [
+    ({"options": {"solver": "foo"}}, "solver.options.solver"),
+    ({"options": {"presolve": "maybe"}}, "solver.options.presolve"),
+    ({"options": {"no_such_option": 1}}, "solver.options.no_such_option"),
+    ({"options": {"random_seed": 1.5}}, "solver.options.random_seed"),
+    ({"options": {"mip_rel_gap": 0.9}}, "solver.options.mip_rel_gap"),
+    ({"options": {"mip_abs_gap": 5}}, "solver.options.mip_abs_gap"),
+    ({"options": {"threads": 100000}}, "solver.options.threads"),
+    ({"options": {"time_limit": -1}}, "solver.options.time_limit"),
+    ({"threads": 100000}, "solver.threads"),
+    ({"threads": 0}, "solver.threads"),
+    ({"time_limit_s": -1}, "solver.time_limit_s"),
+    ({"time_limit_s": 1e30}, "solver.time_limit_s"),
+]
+
+
+@pytest.mark.parametrize("solver, key", BAD_SOLVER)
+def test_validate_checks_solver_options_as_run_reads_them(tmp_path, solver, key):
+    path = write_scenario(tmp_path, scenario_doc(solver=solver))
+    assert_bad_input(invoke("validate", str(path)), "s.yaml", key)
+    result = invoke("run", str(path), "--out", str(tmp_path / "out"), "-q")
+    assert_bad_input(result, key)
+    assert not (tmp_path / "out").exists()
+
+
+# ============================================================ class 9: CLI options bounded
+@pytest.mark.parametrize(
+    "args, key",
+    [
+        (["--threads", "100000"], "--threads"),
+        (["--threads", "0"], "--threads"),
+        (["--threads", "-4"], "--threads"),
+        (["--time-limit", "-1"], "--time-limit"),
+        (["--time-limit", "nan"], "--time-limit"),
+        (["--time-limit", "inf"], "--time-limit"),
+        (["--time-limit", "0"], "--time-limit"),
+        (["--solver-option", "solver=foo"], "--solver-option solver"),
+        (["--solver-option", "bogus=1"], "--solver-option bogus"),
+        (["--solver-option", "time_limit=nan"], "--solver-option time_limit"),
+        (["--solver-option", "threads=99999"], "--solver-option threads"),
+        (["--solver-option", "mip_rel_gap=0.9"], "--solver-option mip_rel_gap"),
+        (["--solver-option", "novalue"], "--solver-option"),
+        (["--solver-option", "=3"], "--solver-option"),
+    ],
+)
+def test_cli_options_are_bounded(tmp_path, args, key):
+    path = write_scenario(tmp_path)
+    proc = run_proc("run", str(path), "--out", str(tmp_path / "out"), "-q", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert key in one_line_error(proc.stderr)
+    assert not (tmp_path / "out").exists()
+
+
+def exclusive_doc() -> dict[str, Any]:
+    """A MILP (exclusive charge/discharge) with price swings worth cycling."""
+    doc = scenario_doc(objective={"exclusive_charge_discharge": True})
+    doc["signals"]["price"] = {"hourly": [100, 900] * 12}
+    return doc
+
+
+def test_loose_gap_needs_permission_and_shows_in_the_headline(tmp_path):
+    path = write_scenario(tmp_path, exclusive_doc())
+    out = tmp_path / "out"
+    ok = invoke("run", str(path), "--out", str(out), "-q")
+    assert ok.exit_code == 0, ok.output
+    assert "optimal (MIP gap" in ok.stdout
+    refused = invoke(
+        "run", str(path), "--out", str(out), "-q", "--solver-option", "mip_rel_gap=0.9"
+    )
+    assert_bad_input(refused, "mip_rel_gap", "--allow-loose-gap")
+    loose = invoke(
+        "run",
+        str(path),
+        "--out",
+        str(out),
+        "-q",
+        "--solver-option",
+        "mip_rel_gap=0.9",
+        "--allow-loose-gap",
+        "--solver-option",
+        "mip_heuristic_effort=0",
+        "--solver-option",
+        "presolve=off",
+    )
+    assert loose.exit_code == 0, loose.output
+    summary = json.loads((out / "x" / "summary.json").read_text())
+    gap = summary["solver"]["mip_gap"]
+    assert gap is not None
+    if gap > 1e-6:
+        assert "NOT proven optimal" in loose.stdout and f"{gap:.3%}" in loose.stdout
+    else:
+        assert "optimal (MIP gap" in loose.stdout
