@@ -48,7 +48,15 @@ import highspy
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from essdispatch.exceptions import ScenarioError, SolveError
 from essdispatch.inputs import Inputs
@@ -58,6 +66,7 @@ from essdispatch.series import (
     SeriesContext,
     SeriesSpec,
     evaluate_series,
+    refuse_bool_numbers,
     rule_error,
     validation_problems,
 )
@@ -102,6 +111,11 @@ TERMINAL_FACTOR = 2.0
 # =========================================================================== spec
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return refuse_bool_numbers(cls, info.field_name, value)
 
 
 class ErrorModel(_Spec):

@@ -36,6 +36,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -43,10 +45,12 @@ from essdispatch.exceptions import ScenarioError
 from essdispatch.inputs import Inputs, default_voll
 from essdispatch.numerics import ProblemSize, estimate_size, size_problems
 from essdispatch.series import (
+    PresetSeries,
     SeriesContext,
     SeriesSpec,
     evaluate_series,
     format_timestamp,
+    refuse_bool_numbers,
     rule_error,
     validation_problems,
 )
@@ -187,6 +191,11 @@ LocalDateTime = Annotated[datetime, BeforeValidator(_to_datetime)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return refuse_bool_numbers(cls, info.field_name, value)
 
 
 # --------------------------------------------------------------------------- horizon
@@ -793,6 +802,35 @@ _RANGES: dict[str, tuple[float, float, str]] = {
 _PER_UNIT_KINDS = ("profile", "availability")
 
 
+#: what each kind of series is measured in (presets must match it)
+_KIND_UNITS = {
+    "profile": "per-unit of capacity_mw",
+    "availability": "per-unit (fraction available)",
+    "mw": "MW",
+    "load": "MW",
+    "carbon": "tCO2/MWh",
+}
+
+
+def _preset_kind_problem(spec: Any, kind: str, currency: str) -> str | None:
+    """A ``{preset: NAME}`` whose unit does not fit the series it is given for (an
+    emission factor as a load in MW, a tariff as a carbon intensity)."""
+    if not isinstance(spec, PresetSeries):
+        return None
+    from essdispatch.presets import preset_info
+
+    try:
+        info = preset_info(spec.preset)
+    except (KeyError, ValueError):
+        return None  # unknown: the evaluation says so, with the names it knows
+    want = f"{currency}/MWh" if kind == "price" else _KIND_UNITS.get(kind, kind)
+    if info.unit == want:
+        return None
+    return f"preset {spec.preset!r} is a {info.kind} in {info.unit}; this series is in {want}" + (
+        " and no preset is in that unit" if kind not in ("price", "carbon") else ""
+    )
+
+
 def _resolve_series(
     model: ScenarioSpec, base_dir: Path, file: str
 ) -> tuple[dict[str, np.ndarray], list[tuple[str, str]]]:
@@ -811,6 +849,10 @@ def _resolve_series(
             lon=loc.lon if loc else None,
             solar=kind == "profile",
         )
+        wrong = _preset_kind_problem(spec, kind, model.currency)
+        if wrong:
+            problems.append((key, wrong))
+            continue
         try:
             values = evaluate_series(spec, ctx)
         except ScenarioError as e:

@@ -42,13 +42,13 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    FiniteFloat,
     PlainSerializer,
     Tag,
     TypeAdapter,
     ValidationError,
     model_validator,
 )
+from pydantic import FiniteFloat as _FiniteFloat
 from pydantic_core import PydanticCustomError
 
 from essdispatch.exceptions import ScenarioError
@@ -283,6 +283,43 @@ def format_timestamp(ts: pd.Timestamp) -> str:
 
 
 # --------------------------------------------------------------------------- base
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(
+            f"expected a number, got {str(value).lower()} (true/false is not a number)"
+        )
+    return value
+
+
+FiniteFloat = Annotated[_FiniteFloat, BeforeValidator(_not_bool)]
+"""A finite float that is not a YAML ``true``/``false`` (pydantic would read them as 1/0)."""
+
+
+def _accepts_bool(annotation: Any) -> bool:
+    if annotation is bool:
+        return True
+    return any(_accepts_bool(a) for a in get_args(annotation) if not isinstance(a, str))
+
+
+def refuse_bool_numbers(model: type[BaseModel], name: str | None, value: Any) -> Any:
+    """``true``/``false`` (or a list holding them) given for a field that takes no bool."""
+    if name is None or name not in model.model_fields:
+        return value
+    annotation = model.model_fields[name].annotation
+    if isinstance(value, bool) and not _accepts_bool(annotation):
+        raise ValueError(
+            f"expected a number, got {str(value).lower()} (true/false is not a number)"
+        )
+    if isinstance(value, list) and not _accepts_bool(annotation):
+        for i, item in enumerate(value):
+            if isinstance(item, bool):
+                raise ValueError(
+                    f"item {i}: expected a number, got {str(item).lower()}"
+                    " (true/false is not a number)"
+                )
+    return value
+
+
 class _Form(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
@@ -588,15 +625,67 @@ class CsvSeries(_Form):
 _OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
 
 
+#: largest CSV read [bytes] (ten years of 1-minute rows with a few columns fit easily)
+MAX_CSV_BYTES = 2**30
+
+
+def _check_csv_file(path: Path, ctx: SeriesContext) -> None:
+    """A regular text file of sane size: no FIFO (would hang), device, NUL-filled file."""
+    import os
+    import stat
+
+    try:
+        info = os.stat(path)
+    except OSError as e:
+        raise ctx.error(f"cannot read {path}: {e.strerror or e}", "csv") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ctx.error(f"{path} is not a regular file (a pipe, socket or device)", "csv")
+    if info.st_size > MAX_CSV_BYTES:
+        raise ctx.error(
+            f"{path} is {info.st_size / 2**20:,.0f} MiB, more than the"
+            f" {MAX_CSV_BYTES / 2**20:,.0f} MiB a CSV series may have",
+            "csv",
+        )
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(2**20)
+    except OSError as e:
+        raise ctx.error(f"cannot read {path}: {e.strerror or e}", "csv") from None
+    if b"\x00" in head:
+        raise ctx.error(f"{path} contains NUL bytes: not a text CSV file", "csv")
+
+
+def _check_header(path: Path, ctx: SeriesContext) -> None:
+    """No column name given twice (pandas would rename the second one silently)."""
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh, skipinitialspace=True), [])
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        name = name.strip()
+        if name in seen:
+            raise ctx.error(
+                f"{path}: column {name!r} appears twice in the header (columns"
+                f" {seen[name] + 1} and {i + 1}); which one is meant cannot be told",
+                "csv",
+            )
+        seen[name] = i
+
+
 def _read_csv(path: Path, ctx: SeriesContext) -> tuple[pd.DataFrame, np.ndarray]:
     """Parse a CSV once per scenario: (raw text frame, UTC stamps [ns since epoch])."""
     key = ("csv", str(path.resolve()))
     if key in ctx.cache:
         return ctx.cache[key]
+    _check_csv_file(path, ctx)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
-        raise ctx.error(f"cannot read {path}: {e}", "csv") from None
+        raise ctx.error(f"cannot read {path}: {' '.join(str(e).split())}", "csv") from None
+    except (MemoryError, ValueError, OverflowError) as e:
+        raise ctx.error(f"cannot read {path}: {type(e).__name__}: {e}", "csv") from None
+    _check_header(path, ctx)
     if frame.shape[1] < 2 or len(frame) == 0:
         raise ctx.error(
             f"{path} needs a timestamp column, a value column and at least one row", "csv"
@@ -682,18 +771,60 @@ def _eval_csv(spec: CsvSeries, ctx: SeriesContext) -> np.ndarray:
         tz = ctx.index.tz
         first, until = (pd.Timestamp(x, tz="UTC").tz_convert(tz) for x in (ns[0], covered_until))
         end = ctx.index[-1] + pd.Timedelta(dt_ns, unit="ns")
-        raise ctx.error(
-            f"{path} covers {format_timestamp(first)} to {format_timestamp(until)} but the"
-            f" horizon needs {format_timestamp(ctx.index[0])} to {format_timestamp(end)}",
-            "csv",
-        )
-    lo = np.searchsorted(ns, starts, side="left")
-    hi = np.searchsorted(ns, starts + dt_ns, side="left")
-    count = hi - lo
-    csum = np.concatenate(([0.0], np.cumsum(values)))
-    mean = (csum[hi] - csum[lo]) / np.maximum(count, 1)
-    previous = values[np.searchsorted(ns, starts, side="right") - 1]
-    return np.where(count > 0, mean, previous)
+        have = _stamps(first, until)
+        need = _stamps(ctx.index[0], end)
+        if have == need:  # differ below the minute
+            have, need = _stamps(first, until, "seconds"), _stamps(ctx.index[0], end, "seconds")
+        raise ctx.error(f"{path} covers {have} but the horizon needs {need}", "csv")
+    _check_gaps(path, ctx, ns, raw_times=frame.iloc[:, 0], until=starts[-1] + dt_ns)
+    # time-weighted mean of the step function over each period [start, start + Δt)
+    t0 = ns[0]
+    edges = np.append(ns, covered_until) - t0  # row k holds on [edges[k], edges[k+1])
+    hours = edges / 3600e9
+    area = np.concatenate(([0.0], np.cumsum(values * np.diff(hours))))
+
+    def integral(x_ns: np.ndarray) -> np.ndarray:
+        x = (x_ns - t0) / 3600e9
+        k = np.clip(np.searchsorted(hours, x, side="right") - 1, 0, len(values) - 1)
+        return area[k] + values[k] * (x - hours[k])
+
+    return (integral(starts + dt_ns) - integral(starts)) / ctx.dt_h
+
+
+def _stamps(a: pd.Timestamp, b: pd.Timestamp, spec: str = "minutes") -> str:
+    return f"{a.isoformat(sep=' ', timespec=spec)} to {b.isoformat(sep=' ', timespec=spec)}"
+
+
+#: a step longer than this many times the file's typical (median) spacing is a gap
+GAP_FACTOR = 1.5
+
+
+def _check_gaps(
+    path: Path, ctx: SeriesContext, ns: np.ndarray, raw_times: pd.Series, until: int
+) -> None:
+    """Refuse a gap inside the horizon: a step longer than :data:`GAP_FACTOR` × the file's
+    own spacing (a missing 6 h in an hourly file would otherwise hold the last value for
+    6 h without a word). A file has a spacing of its own when more than half its steps
+    are equal (the median); a file of irregular change points is held row to row."""
+    if len(ns) < 3:
+        return
+    step = np.diff(ns)
+    typical = float(np.median(step))
+    if np.count_nonzero(step == typical) * 2 <= len(step):
+        return  # no regular spacing of its own: a file of change points, held until the next
+    start = ctx.index.as_unit("ns").asi8[0]
+    inside = (ns[1:] > start) & (ns[:-1] < until)  # the rows' intervals that meet the horizon
+    gap = inside & (step > GAP_FACTOR * typical)
+    if not gap.any():
+        return
+    i = int(np.argmax(gap))
+    span = pd.Timedelta(int(step[i]), unit="ns")
+    raise ctx.error(
+        f"{path}: no rows between {raw_times.iloc[i].strip()!r} (line {i + 2}) and"
+        f" {raw_times.iloc[i + 1].strip()!r} (line {i + 3}): a gap of {span} in a series"
+        f" stepped {pd.Timedelta(int(typical), unit='ns')}; fill the missing rows",
+        "csv",
+    )
 
 
 # --------------------------------------------------------------------------- pvlib

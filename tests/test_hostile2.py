@@ -354,7 +354,10 @@ BAD_OPERATION = [
         "operation.forecast.load.error.rho",
     ),
     (
-        {"mode": "rolling", "forecast": {"load": {"series": {"csv": "missing.csv", "column": "v"}}}},
+        {
+            "mode": "rolling",
+            "forecast": {"load": {"series": {"csv": "missing.csv", "column": "v"}}},
+        },
         "missing.csv",
     ),
     ("rolling", "operation"),
@@ -473,3 +476,128 @@ def test_loose_gap_needs_permission_and_shows_in_the_headline(tmp_path):
         assert "NOT proven optimal" in loose.stdout and f"{gap:.3%}" in loose.stdout
     else:
         assert "optimal (MIP gap" in loose.stdout
+
+
+# ============================================================ class 6: inputs read as something else
+def csv_doc(csv_text: str, folder: Path, column: str = "v", resolution: str = "60min") -> Path:
+    (folder / "data.csv").write_text(csv_text, encoding="utf-8")
+    doc = scenario_doc()
+    doc["horizon"]["resolution"] = resolution
+    doc["sites"][0]["load"] = {"csv": "data.csv", "column": column}
+    return write_scenario(folder, doc)
+
+
+def hourly_rows(values: list[float], day: str = "2026-06-01") -> str:
+    return "".join(f"{day} {h:02d}:00,{v}\n" for h, v in enumerate(values))
+
+
+@pytest.mark.parametrize(
+    "where, preset, fragment",
+    [
+        ("load", "cn-grid-average/central/2021", "emission-factor in tCO2/MWh"),
+        ("price", "cn-grid-average/central/2021", "this series is in CNY/MWh"),
+        ("carbon", "jiangxi-tou-2025", "this series is in tCO2/MWh"),
+        ("profile", "cn-coal-benchmark/jiangxi", "per-unit"),
+    ],
+)
+def test_preset_of_the_wrong_kind_is_refused(tmp_path, where, preset, fragment):
+    doc = scenario_doc()
+    key = {
+        "load": "sites[0].load",
+        "price": "signals.price",
+        "carbon": "signals.carbon.average",
+        "profile": "sites[0].solar.profile",
+    }[where]
+    if where == "load":
+        doc["sites"][0]["load"] = {"preset": preset}
+    elif where == "price":
+        doc["signals"]["price"] = {"preset": preset}
+    elif where == "carbon":
+        doc["signals"]["carbon"] = {"average": {"preset": preset}}
+    else:
+        doc["sites"][0]["solar"]["profile"] = {"preset": preset}
+    path = write_scenario(tmp_path, doc)
+    assert_bad_input(invoke("validate", str(path)), key, preset, fragment)
+
+
+def test_presets_of_the_right_kind_still_work_and_all_carry_kind_and_unit(tmp_path):
+    from essdispatch.presets import list_presets
+
+    table = list_presets()
+    assert (table["kind"].str.len() > 0).all() and (table["unit"].str.len() > 0).all()
+    doc = scenario_doc()
+    doc["signals"]["price"] = {"preset": "jiangxi-tou-2025"}
+    doc["signals"]["carbon"] = {"average": {"preset": "cn-grid-average/central/2021"}}
+    result = invoke("validate", str(write_scenario(tmp_path, doc)))
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "mutate, key",
+    [
+        (lambda d: d["signals"]["price"].update(hourly=[True] * 24), "signals.price.hourly[0]"),
+        (lambda d: d["sites"][0].update(load=True), "sites[0].load"),
+        (lambda d: d["sites"][0]["storage"][0].update(power_mw=True), "power_mw"),
+        (lambda d: d["sites"][0]["storage"][0].update(soc_initial=False), "soc_initial"),
+        (lambda d: d.update(objective={"carbon_price": True}), "objective.carbon_price"),
+        (
+            lambda d: d.update(operation={"mode": "rolling", "terminal_value": True}),
+            "operation.terminal_value",
+        ),
+    ],
+)
+def test_booleans_are_not_numbers(tmp_path, mutate, key):
+    doc = scenario_doc()
+    mutate(doc)
+    assert_bad_input(invoke("validate", str(write_scenario(tmp_path, doc))), key, "true/false")
+
+
+def test_duplicate_csv_column_is_refused(tmp_path):
+    text = "time,v,v\n" + "".join(f"2026-06-01 {h:02d}:00,1,2\n" for h in range(24))
+    path = csv_doc(text, tmp_path)
+    assert_bad_input(invoke("validate", str(path)), "sites[0].load.csv", "appears twice")
+
+
+@pytest.mark.parametrize("missing", [range(6, 12), range(24, 48)])
+def test_gaps_in_a_regular_csv_are_refused_with_their_span(tmp_path, missing):
+    stamps = pd_range("2026-05-31 00:00", 96)
+    rows = "".join(f"{t},{i}\n" for i, t in enumerate(stamps) if i - 24 not in missing)
+    doc_path = csv_doc("time,v\n" + rows, tmp_path)
+    span = f"{len(missing) + 1:02d}:00:00" if len(missing) < 23 else "1 days 01:00:00"
+    line = assert_bad_input(invoke("validate", str(doc_path)), "sites[0].load.csv", "gap")
+    assert span in line, line
+
+
+def pd_range(start: str, n: int) -> list[str]:
+    import pandas as pd
+
+    return [t.strftime("%Y-%m-%d %H:%M") for t in pd.date_range(start, periods=n, freq="h")]
+
+
+def test_rows_inside_a_period_are_weighted_by_duration(tmp_path):
+    from essdispatch.scenario import load_scenario
+
+    values = [0.0] * 24
+    text = "time,v\n" + hourly_rows(values) + "2026-06-01 05:59,600\n"
+    lines = text.splitlines()
+    body = sorted(lines[1:])
+    path = csv_doc("\n".join([lines[0], *body]) + "\n", tmp_path)
+    load = load_scenario(path).series["sites[0].load"]
+    assert load[5] == pytest.approx(10.0)  # 600 MW for 1 of 60 minutes, not (0 + 600) / 2
+    assert load[4] == 0.0 and load[6] == 0.0
+
+
+def test_csv_at_finer_resolution_than_the_file_still_holds_each_row(tmp_path):
+    from essdispatch.scenario import load_scenario
+
+    text = "time,v\n" + hourly_rows(list(range(24)))
+    path = csv_doc(text, tmp_path, resolution="15min")
+    load = load_scenario(path).series["sites[0].load"]
+    assert list(load[:8]) == [0, 0, 0, 0, 1, 1, 1, 1]
+
+
+def test_coverage_message_never_prints_two_identical_ranges(tmp_path):
+    text = "time,v\n" + "".join(f"2026-06-01 {h:02d}:00:30,1\n" for h in range(24))
+    line = assert_bad_input(invoke("validate", str(csv_doc(text, tmp_path))), "covers")
+    have, need = line.split(" covers ", 1)[1].split(" but the horizon needs ")
+    assert have != need, line
