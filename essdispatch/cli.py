@@ -63,6 +63,15 @@ def handle_errors(func: Callable) -> Callable:
                 raise
             click.echo(f"essdispatch: error: {exc}", err=True)
             ctx.exit(_exit_code(exc))
+        except MemoryError:
+            if debug:
+                raise
+            click.echo(
+                "essdispatch: error: out of memory (shorten the horizon, coarsen the resolution"
+                " or split the run)",
+                err=True,
+            )
+            ctx.exit(EXIT_SOLVE)
         except KeyboardInterrupt:
             if debug:
                 raise
@@ -189,6 +198,18 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def _out_folder_option(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Keep ``--out`` as given (``Path("")`` would silently become the working directory);
+    :func:`_out_path` checks it inside the command, for a one-line error."""
+    return value
+
+
+def _out_path(value: str) -> Path:
+    if value.strip() == "" or "\x00" in value:
+        raise ScenarioError(None, [("--out", f"{value!r} is not a folder name; give e.g. results")])
+    return Path(value)
+
+
 @cli.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -196,7 +217,8 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
     "out",
     default="results",
     show_default=True,
-    type=click.Path(path_type=Path),
+    type=str,
+    callback=_out_folder_option,
     help="Folder that receives <name>/.",
 )
 @click.option("--csv", is_flag=True, help="Also write dispatch.csv.")
@@ -237,7 +259,7 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
 @handle_errors
 def run(
     scenario: Path,
-    out: Path,
+    out: Any,
     csv: bool,
     time_limit: float | None,
     threads: int | None,
@@ -251,6 +273,7 @@ def run(
     """Solve SCENARIO and its no-storage baseline; write OUT/<name>/."""
     from essdispatch.run import run_scenario
 
+    out = _out_path(out)
     options = cli_solver_options(time_limit, threads, solver_option, verbose, allow_loose_gap)
     phase = _Phase(quiet)
     try:
@@ -502,7 +525,8 @@ def report(folder: Path, out: Path | None) -> None:
     "--out",
     default="results",
     show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=str,
+    callback=_out_folder_option,
     help="Folder that receives sweeps/<name>/.",
 )
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="A running Dask scheduler.")
@@ -520,7 +544,7 @@ def report(folder: Path, out: Path | None) -> None:
 @handle_errors
 def sweep(
     sweep_file: Path,
-    out: Path,
+    out: Any,
     scheduler: str | None,
     workers: int | None,
     retries: int | None,
@@ -532,6 +556,7 @@ def sweep(
     from essdispatch.sweep import load_sweep, run_sweep
     from essdispatch.sweep_plots import dry_run_text, sweep_summary_text
 
+    out = _out_path(out)
     sw = load_sweep(sweep_file)
     _preflight_cases(sw)
     if dry_run:

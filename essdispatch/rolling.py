@@ -106,6 +106,10 @@ FORECAST_SIGNALS = ("solar", "load", "price", "buy_price", "sell_price", "carbon
 DEVIATION_FACTOR = 2.0
 #: the penalty per MWh of missing the terminal rule at the end of the horizon, × π
 TERMINAL_FACTOR = 2.0
+#: largest forecast error standard deviation: multiplicative (a fraction: 5 = 500 %) and
+#: additive (the unit of the signal: MW, currency/MWh or tCO2/MWh)
+MAX_MULTIPLICATIVE_SD = 5.0
+MAX_ADDITIVE_SD = 1e6
 
 
 # =========================================================================== spec
@@ -134,6 +138,21 @@ class ErrorModel(_Spec):
     kind: Literal["multiplicative", "additive"] = Field(
         default="multiplicative", description="how ε is applied to the actual signal"
     )
+
+    @model_validator(mode="after")
+    def _sane_sd(self) -> ErrorModel:
+        limit = MAX_MULTIPLICATIVE_SD if self.kind == "multiplicative" else MAX_ADDITIVE_SD
+        if self.sd > limit:
+            what = "a fraction of the signal" if self.kind == "multiplicative" else "signal units"
+            raise rule_error(
+                [
+                    (
+                        "sd",
+                        f"{self.sd:g} is beyond any sane forecast error (at most {limit:g}, {what})",
+                    )
+                ]
+            )
+        return self
 
 
 class ForecastSignal(_Spec):

@@ -15,6 +15,7 @@ fractions [-] (0.95, never 95).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -148,9 +149,25 @@ def _resolution(value: Any) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones())
+
+
+#: names the tz database resolves to the machine's own zone or to no real place
+_MACHINE_ZONES = ("localtime", "posixrules", "factory")
+
+
 def _timezone(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected an IANA time zone name such as Asia/Shanghai, got {value!r}")
+    if value.strip().lower() in _MACHINE_ZONES or (_known_zones() and value not in _known_zones()):
+        raise ValueError(
+            f"unknown time zone {value!r} (or one that depends on the machine); use an IANA"
+            " name such as Asia/Shanghai or Europe/Berlin"
+        )
     try:
         ZoneInfo(value)
         pd.Timestamp("2000-01-01").tz_localize(value)

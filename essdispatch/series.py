@@ -745,6 +745,16 @@ def _eval_csv(spec: CsvSeries, ctx: SeriesContext) -> np.ndarray:
     if not path.is_absolute():
         path = ctx.base_dir / path
     if not path.exists():
+        import errno
+        import os
+
+        try:
+            os.stat(path)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise ctx.error(
+                    f"{path}: symbolic link loop (it resolves to itself)", "csv"
+                ) from None
         raise ctx.error(f"file not found: {path}", "csv")
     if path.is_dir():
         raise ctx.error(f"{path} is a directory, not a CSV file", "csv")

@@ -35,6 +35,9 @@ class Termination(str, enum.Enum):
     TIME_LIMIT = "time_limit"
     ITERATION_LIMIT = "iteration_limit"
     INTERRUPTED = "interrupted"
+    SOLUTION_LIMIT = "solution_limit"
+    MEMORY_LIMIT = "memory_limit"
+    OBJECTIVE_BOUND = "objective_bound"
     ERROR = "error"
 
 
@@ -46,7 +49,13 @@ _STATUS = {
     highspy.HighsModelStatus.kTimeLimit: Termination.TIME_LIMIT,
     highspy.HighsModelStatus.kIterationLimit: Termination.ITERATION_LIMIT,
     highspy.HighsModelStatus.kInterrupt: Termination.INTERRUPTED,
+    highspy.HighsModelStatus.kSolutionLimit: Termination.SOLUTION_LIMIT,
+    highspy.HighsModelStatus.kMemoryLimit: Termination.MEMORY_LIMIT,
+    highspy.HighsModelStatus.kObjectiveBound: Termination.OBJECTIVE_BOUND,
+    highspy.HighsModelStatus.kObjectiveTarget: Termination.OBJECTIVE_BOUND,
 }
+if hasattr(highspy.HighsModelStatus, "kHighsInterrupt"):
+    _STATUS[highspy.HighsModelStatus.kHighsInterrupt] = Termination.INTERRUPTED
 
 _EXPLAIN = {
     Termination.INFEASIBLE: "the scenario has no feasible dispatch (check terminal rules, "
@@ -56,6 +65,13 @@ _EXPLAIN = {
     Termination.TIME_LIMIT: "the solver hit its time limit before proving optimality",
     Termination.ITERATION_LIMIT: "the solver hit its iteration limit",
     Termination.INTERRUPTED: "the solve was interrupted",
+    Termination.SOLUTION_LIMIT: "the MIP search stopped at a node, leaf or solution limit"
+    " (options mip_max_nodes, mip_max_leaves, mip_max_improving_sols) before proving"
+    " optimality; remove the limit",
+    Termination.MEMORY_LIMIT: "HiGHS ran out of memory; shorten the horizon, coarsen the"
+    " resolution or split the run",
+    Termination.OBJECTIVE_BOUND: "the solve stopped at objective_bound/objective_target"
+    " before reaching the optimum",
     Termination.ERROR: "the solver failed",
 }
 
@@ -86,6 +102,15 @@ MAX_THREADS = 256
 MAX_TIME_LIMIT_S = 1e9
 #: gap options that loosen MODEL.md's optimality contract
 _GAP_OPTIONS = ("mip_rel_gap", "mip_abs_gap")
+#: options that change what the solve returns as "optimal" or "infeasible"
+_REFUSED_OPTIONS = {
+    "objective_bound": "HiGHS prunes every solution worse than the bound, so a feasible"
+    " scenario reads as infeasible",
+    "objective_target": "HiGHS stops at the first solution better than the target, which"
+    " is not the optimum",
+    "output_flag": "essdispatch captures HiGHS's log itself; use --verbose",
+    "log_to_console": "essdispatch captures HiGHS's log itself; use --verbose",
+}
 
 
 def threads_problem(value: Any) -> str | None:
@@ -159,6 +184,9 @@ def option_problems(options: SolverOptions, prefix: str = "") -> list[tuple[str,
             said = None
         if said:
             problems.append((where, said))
+            continue
+        if key in _REFUSED_OPTIONS:
+            problems.append((where, f"not supported: {_REFUSED_OPTIONS[key]}"))
             continue
         status, kind = h.getOptionType(key)
         if status != highspy.HighsStatus.kOk:

@@ -601,3 +601,106 @@ def test_coverage_message_never_prints_two_identical_ranges(tmp_path):
     line = assert_bad_input(invoke("validate", str(csv_doc(text, tmp_path))), "covers")
     have, need = line.split(" covers ", 1)[1].split(" but the horizon needs ")
     assert have != need, line
+
+
+# ============================================================ class 13: clear messages and exit codes
+def test_memory_guard_counts_memory_like_the_benchmarks():
+    """The estimate matches the measured peak RSS of benchmarks/RESULTS.md within 15 %,
+    and 10 years at 1 minute is refused on a 24 GiB machine."""
+    from essdispatch.numerics import estimate_size, size_problems
+
+    measured = {(20, 35040, 15): 4159, (100, 8760, 60): 5144}  # MiB
+    for (n, periods, minutes), mib in measured.items():
+        size = estimate_size(n, n, periods, group_members=n, group_rows=1, period_minutes=minutes)
+        assert size.bytes / 2**20 == pytest.approx(mib, rel=0.15)
+    ten_years = estimate_size(1, 1, 10 * 525_600, period_minutes=1)
+    problems = size_problems(ten_years, available=24 * 2**30)
+    assert problems and problems[0][0] == "horizon" and "memory" in problems[0][1]
+
+
+@pytest.mark.parametrize(
+    "option, fragment",
+    [("mip_max_nodes=0", "node, leaf or solution limit"), ("mip_max_leaves=0", "limit")],
+)
+def test_mip_limits_are_named_not_just_the_solver_failed(tmp_path, option, fragment):
+    path = write_scenario(tmp_path, exclusive_doc())
+    result = invoke(
+        "run", str(path), "--out", str(tmp_path / "out"), "-q", "--solver-option", option
+    )
+    assert result.exit_code == 3
+    line = one_line_error(result.stderr)
+    assert fragment in line and "the solver failed" not in line, line
+    assert not (tmp_path / "out").exists()  # a failed run leaves no empty --out
+
+
+@pytest.mark.parametrize("option", ["objective_bound=-1e9", "objective_target=1e12"])
+def test_objective_bound_is_refused_not_called_infeasible(tmp_path, option):
+    path = write_scenario(tmp_path, exclusive_doc())
+    result = invoke(
+        "run", str(path), "--out", str(tmp_path / "out"), "-q", "--solver-option", option
+    )
+    line = assert_bad_input(result, option.split("=")[0], "not supported")
+    assert "infeasible" not in line.split("not supported")[0]
+
+
+@pytest.mark.parametrize(
+    "error, key",
+    [
+        ({"model": "ar1", "sd": 1e30}, "operation.forecast.load.error.sd"),
+        ({"model": "ar1", "sd": 1e7, "kind": "additive"}, "operation.forecast.load.error.sd"),
+    ],
+)
+def test_absurd_forecast_errors_are_range_checked(tmp_path, error, key):
+    doc = scenario_doc(operation={"mode": "rolling", "forecast": {"load": {"error": error}}})
+    assert_bad_input(invoke("validate", str(write_scenario(tmp_path, doc))), key, "sane")
+
+
+def test_symlink_loops_are_named(tmp_path):
+    loop = tmp_path / "loop.yaml"
+    loop.symlink_to(loop)
+    assert_bad_input(invoke("validate", str(loop)), "loop.yaml", "link loop")
+    csv_loop = tmp_path / "data.csv"
+    csv_loop.symlink_to(csv_loop)
+    doc = scenario_doc()
+    doc["sites"][0]["load"] = {"csv": "data.csv", "column": "v"}
+    assert_bad_input(invoke("validate", str(write_scenario(tmp_path, doc))), "link loop")
+
+
+def test_out_that_is_a_file_exits_4_with_one_line(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    proc = run_proc("run", str(write_scenario(tmp_path)), "--out", str(target), "-q")
+    assert proc.returncode == 4, proc.stderr
+    assert "not writable" in one_line_error(proc.stderr)
+    assert target.read_text() == "x"
+
+
+def test_empty_out_is_refused(tmp_path):
+    path = write_scenario(tmp_path)
+    proc = subprocess.run(
+        cli_cmd("run", str(path), "--out", "", "-q"),
+        capture_output=True,
+        text=True,
+        env=env(),
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "--out" in one_line_error(proc.stderr)
+    assert not (tmp_path / "x").exists()
+
+
+def test_failed_run_leaves_no_empty_out_folder(tmp_path):
+    out = tmp_path / "deep" / "out"
+    path = write_scenario(tmp_path, exclusive_doc())
+    args = ["--solver-option", "mip_max_nodes=0"]
+    result = invoke("run", str(path), "--out", str(out), "-q", *args)
+    assert result.exit_code == 3, result.output
+    assert not (tmp_path / "deep").exists()
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules", "Mars/Olympus"])
+def test_machine_dependent_time_zones_are_refused(tmp_path, zone):
+    doc = scenario_doc()
+    doc["horizon"]["timezone"] = zone
+    assert_bad_input(invoke("validate", str(write_scenario(tmp_path, doc))), "horizon.timezone")
