@@ -452,7 +452,24 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
         raise click.BadParameter(f"{text!r}: expected WIDTHxHEIGHT in pixels", "--size") from None
     if w < 200 or h < 150:
         raise click.BadParameter(f"{text!r}: at least 200x150 pixels", param_hint="--size")
+    if w > MAX_IMAGE_SIDE_PX or h > MAX_IMAGE_SIDE_PX:
+        raise ScenarioError(
+            None,
+            [("--size", f"{text!r}: at most {MAX_IMAGE_SIDE_PX}x{MAX_IMAGE_SIDE_PX} pixels")],
+        )
     return w, h
+
+
+#: largest image side [px] and dots per inch accepted by ``plot``
+MAX_IMAGE_SIDE_PX = 16000
+MIN_DPI, MAX_DPI = 10.0, 1200.0
+
+
+def _check_dpi(dpi: float) -> None:
+    import math
+
+    if not math.isfinite(dpi) or not MIN_DPI <= dpi <= MAX_DPI:
+        raise ScenarioError(None, [("--dpi", f"must be in {MIN_DPI:g}..{MAX_DPI:g}, got {dpi!r}")])
 
 
 @cli.command()
@@ -493,6 +510,7 @@ def plot(
     """Draw a figure of the run in results FOLDER as PNG."""
     from essdispatch.plots import FIGURES, figsize_px, save_png
 
+    _check_dpi(dpi)
     pixels = _parse_size(size)
     kwargs: dict[str, Any] = {"dpi": dpi}
     if pixels is not None:

@@ -187,6 +187,9 @@ MAX_VOLL = 1e8  # currency/MWh
 MAX_CARBON_PRICE = 1e6  # currency/tCO2
 MAX_INTENSITY = 10.0  # tCO2/MWh (coal is about 1)
 MAX_COUNT = 100_000
+#: horizon years accepted: pandas' nanosecond stamps end in 2262, and a year later must
+#: still exist for a reference year (pvlib rescaling)
+MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
 def _at_most(limit: float, unit: str, hint: str = "") -> AfterValidator:
@@ -260,7 +263,12 @@ class Horizon(_Model):
                         " (daylight-saving change); pick another time",
                     )
                 )
-        if len(stamps) == 2:
+        for key, stamp in stamps.items():
+            if not MIN_YEAR <= stamp.year <= MAX_YEAR:
+                problems.append(
+                    (key, f"year {stamp.year} is outside {MIN_YEAR}..{MAX_YEAR} (a typo?)")
+                )
+        if len(stamps) == 2 and not problems:
             span = stamps["end"] - stamps["start"]
             step = pd.Timedelta(to_offset(self.resolution))
             if span <= pd.Timedelta(0):

@@ -952,13 +952,18 @@ def _eval_pvlib(spec: PvlibSeries, ctx: SeriesContext) -> np.ndarray:
     if p.annual_full_load_hours is not None:
         year = ctx.index[0].year
         ref_dt_h = max(ctx.dt_h, 1.0)  # sub-hourly: an hourly reference year, for speed
-        year_index = pd.date_range(
-            pd.Timestamp(year, 1, 1),
-            pd.Timestamp(year + 1, 1, 1),
-            freq=pd.Timedelta(hours=ref_dt_h),
-            inclusive="left",
-            tz=ctx.index.tz,
-        )
+        try:
+            year_index = pd.date_range(
+                pd.Timestamp(year, 1, 1),
+                pd.Timestamp(year + 1, 1, 1),
+                freq=pd.Timedelta(hours=ref_dt_h),
+                inclusive="left",
+                tz=ctx.index.tz,
+            )
+        except (ValueError, OverflowError) as e:  # pandas' OutOfBoundsDatetime is a ValueError
+            raise ctx.error(
+                f"no reference year {year} for the rescaling: {e}", "pvlib.annual_full_load_hours"
+            ) from None
         if year_index.equals(ctx.index):
             reference = profile
         else:

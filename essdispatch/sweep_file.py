@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import hashlib
 import itertools
 import json
@@ -428,6 +429,27 @@ def _shared_series() -> Iterator[None]:
         scenario_module.evaluate_series = original
 
 
+def _plain(value: Any, where: str, problems: list[tuple[str, str]]) -> Any:
+    """Sweep data as plain JSON-able values: a YAML date or date-time becomes its ISO text
+    (what a scenario accepts too); a binary or set value is a problem."""
+    if isinstance(value, dict):
+        return {
+            k: _plain(v, f"{where}.{k}" if where else str(k), problems) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_plain(v, f"{where}[{i}]", problems) for i, v in enumerate(value)]
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    problems.append(
+        (where, f"a {type(value).__name__} value cannot be swept; write text or a number")
+    )
+    return None
+
+
 def load_sweep(path: str | Path) -> Sweep:
     """Read a sweep file, load its base scenario, expand and validate every case.
 
@@ -455,6 +477,10 @@ def load_sweep(path: str | Path) -> Sweep:
         raise
     if not isinstance(data, dict):
         raise ScenarioError(file, [("", "expected a mapping (name:, base:, grid:, cases:)")])
+    plain_problems: list[tuple[str, str]] = []
+    data = _plain(data, "", plain_problems)
+    if plain_problems:
+        raise ScenarioError(file, plain_problems)
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as e:

@@ -704,3 +704,190 @@ def test_machine_dependent_time_zones_are_refused(tmp_path, zone):
     doc = scenario_doc()
     doc["horizon"]["timezone"] = zone
     assert_bad_input(invoke("validate", str(write_scenario(tmp_path, doc))), "horizon.timezone")
+
+
+# ============================================================ class 10: sweeps with odd values and damage
+@pytest.mark.parametrize(
+    "body",
+    [
+        "grid:\n  horizon.start: [2026-06-01, 2026-06-01 00:00:00]\n",
+        "cases:\n  - name: a\n    set:\n      horizon.start: 2026-06-01\n",
+        "cases:\n  - name: a\n    set:\n      horizon: {start: 2026-06-01 00:00:00, end: 2026-06-02,"
+        " resolution: 60min, timezone: Asia/Shanghai}\n",
+    ],
+)
+def test_dates_in_sweeps_are_plain_values(tmp_path, body):
+    path = write_sweep(tmp_path, "name: s\nbase: base.yaml\n" + body)
+    out = tmp_path / "out"
+    dry = invoke("sweep", str(path), "--dry-run", "--out", str(out))
+    assert dry.exit_code == 0, dry.output
+    assert not out.exists()
+    ran = invoke("sweep", str(path), "--inline", "-q", "--out", str(out))
+    assert ran.exit_code == 0, ran.output
+    plan = json.loads((out / "sweeps" / "s" / "plan.json").read_text())
+    assert "2026-06-01" in json.dumps(plan)
+
+
+def test_binary_values_in_a_sweep_are_refused_before_any_folder(tmp_path):
+    path = write_sweep(
+        tmp_path, "name: s\nbase: base.yaml\ngrid:\n  description: [!!binary aGk=]\n"
+    )
+    out = tmp_path / "out"
+    assert_bad_input(invoke("sweep", str(path), "--inline", "--out", str(out)), "grid.description")
+    assert not out.exists()
+
+
+def _finished_sweep(tmp_path: Path) -> tuple[Path, Path]:
+    path = write_sweep(tmp_path, "name: s\nbase: base.yaml\ngrid:\n  sites[0].load: [1, 2]\n")
+    out = tmp_path / "out"
+    result = invoke("sweep", str(path), "--inline", "-q", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return path, out / "sweeps" / "s"
+
+
+@pytest.mark.parametrize("damage", ["[1, 2]", '"text"', "null", "{broken"])
+def test_damaged_case_summary_is_rerun_on_resume_and_named_by_compare(tmp_path, damage):
+    path, folder = _finished_sweep(tmp_path)
+    case = sorted((folder / "cases").iterdir())[0]
+    (case / "summary.json").write_text(damage)
+    result = invoke("compare", str(case), str(sorted((folder / "cases").iterdir())[1]))
+    assert result.exit_code == 4
+    assert "summary.json" in one_line_error(result.stderr)
+    resumed = invoke("sweep", str(path), "--inline", "-q", "--out", str(tmp_path / "out"))
+    assert resumed.exit_code == 0, resumed.output
+    assert "1 finished" in resumed.stdout
+    assert isinstance(json.loads((case / "summary.json").read_text()), dict)
+
+
+@pytest.mark.parametrize("damage", [b"garbage", b"", b"PAR1\x00\x00PAR1"])
+def test_corrupted_sweep_index(tmp_path, damage):
+    path, folder = _finished_sweep(tmp_path)
+    (folder / "index.parquet").write_bytes(damage)
+    result = invoke("compare", str(folder))
+    assert result.exit_code == 4
+    assert "index.parquet" in one_line_error(result.stderr)
+    resumed = invoke("sweep", str(path), "--inline", "-q", "--out", str(tmp_path / "out"))
+    assert resumed.exit_code == 0, resumed.output
+    assert invoke("compare", str(folder)).exit_code == 0  # rebuilt from the case folders
+
+
+# ============================================================ class 11: damaged folders, plot bounds, odd files
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("run")
+    path = write_scenario(folder)
+    result = invoke("run", str(path), "--out", str(folder / "results"), "-q")
+    assert result.exit_code == 0, result.output
+    return folder / "results" / "x"
+
+
+def _damaged_copy(finished_run: Path, tmp_path: Path, damage: Any) -> Path:
+    import shutil
+
+    copy = tmp_path / "damaged"
+    shutil.copytree(finished_run, copy)
+    damage(copy)
+    return copy
+
+
+def _edit_summary(**changes: Any) -> Any:
+    def apply(folder: Path) -> None:
+        doc = json.loads((folder / "summary.json").read_text())
+        doc.update(changes)
+        (folder / "summary.json").write_text(json.dumps(doc))
+
+    return apply
+
+
+DAMAGE = {
+    "horizon-text": _edit_summary(horizon="oops"),
+    "horizon-start": _edit_summary(horizon={"start": "yesterday", "end": None, "dt_h": 1}),
+    "scenario-list": _edit_summary(scenario=[1]),
+    "figure-text": _edit_summary(total_cost="a lot"),
+    "baseline-list": _edit_summary(baseline=[1, 2]),
+    "sites-text": _edit_summary(sites="a"),
+    "non-utf8-yaml": lambda f: (f / "scenario.yaml").write_bytes(b"\xff\xfe name: x"),
+    "no-dispatch": lambda f: (f / "dispatch.parquet").unlink(),
+    "no-baseline": lambda f: (f / "baseline.parquet").unlink(),
+    "bad-parquet": lambda f: (f / "dispatch.parquet").write_bytes(b"garbage"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+@pytest.mark.parametrize("command", ["compare", "report", "plot"])
+def test_damaged_results_folder_is_one_line(finished_run, tmp_path, damage, command):
+    copy = _damaged_copy(finished_run, tmp_path, DAMAGE[damage])
+    args = {
+        "compare": ["compare", str(finished_run), str(copy)],
+        "report": ["report", str(copy), "--out", str(tmp_path / "r.html")],
+        "plot": ["plot", str(copy), "--out", str(tmp_path / "p.png")],
+    }[command]
+    result = invoke(*args)
+    assert result.exit_code == 4, (result.output, result.exception)
+    one_line_error(result.stderr)
+
+
+@pytest.mark.parametrize(
+    "args, key",
+    [
+        (["--dpi", "0"], "--dpi"),
+        (["--dpi", "-5"], "--dpi"),
+        (["--dpi", "nan"], "--dpi"),
+        (["--dpi", "1e9"], "--dpi"),
+        (["--size", "100000x100000"], "--size"),
+        (["--size", "200x99999"], "--size"),
+    ],
+)
+def test_plot_options_are_bounded(finished_run, tmp_path, args, key):
+    result = invoke("plot", str(finished_run), "--out", str(tmp_path / "p.png"), *args)
+    assert result.exit_code == 2
+    assert key in one_line_error(result.stderr)
+    assert not (tmp_path / "p.png").exists()
+
+
+def test_pvlib_far_future_is_refused(tmp_path):
+    doc = scenario_doc()
+    doc["horizon"].update(start="9999-06-01 00:00", end="9999-06-02 00:00")
+    doc["sites"][0]["location"] = {"lat": 30, "lon": 110}
+    doc["sites"][0]["solar"]["profile"] = {
+        "pvlib": {"tilt": 20, "azimuth": 180, "annual_full_load_hours": 1500}
+    }
+    assert_bad_input(invoke("validate", str(write_scenario(tmp_path, doc))), "horizon.start")
+
+
+def test_nul_and_oversized_csv_are_refused(tmp_path, monkeypatch):
+    from essdispatch import series
+
+    path = csv_doc("time,v\n" + hourly_rows([1.0] * 24), tmp_path)
+    (tmp_path / "data.csv").write_bytes(b"\x00" * 100_000)
+    assert_bad_input(invoke("validate", str(path)), "sites[0].load.csv", "NUL")
+    (tmp_path / "data.csv").write_text("time,v\n" + hourly_rows([1.0] * 24))
+    monkeypatch.setattr(series, "MAX_CSV_BYTES", 100)
+    assert_bad_input(invoke("validate", str(path)), "sites[0].load.csv", "MiB")
+
+
+def test_sparse_2gb_nul_file_is_refused_without_reading_it(tmp_path):
+    path = csv_doc("time,v\n", tmp_path)
+    with open(tmp_path / "data.csv", "wb") as fh:
+        fh.truncate(2 * 2**30)  # sparse: no disk used
+    t0 = time.perf_counter()
+    proc = run_proc("validate", str(path), timeout=60)
+    assert time.perf_counter() - t0 < 30
+    assert proc.returncode == 2 and "sites[0].load.csv" in one_line_error(proc.stderr)
+
+
+@pytest.mark.parametrize("which", ["scenario", "csv", "sweep"])
+def test_fifo_inputs_do_not_hang(tmp_path, which):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    if which == "scenario":
+        args = ["validate", str(fifo)]
+    elif which == "sweep":
+        args = ["sweep", str(fifo), "--dry-run"]
+    else:
+        doc = scenario_doc()
+        doc["sites"][0]["load"] = {"csv": "fifo", "column": "v"}
+        args = ["validate", str(write_scenario(tmp_path, doc))]
+    proc = run_proc(*args, timeout=60)
+    assert proc.returncode == 2
+    assert "regular file" in one_line_error(proc.stderr)
