@@ -8,11 +8,14 @@ never reported as a result.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
+import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -435,6 +438,89 @@ def highs_for(lp: LinearProgram, options: SolverOptions | None = None) -> highsp
     return h
 
 
+class _Interrupt:
+    """HiGHS's interrupt callbacks: stop the solve as soon as SIGINT or SIGTERM arrives.
+
+    Python runs signal handlers only between bytecodes of the main thread, so a signal
+    that arrives while HiGHS solves would otherwise wait for the solve to end. While
+    :func:`_interruptible` is active the signals are recorded (by a handler that only
+    records, and through ``signal.set_wakeup_fd``, which the C-level handler writes to
+    from any thread); each HiGHS interrupt callback (simplex, IPM, MIP) checks and sets
+    ``user_interrupt``. The signal is delivered again, to the handler that was in place
+    before, as soon as ``run()`` returns.
+    """
+
+    def __init__(self, read_fd: int) -> None:
+        self.read_fd = read_fd
+        self.signum: int | None = None
+
+    def record(self, signum: int, frame: Any) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+    def pending(self) -> bool:
+        if self.signum is None:
+            try:
+                data = os.read(self.read_fd, 64)
+            except (BlockingIOError, InterruptedError, OSError):
+                data = b""
+            if data:
+                self.signum = data[0]
+        return self.signum is not None
+
+    def __call__(self, event: Any) -> None:
+        if self.pending() and getattr(event, "data_in", None) is not None:
+            event.data_in.user_interrupt = True
+
+
+_INTERRUPT_CALLBACKS = ("cbSimplexInterrupt", "cbIpmInterrupt", "cbMipInterrupt")
+_INTERRUPT_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def _interruptible(h: highspy.Highs) -> Iterator[None]:
+    """Let SIGINT/SIGTERM stop ``h.run()`` promptly (main thread only; see :class:`_Interrupt`)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    os.set_blocking(write_fd, False)
+    watcher = _Interrupt(read_fd)
+    previous: dict[int, Any] = {}
+    subscribed = []
+    try:
+        old_wakeup = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    except (ValueError, OSError):
+        os.close(read_fd)
+        os.close(write_fd)
+        yield
+        return
+    try:
+        for signum in _INTERRUPT_SIGNALS:
+            previous[signum] = signal.signal(signum, watcher.record)
+        for name in _INTERRUPT_CALLBACKS:
+            cb = getattr(h, name, None)
+            if cb is not None:
+                cb.subscribe(watcher)
+                subscribed.append(cb)
+        yield
+    finally:
+        for cb in subscribed:
+            with contextlib.suppress(Exception):
+                cb.unsubscribe(watcher)
+        signal.set_wakeup_fd(old_wakeup)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        watcher.pending()
+        os.close(read_fd)
+        os.close(write_fd)
+        if watcher.signum is not None:
+            signal.raise_signal(watcher.signum)  # the earlier handler acts on it now
+
+
 def run_highs(h: highspy.Highs) -> list[str]:
     """``h.run()`` on this process's thread scheduler with the thread count of
     :func:`highs_for`; returns notes (e.g. a thread count that could not be applied)."""
@@ -445,7 +531,8 @@ def run_highs(h: highspy.Highs) -> list[str]:
     if note:
         notes.append(note)
     try:
-        h.run()
+        with _interruptible(h):
+            h.run()
     finally:
         with _SCHEDULER_LOCK:
             _scheduler["active"] -= 1

@@ -891,3 +891,51 @@ def test_fifo_inputs_do_not_hang(tmp_path, which):
     proc = run_proc(*args, timeout=60)
     assert proc.returncode == 2
     assert "regular file" in one_line_error(proc.stderr)
+
+
+# ============================================================ class 12: signals stop a running solve
+def long_milp(folder: Path) -> Path:
+    """A year at 15 min with exclusive charge/discharge and noisy prices: HiGHS needs far
+    longer than the test allows (the time limit caps it at 120 s)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    index = pd.date_range("2026-01-01", periods=35040, freq="15min")
+    prices = np.round(300 + 200 * rng.standard_normal(len(index)), 1)
+    pd.DataFrame({"time": index.strftime("%Y-%m-%d %H:%M"), "p": prices}).to_csv(
+        folder / "p.csv", index=False
+    )
+    doc = scenario_doc("long", objective={"exclusive_charge_discharge": True})
+    doc["horizon"].update(start="2026-01-01 00:00", end="2027-01-01 00:00", resolution="15min")
+    doc["signals"]["price"] = {"csv": "p.csv", "column": "p"}
+    doc["sites"][0]["storage"][0]["self_discharge_per_hour"] = 0.001
+    return write_scenario(folder, doc, "long.yaml")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_the_solve_promptly(tmp_path, signum):
+    path = long_milp(tmp_path)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        cli_cmd("run", str(path), "--out", str(out), "--time-limit", "120"),
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "run: solving joint problem" in line:
+            break
+    else:
+        raise AssertionError(f"no solve started: {proc.wait()}")
+    time.sleep(3.0)  # well inside HiGHS's branch and bound
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    rest = proc.communicate(timeout=150)[1]
+    waited = time.monotonic() - sent
+    assert proc.returncode == 130, rest
+    assert "interrupted" in rest
+    assert waited < 20, f"took {waited:.1f} s to stop after the signal"
+    assert not (out / "long").exists() and not (out.exists() and hidden(out))
