@@ -303,6 +303,26 @@ def echo_diagnostics(summary: dict, quiet: bool = False) -> None:
             click.echo(f"  {line}", err=True)
 
 
+def _broken_promises(summary: dict) -> list[str]:
+    """Headline lines for what the run could not deliver: unserved energy and a terminal
+    rule the rolling operation broke (both also warned about on stderr)."""
+    lines = []
+    unserved = (summary.get("diagnostics") or {}).get("unserved_energy") or {}
+    total = unserved.get("total_mwh") or 0.0
+    if isinstance(total, int | float) and total > 1e-6:
+        lines.append(f"  UNSERVED ENERGY   {total:>16,.1f} MWh (load shed)")
+    windows = summary.get("windows") if isinstance(summary.get("windows"), dict) else {}
+    short = windows.get("terminal_shortfall_mwh") or 0.0
+    if isinstance(short, int | float) and short > 1e-6:
+        units = windows.get("terminal_shortfall_by_unit") or {}
+        which = ", ".join(f"{u} {v:,.1f}" for u, v in units.items())
+        lines.append(
+            f"  TERMINAL RULE BROKEN {short:>13,.1f} MWh short at the end"
+            + (f" ({which} MWh)" if which else "")
+        )
+    return lines
+
+
 def format_headline(summary: dict, folder: Path | None) -> str:
     """A short human summary of a run."""
     cur = summary.get("currency", "")
@@ -328,6 +348,7 @@ def format_headline(summary: dict, folder: Path | None) -> str:
     ]
     for series, val in summary["emissions_displaced_tco2"].items():
         lines.append(f"  emissions displaced ({series}) {val:,.1f} tCO2")
+    lines.extend(_broken_promises(summary))
     if folder is not None:
         lines.append(f"  results: {folder}")
     return "\n".join(lines)

@@ -106,6 +106,8 @@ FORECAST_SIGNALS = ("solar", "load", "price", "buy_price", "sell_price", "carbon
 DEVIATION_FACTOR = 2.0
 #: the penalty per MWh of missing the terminal rule at the end of the horizon, × π
 TERMINAL_FACTOR = 2.0
+#: a terminal shortfall above this [MWh] breaks the terminal rule and is reported
+TERMINAL_SHORTFALL_TOL_MWH = 1e-6
 #: largest forecast error standard deviation: multiplicative (a fraction: 5 = 500 %) and
 #: additive (the unit of the signal: MW, currency/MWh or tCO2/MWh)
 MAX_MULTIPLICATIVE_SD = 5.0
@@ -661,6 +663,7 @@ class RollingStats:
     terminal_value: str = "none"
     terminal_value_seconds: float = 0.0
     terminal_shortfall_mwh: float = 0.0
+    terminal_shortfall_by_unit: dict[str, float] = field(default_factory=dict)
     relaxed_windows: list[int] = field(default_factory=list)
     soc_drift_mwh: float = 0.0
     total_seconds: float = 0.0
@@ -677,6 +680,7 @@ class RollingStats:
             "settle_seconds_max": float(max((w.settle_seconds for w in self.windows), default=0)),
             "deviation_mwh": float(sum(w.deviation_mwh for w in self.windows)),
             "terminal_shortfall_mwh": self.terminal_shortfall_mwh,
+            "terminal_shortfall_by_unit": dict(self.terminal_shortfall_by_unit),
             "relaxed_windows": sorted(set(self.relaxed_windows)),
             "soc_drift_below_min_mwh": self.soc_drift_mwh,
             "terminal_value": self.terminal_value,
@@ -877,7 +881,13 @@ def run_rolling(
         deviation = float(xs[n0 : n0 + 2 * K].sum()) * inputs.dt_h
         if terminal is not None:
             U = terminal[0].size
-            stats.terminal_shortfall_mwh = float(xs[n0 + 2 * K : n0 + 2 * K + U].sum())
+            short = xs[n0 + 2 * K : n0 + 2 * K + U]
+            stats.terminal_shortfall_mwh = float(short.sum())
+            stats.terminal_shortfall_by_unit = {
+                inputs.unit_names[int(u)]: float(v)
+                for u, v in zip(terminal[0], short, strict=True)
+                if v > TERMINAL_SHORTFALL_TOL_MWH
+            }
         t2 = time.perf_counter()
         stats.windows.append(
             WindowStats(
@@ -908,11 +918,30 @@ def run_rolling(
 # =========================================================================== run.py hook
 @dataclass
 class OperationOutcome:
-    """What a rolling run adds to :func:`essdispatch.run.run_scenario`."""
+    """What a rolling run adds to :func:`essdispatch.run.run_scenario`; ``warnings``
+    (a broken terminal rule) join the summary's warnings."""
 
     run: DispatchResult
     stats: RollingStats
     summary: dict
+    warnings: list[str] = field(default_factory=list)
+
+
+def terminal_warnings(stats: RollingStats, inputs: Inputs) -> list[str]:
+    """A broken terminal rule, as loudly as unserved energy: the settlement on actuals
+    ends below a unit's terminal target when keeping it would have cost more than the
+    shortfall penalty (TERMINAL_FACTOR × π, below the value of lost load)."""
+    if stats.terminal_shortfall_mwh <= TERMINAL_SHORTFALL_TOL_MWH:
+        return []
+    rule = dict(zip(inputs.unit_names, inputs.terminal, strict=True))
+    units = ", ".join(
+        f"{name} {mwh:.3g} MWh short of {rule.get(name, '?')}"
+        for name, mwh in stats.terminal_shortfall_by_unit.items()
+    )
+    return [
+        f"terminal rule broken: the rolling operation ends {stats.terminal_shortfall_mwh:.3g}"
+        f" MWh below the end-of-horizon energy the scenario requires ({units})"
+    ]
 
 
 @dataclass
@@ -940,13 +969,14 @@ class Operation:
             progress("rolling-horizon operation")
         bar = progress is not None and not getattr(progress, "quiet", False)
         result, stats = run_rolling(inputs, self.spec, self.forecasts, options, bar)
+        warnings = terminal_warnings(stats, inputs)
         summary = {
             "value_of_foresight": result.objective - perfect.objective,
             "operation": self.spec.describe(),
             "windows": stats.summary(),
             "perfect_foresight": dict(perfect.figures),
         }
-        return OperationOutcome(result, stats, summary)
+        return OperationOutcome(result, stats, summary, warnings)
 
 
 def prepare_operation(scenario: Any, inputs: Inputs) -> Operation | None:

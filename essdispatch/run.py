@@ -572,6 +572,7 @@ def _solve_and_write(
     )
     if rolled is not None:
         summary.update(_clean(rolled.summary))
+        summary["warnings"] = list(getattr(rolled, "warnings", [])) + summary["warnings"]
     folder = None
     if out_dir is not None:
         say("writing results")

@@ -939,3 +939,45 @@ def test_signal_stops_the_solve_promptly(tmp_path, signum):
     assert "interrupted" in rest
     assert waited < 20, f"took {waited:.1f} s to stop after the signal"
     assert not (out / "long").exists() and not (out.exists() and hidden(out))
+
+
+# ============================================================ class 4: a broken terminal rule is loud
+def test_rolling_terminal_shortfall_is_reported_like_unserved_energy(tmp_path):
+    """Forecast load 2 MW, actual 8 MW behind a 5 MW import limit: settling on actuals,
+    the unit (20 MWh stored, at_least_initial) empties itself and still 53 MWh are shed.
+    Hand check: 24 h × 3 MW = 72 MWh short of import; the store gives 20 MWh (19 MWh
+    delivered at η = 0.95), 72 − 19 = 53 MWh shed, the terminal rule misses 20 MWh."""
+    doc = scenario_doc("roll")
+    site = doc["sites"][0]
+    del site["solar"]
+    site["load"] = 8
+    site["grid"] = {"import_limit_mw": 5}
+    site["storage"][0].update(power_mw=10, energy_mwh=40, soc_initial=0.5)
+    doc["operation"] = {
+        "mode": "rolling",
+        "window": "24h",
+        "lookahead": "0h",
+        "forecast": {"load": {"series": 2}},
+    }
+    out = tmp_path / "out"
+    result = invoke("run", str(write_scenario(tmp_path, doc)), "--out", str(out), "-q")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "roll" / "summary.json").read_text())
+    assert summary["windows"]["terminal_shortfall_mwh"] == pytest.approx(20.0, abs=1e-6)
+    assert summary["windows"]["terminal_shortfall_by_unit"] == {"b": pytest.approx(20.0)}
+    assert any(w.startswith("terminal rule broken") for w in summary["warnings"])
+    assert "TERMINAL RULE BROKEN" in result.stdout and "20.0 MWh short" in result.stdout
+    assert "UNSERVED ENERGY" in result.stdout and "53.0 MWh" in result.stdout
+    assert "warning: terminal rule broken" in result.stderr
+    assert summary["diagnostics"]["unserved_energy"]["total_mwh"] == pytest.approx(53.0, abs=1e-6)
+
+
+def test_rolling_that_keeps_the_terminal_rule_says_nothing(tmp_path):
+    doc = scenario_doc("calm")
+    doc["operation"] = {"mode": "rolling", "window": "12h", "lookahead": "12h"}
+    out = tmp_path / "out"
+    result = invoke("run", str(write_scenario(tmp_path, doc)), "--out", str(out), "-q")
+    assert result.exit_code == 0, result.output
+    assert "TERMINAL RULE BROKEN" not in result.stdout
+    summary = json.loads((out / "calm" / "summary.json").read_text())
+    assert summary["windows"]["terminal_shortfall_mwh"] == pytest.approx(0.0, abs=1e-6)
