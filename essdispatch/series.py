@@ -409,7 +409,7 @@ def _eval_hourly(spec: HourlySeries, ctx: SeriesContext) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- tou
-_HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+_HHMM = re.compile(r"(\d{1,2}):(\d{2})")  # full match of the stripped text
 
 
 def _parse_bound(value: Any) -> int:
@@ -435,7 +435,7 @@ def _parse_bound(value: Any) -> int:
         text = value.strip()
         if text.isdigit():
             return _parse_bound(int(text))
-        m = _HHMM.match(text)
+        m = _HHMM.fullmatch(text)
         if m:
             hh, mm = int(m.group(1)), int(m.group(2))
             if mm < 60 and hh * 60 + mm <= MINUTES_PER_DAY:
