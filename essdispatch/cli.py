@@ -24,6 +24,9 @@ EXIT_BAD_INPUT = 2
 EXIT_SOLVE = 3
 EXIT_RESULTS = 4
 EXIT_INTERRUPTED = 130
+#: bounds of the sweep's --workers and --retries (and of the sweep file's keys)
+MAX_WORKERS = 256
+MAX_RETRIES = 100
 
 
 def _exit_code(exc: BaseException) -> int:
@@ -569,12 +572,12 @@ def report(folder: Path, out: Path | None) -> None:
     help="Folder that receives sweeps/<name>/.",
 )
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="A running Dask scheduler.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes.")
+@click.option("--workers", type=int, default=None, help="Local worker processes (1..256).")
 @click.option(
     "--retries",
-    type=click.IntRange(min=0),
+    type=int,
     default=None,
-    help="Re-runs of a case whose worker died.",
+    help="Re-runs of a case whose worker died (0..100).",
 )
 @click.option("--inline", is_flag=True, help="Run the cases one by one in this process (no Dask).")
 @click.option("--dry-run", is_flag=True, help="Validate every case and list them; solve nothing.")
@@ -596,6 +599,16 @@ def sweep(
     from essdispatch.sweep_plots import dry_run_text, sweep_summary_text
 
     out = _out_path(out)
+    bad = [
+        (name, f"must be in {low}..{high}, got {value}")
+        for name, value, low, high in (
+            ("--workers", workers, 1, MAX_WORKERS),
+            ("--retries", retries, 0, MAX_RETRIES),
+        )
+        if value is not None and not low <= value <= high
+    ]
+    if bad:
+        raise ScenarioError(None, bad)
     sw = load_sweep(sweep_file)
     _preflight_cases(sw)
     if dry_run:

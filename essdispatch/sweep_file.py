@@ -73,11 +73,13 @@ class SweepSpec(_Model):
         description="product: every named case x every grid point; union: the named cases "
         "and the grid points (on the base) side by side",
     )
-    workers: int | None = Field(None, ge=1, description="worker processes of the local cluster")
+    workers: int | None = Field(
+        None, ge=1, le=256, description="worker processes of the local cluster"
+    )
     memory_per_worker: str | int | None = Field(
         None, description="memory limit per local worker, bytes or text such as 4GB"
     )
-    retries: int = Field(0, ge=0, description="re-runs of a case whose worker was lost [-]")
+    retries: int = Field(0, ge=0, le=100, description="re-runs of a case whose worker was lost [-]")
 
     @field_validator("name")
     @classmethod

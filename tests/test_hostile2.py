@@ -981,3 +981,27 @@ def test_rolling_that_keeps_the_terminal_rule_says_nothing(tmp_path):
     assert "TERMINAL RULE BROKEN" not in result.stdout
     summary = json.loads((out / "calm" / "summary.json").read_text())
     assert summary["windows"]["terminal_shortfall_mwh"] == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "args, key",
+    [
+        (["--workers", "100000"], "--workers"),
+        (["--workers", "0"], "--workers"),
+        (["--retries", "-1"], "--retries"),
+        (["--retries", "100000"], "--retries"),
+        (["--out", ""], "--out"),
+    ],
+)
+def test_sweep_options_are_bounded(tmp_path, args, key):
+    path = write_sweep(tmp_path, "name: s\nbase: base.yaml\n")
+    result = invoke("sweep", str(path), "--inline", "-q", *args)
+    assert_bad_input(result, key)
+
+
+@pytest.mark.parametrize(
+    "body, key", [("workers: 100000\n", "workers"), ("retries: 1000\n", "retries")]
+)
+def test_sweep_file_counts_are_bounded(tmp_path, body, key):
+    path = write_sweep(tmp_path, "name: s\nbase: base.yaml\n" + body)
+    assert_bad_input(invoke("sweep", str(path), "--dry-run"), key)
