@@ -345,7 +345,12 @@ class Sweep:
 
 
 def _value_label(value: Any) -> str:
-    if isinstance(value, Mapping) and set(value) == {"scale"}:
+    if (
+        isinstance(value, Mapping)
+        and set(value) == {"scale"}
+        and isinstance(value["scale"], int | float)
+        and not isinstance(value["scale"], bool)
+    ):
         return f"x{value['scale']:g}"
     if isinstance(value, float):
         return f"{value:g}"

@@ -1005,3 +1005,10 @@ def test_sweep_options_are_bounded(tmp_path, args, key):
 def test_sweep_file_counts_are_bounded(tmp_path, body, key):
     path = write_sweep(tmp_path, "name: s\nbase: base.yaml\n" + body)
     assert_bad_input(invoke("sweep", str(path), "--dry-run"), key)
+
+
+def test_scale_with_a_list_inside_a_grid_list_is_one_line(tmp_path):
+    """Found by the sweep fuzzer: a ``{scale: [..]}`` wrapped in a grid list crashed the
+    case labels with a TypeError."""
+    body = "name: s\nbase: base.yaml\ngrid:\n  sites[0].load: [{scale: [1, 2]}]\n"
+    assert_bad_input(invoke("sweep", str(write_sweep(tmp_path, body)), "--dry-run"), "scale")
