@@ -382,6 +382,12 @@ def build_forecasts(
 
     def series(sig: str, f: ForecastSignal, solar: bool = False) -> np.ndarray:
         key = f"operation.forecast.{sig}.series"
+        from essdispatch.scenario import _preset_kind_problem
+
+        kind = {"solar": "profile", "load": "load", "carbon": "carbon"}.get(sig, "price")
+        wrong = _preset_kind_problem(f.series, kind, inputs.currency)
+        if wrong:
+            raise ScenarioError(file, [(key, wrong)])
         rows = []
         for s in range(S):
             ctx = SeriesContext(

@@ -1012,3 +1012,14 @@ def test_scale_with_a_list_inside_a_grid_list_is_one_line(tmp_path):
     case labels with a TypeError."""
     body = "name: s\nbase: base.yaml\ngrid:\n  sites[0].load: [{scale: [1, 2]}]\n"
     assert_bad_input(invoke("sweep", str(write_sweep(tmp_path, body)), "--dry-run"), "scale")
+
+
+def test_forecast_series_preset_of_the_wrong_kind_is_refused(tmp_path):
+    doc = scenario_doc(
+        operation={
+            "mode": "rolling",
+            "forecast": {"load": {"series": {"preset": "cn-grid-average/central/2021"}}},
+        }
+    )
+    line = assert_bad_input(invoke("validate", str(write_scenario(tmp_path, doc))), "tCO2/MWh")
+    assert "operation.forecast.load.series" in line
