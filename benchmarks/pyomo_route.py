@@ -33,7 +33,7 @@ def main(path: str) -> None:
     t0 = time.perf_counter()
     model = build_model(inputs)
     t1 = time.perf_counter()
-    plp, _ = compile_model(model)
+    plp = compile_model(model)
     t2 = time.perf_counter()
     pyomo = solve_lp(plp)
     print(

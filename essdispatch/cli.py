@@ -256,6 +256,13 @@ def _out_path(value: str) -> Path:
     is_flag=True,
     help="Always solve all sites jointly (default: per site when no group limit binds).",
 )
+@click.option(
+    "--extend",
+    metavar="MODULE:FUNCTION",
+    default=None,
+    help="Extension hook fn(model, inputs) that adds Pyomo components to every model "
+    "built (run, baseline, rolling windows); MODULE may be a file.py.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 @click.option("--verbose", "-v", is_flag=True, help="Show HiGHS's own log while it solves.")
 @debug_option
@@ -269,6 +276,7 @@ def run(
     solver_option: tuple[str, ...],
     backend: str,
     no_decompose: bool,
+    extend: str | None,
     quiet: bool,
     verbose: bool,
     allow_loose_gap: bool,
@@ -288,6 +296,7 @@ def run(
             backend=backend,
             decompose=not no_decompose,
             progress=phase,
+            extend=extend,
         )
     finally:
         phase.close()

@@ -212,7 +212,30 @@ def shadow_prices(result: DispatchResult) -> dict[str, Any]:
                 "max": float(value[b].max()),
                 "end": float(value[b, -1]),
             }
-    return {"available": True, "groups": groups, "storage_energy": storage}
+    out = {"available": True, "groups": groups, "storage_energy": storage}
+    user = user_family_duals(result)
+    if user:
+        out["user_families"] = user
+    return out
+
+
+def user_family_duals(result: DispatchResult) -> dict[str, Any]:
+    """Duals of the constraint families an extension added (∂objective/∂rhs per row
+    [currency per unit of the row]): rows, rows with a nonzero dual, min and max."""
+    from essdispatch.families import family
+
+    out: dict[str, Any] = {}
+    for name, duals in result.duals.items():
+        if family(name) is not None:
+            continue
+        d = np.asarray(duals, dtype=float).ravel()
+        out[name] = {
+            "rows": int(d.size),
+            "binding_rows": int((np.abs(d) > ZERO_TOL).sum()),
+            "min": float(d.min(initial=0.0)),
+            "max": float(d.max(initial=0.0)),
+        }
+    return out
 
 
 def diagnose(result: DispatchResult) -> dict[str, Any]:

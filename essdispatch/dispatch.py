@@ -1,11 +1,15 @@
 """Solve one dispatch problem: assemble, solve with HiGHS, extract.
 
-Sites couple only through group limits (constraint 3). With ``decompose=True``
-(the default) the sites are first solved one by one without the group rows; the
-objective is a sum over sites, so if that solution also satisfies every group
-limit it is optimal for the joint problem and is returned. Otherwise (a group
-row binds) the joint problem is solved. Either way the optimum is the joint
-one; only the route differs.
+Sites couple only through the families declared ``couples_sites`` in
+:mod:`essdispatch.families` (today the group limits of constraint 3). With
+``decompose=True`` (the default) the sites are first solved one by one without
+those rows; the objective is a sum over sites, so if that solution also satisfies
+every coupling row it is optimal for the joint problem and is returned.
+Otherwise (a coupling row binds) the joint problem is solved. Either way the
+optimum is the joint one; only the route differs. The per-site route is taken
+only when every coupling family is one this module can check
+(:data:`CHECKED_COUPLING`): a newly declared family that couples sites makes the
+problem solve jointly until its check is added here.
 """
 
 from __future__ import annotations
@@ -16,15 +20,19 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
+from essdispatch.families import FAMILIES, couples_sites
 from essdispatch.inputs import Inputs
-from essdispatch.lp import Layout, assemble_lp
+from essdispatch.lp import Layout, LinearProgram, assemble_lp
 from essdispatch.results import DispatchResult, extract
 from essdispatch.solve import SolverOptions, solve_lp
 
 GROUP_TOLERANCE_MW = 1e-6
+#: coupling families whose rows :func:`groups_satisfied` checks after a per-site solve
+CHECKED_COUPLING = frozenset({"group_export", "group_import"})
 #: below this many site-periods the per-site solves run in this process (start-up of
 #: worker processes costs more than it saves)
 PARALLEL_MIN_SITE_PERIODS = 100_000
@@ -69,17 +77,27 @@ class SolveStats:
         }
 
 
+#: builds the program of a problem: :func:`essdispatch.lp.assemble_lp`, or an
+#: extension's :meth:`essdispatch.extend.Extension.assemble`
+Assemble = Callable[[Inputs], LinearProgram]
+
+
 def solve_joint(
-    inputs: Inputs, options: SolverOptions | None = None, stats: SolveStats | None = None
+    inputs: Inputs,
+    options: SolverOptions | None = None,
+    stats: SolveStats | None = None,
+    assemble: Assemble | None = None,
 ) -> DispatchResult:
-    """Assemble and solve the whole problem at once."""
+    """Assemble (with ``assemble``, default :func:`assemble_lp`) and solve the whole problem."""
     stats = stats if stats is not None else SolveStats()
     t0 = time.perf_counter()
-    lp = assemble_lp(inputs)
+    lp = (assemble or assemble_lp)(inputs)
     t1 = time.perf_counter()
     sol = solve_lp(lp, options)
     t2 = time.perf_counter()
-    result = extract(inputs, lp.layout, sol.x, sol.objective, sol.row_dual, lp.row_families)
+    result = extract(
+        inputs, lp.layout, sol.x, sol.objective, sol.row_dual, lp.row_families, lp.row_blocks
+    )
     t3 = time.perf_counter()
     stats.build_seconds += t1 - t0
     stats.transfer_seconds += sol.transfer_seconds
@@ -103,12 +121,8 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
     S, B, T = inputs.n_sites, inputs.n_units, inputs.n_periods
     arrays = {k: np.zeros((S, T)) for k in ("cur", "imp", "exp", "shed")}
     arrays.update(ch=np.zeros((B, T)), dis=np.zeros((B, T)), e=np.zeros((B, T + 1)))
-    duals = {
-        "balance": np.zeros((S, T)),
-        "storage": np.zeros((B, T)),
-        "group_export": np.zeros((inputs.n_groups, T)),
-        "group_import": np.zeros((inputs.n_groups, T)),
-    }
+    owners = {"site": S, "unit": B, "group": inputs.n_groups}
+    duals = {f.name: np.zeros((owners[f.owner], T)) for f in FAMILIES}
     have_duals = all(part.duals for _, part in parts)
     objective = 0.0
     for sites, part in parts:
@@ -118,8 +132,9 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
         for k in ("ch", "dis", "e"):
             arrays[k][units] = getattr(part, k)
         if have_duals:
-            duals["balance"][sites] = part.duals["balance"]
-            duals["storage"][units] = part.duals["storage"]
+            for f in FAMILIES:
+                if f.owner in ("site", "unit") and f.name in part.duals:
+                    duals[f.name][sites if f.owner == "site" else units] = part.duals[f.name]
         objective += part.objective
     layout = Layout.of(inputs)
     x = np.zeros(layout.n_cols)
@@ -128,6 +143,12 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
     result = extract(inputs, layout, x, objective)
     if have_duals:
         result.duals.update(duals)
+        declared = {f.name for f in FAMILIES}
+        for name in dict.fromkeys(k for _, p in parts for k in p.duals if k not in declared):
+            # an extension's family, per site: its rows one after the other, site by site
+            result.duals[name] = np.concatenate(
+                [np.ravel(p.duals[name]) for _, p in parts if name in p.duals]
+            )
     return result
 
 
@@ -149,9 +170,8 @@ def solve_in_time_blocks(
         x[layout.idx(k).ravel()] = np.concatenate([getattr(p, k) for p in parts], axis=1).ravel()
     result = extract(inputs, layout, x, sum(p.objective for p in parts))
     if all(p.duals for p in parts):
-        for fam in ("balance", "group_export", "group_import"):
+        for fam in parts[0].duals:
             result.duals[fam] = np.concatenate([p.duals[fam] for p in parts], axis=1)
-        result.duals["storage"] = np.zeros((0, T))
     stats.extract_seconds += time.perf_counter() - t0
     return result
 
@@ -201,6 +221,7 @@ def solve_dispatch(
     decompose: bool = True,
     progress: Callable[[str], None] | None = None,
     workers: int | None = None,
+    extension: Any = None,
 ) -> tuple[DispatchResult, SolveStats]:
     """Solve ``inputs`` to optimality (see the module docstring for the route).
 
@@ -213,6 +234,9 @@ def solve_dispatch(
     progress : called with a short phase description as work proceeds
     workers : processes for the per-site solves (None: one per core when the
         problem is large enough to pay for starting them; 1: in this process)
+    extension : an :class:`essdispatch.extend.Extension`: every (sub)problem is built
+        through it; solved jointly (no time blocks either) unless it declares
+        ``couples_sites = False``, then site by site as without one
 
     Returns
     -------
@@ -220,19 +244,34 @@ def solve_dispatch(
     """
     say = progress or (lambda _msg: None)
     stats = SolveStats()
-    if decompose and inputs.n_units == 0 and inputs.n_periods > TIME_BLOCK_PERIODS:
+    assemble = extension.assemble if extension is not None else None
+    if extension is not None and (not decompose or extension.couples_sites):
+        say(f"extension {extension.label}: solving joint problem")
+        stats.route = f"joint (extension {extension.label})"
+        return solve_joint(inputs, options, stats, assemble), stats
+    if (
+        extension is None
+        and decompose
+        and inputs.n_units == 0
+        and inputs.n_periods > TIME_BLOCK_PERIODS
+    ):
         say(f"no storage: solving in blocks of {TIME_BLOCK_PERIODS} periods")
         return solve_in_time_blocks(inputs, options, stats), stats
     if not decompose or inputs.n_sites <= 1:
         say("solving joint problem")
-        return solve_joint(inputs, options, stats), stats
+        return solve_joint(inputs, options, stats, assemble), stats
+    unchecked = sorted(set(couples_sites(inputs)) - CHECKED_COUPLING)
+    if unchecked:
+        say(f"{', '.join(unchecked)} couple sites: solving joint problem")
+        stats.route = f"joint ({', '.join(unchecked)} couple sites)"
+        return solve_joint(inputs, options, stats, assemble), stats
 
     if group_binds_without_storage(inputs):
         say("a group limit binds even without storage: solving joint problem")
         stats.route = "joint (group limit binds without storage)"
-        return solve_joint(inputs, options, stats), stats
+        return solve_joint(inputs, options, stats, assemble), stats
 
-    parts = _solve_sites(inputs, options, stats, workers, say)
+    parts = _solve_sites(inputs, options, stats, workers, say, assemble)
     stats.subproblems = len(parts)
     stats.route = "per-site"
     t0 = time.perf_counter()
@@ -243,7 +282,7 @@ def solve_dispatch(
     say("a group limit binds: solving joint problem")
     stats.notes.append("group limit binds: per-site solution discarded, joint problem solved")
     joint_stats = SolveStats(route="joint (group limit binds)")
-    result = solve_joint(inputs, options, joint_stats)
+    result = solve_joint(inputs, options, joint_stats, assemble)
     joint_stats.build_seconds += stats.build_seconds
     joint_stats.transfer_seconds += stats.transfer_seconds
     joint_stats.solve_seconds += stats.solve_seconds
@@ -252,10 +291,22 @@ def solve_dispatch(
     return result, joint_stats
 
 
-def _solve_one(args: tuple[Inputs, SolverOptions | None]) -> tuple[DispatchResult, SolveStats]:
-    inputs, options = args
+def _solve_one(
+    args: tuple[Inputs, SolverOptions | None, Assemble | None],
+) -> tuple[DispatchResult, SolveStats]:
+    inputs, options, assemble = args
     stats = SolveStats()
-    return solve_joint(inputs, options, stats), stats
+    return solve_joint(inputs, options, stats, assemble), stats
+
+
+def _picklable(obj: Any) -> bool:
+    import pickle
+
+    try:
+        pickle.dumps(obj)
+    except Exception:
+        return False
+    return True
 
 
 def default_workers(inputs: Inputs) -> int:
@@ -271,16 +322,19 @@ def _solve_sites(
     stats: SolveStats,
     workers: int | None,
     say: Callable[[str], None],
+    assemble: Assemble | None = None,
 ) -> list[tuple[np.ndarray, DispatchResult]]:
     """Solve every site alone (no group rows), in worker processes when worth it."""
     n = inputs.n_sites
     jobs = [(np.array([s]), inputs.subset_sites(np.array([s]))) for s in range(n)]
     workers = default_workers(inputs) if workers is None else max(1, workers)
+    if workers > 1 and assemble is not None and not _picklable(assemble):
+        workers = 1  # an extension hook defined in __main__ or a lambda: solve in this process
     results: list[tuple[DispatchResult, SolveStats]] = []
     if workers == 1:
         for k, (_, sub) in enumerate(jobs):
             say(f"solving site {k + 1}/{n}")
-            results.append(_solve_one((sub, options)))
+            results.append(_solve_one((sub, options, assemble)))
     else:
         # one HiGHS thread per process: the processes already use the cores
         opts = options or SolverOptions()
@@ -288,7 +342,9 @@ def _solve_sites(
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         ctx = multiprocessing.get_context(method)
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            for k, out in enumerate(pool.map(_solve_one, [(sub, opts) for _, sub in jobs])):
+            for k, out in enumerate(
+                pool.map(_solve_one, [(sub, opts, assemble) for _, sub in jobs])
+            ):
                 say(f"solved site {k + 1}/{n} ({workers} processes)")
                 results.append(out)
     for _, sub_stats in results:

@@ -10,10 +10,13 @@ is dropped):
   (``e + s ≥ smin·E``), ``soc_max`` (``e − s ≤ smax·E``) and ``terminal``
   (``e[N] + s ≥ e[0]`` for ``at_least_initial``; ``e[N] + s⁺ − s⁻ = e[0]`` for
   ``cyclic``), each slack costing 1 per MWh;
-* every row family (``balance``, ``group_export``/``group_import``, ``storage``,
-  ``no_grid_charge_*``, ``exclusive_*``) gets slacks (both directions for
-  equalities) costing 1000 per MWh, so they are used only when relaxing the
-  storage bounds is not enough.
+* every row family gets slacks (both directions for equalities) costing 1000 per
+  MWh, so they are used only when relaxing the storage bounds is not enough: the
+  declared families of :mod:`essdispatch.families` (``balance``, ``group_*``,
+  ``storage``, ``no_grid_charge_*``, ``exclusive_*``, each with its owner and
+  wording; a family of power rows counts Δt × MW as energy) and the families a
+  user's extension added to the Pyomo model (named after its component, each row
+  named by its index).
 
 The slacks left nonzero name the families, units, sites and periods that make the
 problem infeasible, and the amounts (MWh). The explanation adds the likely cause
@@ -28,8 +31,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from essdispatch.exceptions import SolveError
+from essdispatch.families import family, owner_names, solar_surplus
 from essdispatch.inputs import Inputs
-from essdispatch.lp import LinearProgram, assemble_lp, no_grid_charge_sites, solar_surplus
+from essdispatch.lp import LinearProgram, assemble_lp
 from essdispatch.solve import SolverOptions, solve_lp
 
 #: slack below this [MWh] counts as zero
@@ -48,6 +52,7 @@ class _Slack:
     cols: np.ndarray  # column indices, shaped (owners, periods)
     owners: np.ndarray  # site / unit / group index per row of ``cols``
     sign: float = 1.0
+    labels: tuple[str, ...] = ()  # a user's family: the name of each row
 
 
 @dataclass
@@ -90,19 +95,26 @@ def elastic_lp(inputs: Inputs, lp: LinearProgram | None = None) -> _Elastic:
         return rows
 
     # ------------------------------------------------------------ row families
-    owners_of = _family_owners(inputs)
-    for family, rows_slice in lp.row_families.items():
+    for name, rows_slice in lp.row_families.items():
         rows = np.arange(rows_slice.start, rows_slice.stop)
         if rows.size == 0:
             continue
-        owners = owners_of.get(family, np.arange(rows.size // T))
-        rows = rows.reshape(owners.size, T)
-        weight = ROW_PENALTY * (1.0 if family == "storage" else dt)
+        block = lp.row_blocks.get(name)
+        declared = family(name)
+        if block is not None and block.labels:  # a user's family: one row per owner
+            owners, labels = np.arange(rows.size), block.labels
+            rows = rows.reshape(rows.size, 1)
+        else:
+            owners = block.owners if block is not None else np.arange(rows.size // T)
+            labels = ()
+            rows = rows.reshape(owners.size, -1)
+        energy = declared is not None and declared.slack == "MWh"
+        weight = ROW_PENALTY * (1.0 if energy or declared is None else dt)
         equality = np.all(lp.row_lower[rows_slice] == lp.row_upper[rows_slice])
         if equality or np.isfinite(lp.row_lower[rows_slice]).any():
-            slacks.append(_Slack(family, new_cols(rows, 1.0, weight), owners, +1.0))
+            slacks.append(_Slack(name, new_cols(rows, 1.0, weight), owners, +1.0, labels))
         if equality or np.isfinite(lp.row_upper[rows_slice]).any():
-            slacks.append(_Slack(family, new_cols(rows, -1.0, weight), owners, -1.0))
+            slacks.append(_Slack(name, new_cols(rows, -1.0, weight), owners, -1.0, labels))
 
     # ------------------------------------------- storage bounds become rows
     col_lower = lp.col_lower.copy()
@@ -167,20 +179,6 @@ def elastic_lp(inputs: Inputs, lp: LinearProgram | None = None) -> _Elastic:
     return _Elastic(elastic, slacks)
 
 
-def _family_owners(inputs: Inputs) -> dict[str, np.ndarray]:
-    """Index of the site, group or unit each row block of a family belongs to."""
-    return {
-        "balance": np.arange(inputs.n_sites),
-        "group_export": np.flatnonzero(np.isfinite(inputs.group_export_limit)),
-        "group_import": np.flatnonzero(np.isfinite(inputs.group_import_limit)),
-        "storage": np.arange(inputs.n_units),
-        "no_grid_charge_solar": no_grid_charge_sites(inputs),
-        "no_grid_charge_surplus": no_grid_charge_sites(inputs),
-        "exclusive_charge": np.arange(inputs.n_units),
-        "exclusive_discharge": np.arange(inputs.n_units),
-    }
-
-
 # --------------------------------------------------------------------------- causes
 def unit_causes(inputs: Inputs, b: int) -> list[str]:
     """Likely reasons why unit ``b`` cannot hold or regain its energy."""
@@ -219,25 +217,6 @@ def _stamp(inputs: Inputs, t: int) -> str:
     return inputs.index[t].isoformat(sep=" ", timespec="minutes")
 
 
-_FAMILY_TEXT = {
-    "balance": ("site", "energy balance cannot close"),
-    "group_export": ("group", "export limit cannot be met"),
-    "group_import": ("group", "import limit cannot be met"),
-    "storage": ("unit", "energy equation cannot hold"),
-    "no_grid_charge_solar": ("site", "no-grid-charging rule (charge ≤ solar) cannot hold"),
-    "no_grid_charge_surplus": (
-        "site",
-        "no-grid-charging rule (charge ≤ solar surplus) cannot hold",
-    ),
-    "exclusive_charge": ("unit", "exclusive charge rule cannot hold"),
-    "exclusive_discharge": ("unit", "exclusive discharge rule cannot hold"),
-}
-
-
-def _names(inputs: Inputs, what: str) -> tuple[str, ...]:
-    return {"site": inputs.site_names, "group": inputs.group_names, "unit": inputs.unit_names}[what]
-
-
 def findings(inputs: Inputs, elastic: _Elastic, x: np.ndarray) -> list[str]:
     """Human findings from the slack values of a solved elastic LP."""
     out: list[str] = []
@@ -246,7 +225,11 @@ def findings(inputs: Inputs, elastic: _Elastic, x: np.ndarray) -> list[str]:
         values = np.maximum(x[slack.cols], 0.0)
         for k, owner in enumerate(slack.owners):
             v = values[k]
-            energy = v if slack.kind in ("soc_min", "soc_max", "terminal", "storage") else v * dt
+            declared = family(slack.kind)
+            in_mwh = slack.kind in ("soc_min", "soc_max", "terminal") or (
+                declared is not None and declared.slack == "MWh"
+            )
+            energy = v if in_mwh or slack.labels else v * dt
             if energy.sum() <= SLACK_TOL:
                 continue
             owner = int(owner)
@@ -270,11 +253,16 @@ def findings(inputs: Inputs, elastic: _Elastic, x: np.ndarray) -> list[str]:
                     f" {side} it by up to {energy.max():.3g} MWh in {periods.size} periods from"
                     f" {first} ({'; '.join(unit_causes(inputs, owner))})"
                 )
-            else:
-                what, text = _FAMILY_TEXT.get(slack.kind, ("", slack.kind))
-                name = _names(inputs, what)[owner] if what else str(owner)
+            elif declared is None:  # a user's family (an extension's Pyomo constraint)
+                label = slack.labels[owner] if slack.labels else str(owner)
                 out.append(
-                    f"{what} {name}: {text} (slack {energy.sum():.3g} MWh in {periods.size}"
+                    f"user constraint {slack.kind}[{label}] cannot hold (slack {energy.sum():.3g})"
+                )
+            else:
+                name = owner_names(inputs, declared.owner)[owner]
+                out.append(
+                    f"{declared.owner} {name}: {declared.wording} (constraint"
+                    f" {declared.constraint}; slack {energy.sum():.3g} MWh in {periods.size}"
                     f" periods from {first})"
                 )
     return out

@@ -1,7 +1,9 @@
 """Numerical hygiene: the problem size before anything is built, and coefficient ranges.
 
 :func:`estimate_size` counts the columns, rows and nonzeros of the LP that
-:func:`essdispatch.lp.assemble_lp` would build for S sites, B units and T periods,
+:func:`essdispatch.lp.assemble_lp` would build for S sites, B units and T periods
+(from the declarations of :mod:`essdispatch.families`: each variable block's shape
+and each family's ``size``),
 and the bytes the build and the solve need at their peak. :func:`size_problems`
 compares that with the memory available (``psutil.virtual_memory().available``)
 and with what HiGHS can index (32-bit), so an enormous horizon is refused with
@@ -9,7 +11,8 @@ the numbers, at the ``horizon`` key, before any array of length T exists.
 
 :func:`coefficient_warnings` looks at the ranges of the objective, matrix and
 bound coefficients of a prepared problem and returns warnings (not errors) when
-they span more than HiGHS handles well. Nothing here rounds or rescales the
+they span more than HiGHS handles well (objective coefficients from each declared
+variable's ``cost``, matrix coefficients from each family's ``coefficients``). Nothing here rounds or rescales the
 model: results are rounded only when they are printed.
 """
 
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from essdispatch.families import FAMILIES, VARIABLES, Counts
 from essdispatch.inputs import Inputs
 
 #: HiGHS indexes with 32-bit integers
@@ -96,16 +100,30 @@ def estimate_size(
     period_minutes : Δt [min], for the minute grid of hourly/tou series
     wall_clock_series : whether an hourly or tou series will be evaluated
     """
-    S, B, T = int(sites), int(units), int(periods)
-    columns = 4 * S * T + 2 * B * T + B * (T + 1) + (B * T if exclusive else 0)
-    rows = S * T + group_rows * T + B * T + 2 * no_grid_charge_sites * T
-    nonzeros = (4 * S + 2 * B) * T  # balance
-    nonzeros += group_members * T
-    nonzeros += 4 * B * T  # storage
-    nonzeros += (no_grid_charge_sites + 2 * no_grid_charge_units) * T
-    if exclusive:
-        rows += 2 * B * T
-        nonzeros += 4 * B * T
+    counts = Counts(
+        n_sites=int(sites),
+        n_units=int(units),
+        n_periods=int(periods),
+        exclusive=bool(exclusive),
+        group_members=int(group_members),
+        group_rows=int(group_rows),
+        no_grid_charge_sites=int(no_grid_charge_sites),
+        no_grid_charge_units=int(no_grid_charge_units),
+    )
+    return size_of(counts, period_minutes=period_minutes, wall_clock_series=wall_clock_series)
+
+
+def size_of(
+    counts: Counts, *, period_minutes: float = 60.0, wall_clock_series: bool = True
+) -> ProblemSize:
+    """:func:`estimate_size` from a :class:`~essdispatch.families.Counts`."""
+    S, B, T = counts.n_sites, counts.n_units, counts.n_periods
+    columns = sum(int(np.prod(v.shape(counts))) for v in VARIABLES)
+    rows = nonzeros = 0
+    for fam in FAMILIES:
+        r, nz = fam.size(counts)
+        rows += int(r)
+        nonzeros += int(nz)
     size = (
         nonzeros * BYTES_PER_NONZERO
         + columns * BYTES_PER_COLUMN
@@ -114,7 +132,7 @@ def estimate_size(
     )
     if wall_clock_series:
         size = max(size, int(T * period_minutes * BYTES_PER_HORIZON_MINUTE))
-    return ProblemSize(S, B, T, group_rows, columns, rows, nonzeros, int(size))
+    return ProblemSize(S, B, T, counts.group_rows, columns, rows, nonzeros, int(size))
 
 
 def available_memory() -> int:
@@ -149,25 +167,7 @@ def size_problems(size: ProblemSize, available: int | None = None) -> list[tuple
 
 def inputs_size(inputs: Inputs) -> ProblemSize:
     """:func:`estimate_size` for a prepared problem."""
-    finite = [
-        (np.isfinite(inputs.group_export_limit), inputs.group_sites),
-        (np.isfinite(inputs.group_import_limit), inputs.group_sites),
-    ]
-    members = sum(len(s) for mask, sites in finite for ok, s in zip(mask, sites, strict=True) if ok)
-    group_rows = int(sum(int(mask.sum()) for mask, _ in finite))
-    ngc = ~inputs.grid_charging.astype(bool)
-    return estimate_size(
-        inputs.n_sites,
-        inputs.n_units,
-        inputs.n_periods,
-        group_members=members,
-        group_rows=group_rows,
-        no_grid_charge_sites=int(np.unique(inputs.unit_site[ngc]).size),
-        no_grid_charge_units=int(ngc.sum()),
-        exclusive=inputs.exclusive,
-        period_minutes=inputs.dt_h * 60.0,
-        wall_clock_series=False,  # already evaluated
-    )
+    return size_of(Counts.of(inputs), period_minutes=inputs.dt_h * 60.0, wall_clock_series=False)
 
 
 # --------------------------------------------------------------------------- ranges
@@ -190,15 +190,8 @@ def coefficient_warnings(inputs: Inputs) -> list[str]:
     cheaper than importing).
     """
     out: list[str] = []
-    dt = inputs.dt_h
-    ci = inputs.carbon_price * inputs.steer_carbon
-    costs = [
-        dt * (inputs.buy_price + ci),
-        dt * (inputs.sell_price + ci),
-        np.array([dt * inputs.voll]),
-        dt * inputs.degradation_cost,
-    ]
-    lo, hi = _span(np.concatenate([np.ravel(c) for c in costs]))
+    costs = [np.ravel(v.cost(inputs)) for v in VARIABLES if v.cost is not None]
+    lo, hi = _span(np.concatenate(costs) if costs else np.zeros(0))
     if hi > LARGE_COST_WARN:
         out.append(
             f"objective coefficients reach {hi:.3g} {inputs.currency} per period-MW (prices ×"
@@ -210,20 +203,13 @@ def coefficient_warnings(inputs: Inputs) -> list[str]:
             f" voll {inputs.voll:.3g} × Δt): more than HiGHS handles well ({COST_RANGE_WARN:.0e});"
             " round tiny prices to 0 or lower voll"
         )
-    if inputs.n_units:
-        matrix = np.concatenate(
-            [
-                inputs.eta_charge * dt,
-                dt / inputs.eta_discharge,
-                (1.0 - inputs.self_discharge) ** dt,
-                [1.0],
-            ]
-        )
-        lo, hi = _span(matrix)
+    for fam in FAMILIES:
+        lo, hi = _span(fam.coefficients(inputs))
         if lo > 0 and hi / lo > MATRIX_RANGE_WARN:
             out.append(
-                f"storage coefficients span {lo:.3g} to {hi:.3g} (ratio {hi / lo:.1e}; check"
-                " very small efficiencies): more than HiGHS handles well"
+                f"{fam.name} coefficients (constraint {fam.constraint}) span {lo:.3g} to"
+                f" {hi:.3g} (ratio {hi / lo:.1e}; check very small efficiencies or ratings):"
+                " more than HiGHS handles well"
             )
     bounds = np.concatenate(
         [

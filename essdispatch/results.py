@@ -12,8 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from essdispatch.families import FAMILIES, RowBlock, owner_count, time_extent
 from essdispatch.inputs import Inputs
 from essdispatch.lp import Layout
+
+#: the largest residual of constraint 1 a result may have [MW] (MODEL.md: below 1e-6)
+BALANCE_TOL_MW = 1e-6
 
 SITE_VARS = ("pv", "cur", "imp", "exp", "shed")
 UNIT_VARS = ("ch", "dis")
@@ -143,6 +147,7 @@ def extract(
     objective: float,
     row_dual: np.ndarray | None = None,
     row_families: dict[str, slice] | None = None,
+    row_blocks: dict[str, RowBlock] | None = None,
 ) -> DispatchResult:
     """Slice a solution vector (in ``layout`` order) into a :class:`DispatchResult`.
 
@@ -166,34 +171,42 @@ def extract(
         dis=layout.take(x, "dis"),
         e=layout.take(x, "e"),
         objective=float(objective),
-        duals=named_duals(inputs, row_dual, row_families),
+        duals=named_duals(inputs, row_dual, row_families, row_blocks),
     )
     result.figures.update(figures(result))
     return result
 
 
 def named_duals(
-    inputs: Inputs, row_dual: np.ndarray | None, row_families: dict[str, slice] | None
+    inputs: Inputs,
+    row_dual: np.ndarray | None,
+    row_families: dict[str, slice] | None,
+    row_blocks: dict[str, RowBlock] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Reshape a row-dual vector into arrays by constraint family (see DispatchResult)."""
+    """Reshape a row-dual vector into arrays by constraint family (see DispatchResult).
+
+    Every declared family (:data:`essdispatch.families.FAMILIES`) gets an array of
+    shape (all its owners, T), 0 where an owner has no rows (a group without that
+    limit, a site without no-grid-charging units, a family without rows); a user's
+    family (a Pyomo constraint added by an extension) gets its duals as a flat
+    array in the order of its rows.
+    """
     if row_dual is None or not len(row_dual) or not row_families:
         return {}
-    S, B, T, G = inputs.n_sites, inputs.n_units, inputs.n_periods, inputs.n_groups
-    out = {"balance": row_dual[row_families["balance"]].reshape(S, T)}
-    out["storage"] = (
-        row_dual[row_families["storage"]].reshape(B, T)
-        if "storage" in row_families
-        else np.zeros((B, T))
-    )
-    for family, limits in (
-        ("group_export", inputs.group_export_limit),
-        ("group_import", inputs.group_import_limit),
-    ):
-        arr = np.zeros((G, T))
-        finite = np.flatnonzero(np.isfinite(limits))
-        if family in row_families:
-            arr[finite] = row_dual[row_families[family]].reshape(finite.size, T)
-        out[family] = arr
+    T = inputs.n_periods
+    out: dict[str, np.ndarray] = {}
+    for fam in FAMILIES:
+        n = owner_count(fam.owner, inputs)
+        arr = np.zeros((n, time_extent(fam.time, T)))
+        rows = row_families.get(fam.name)
+        if rows is not None:
+            block = (row_blocks or {}).get(fam.name)
+            owners = block.owners if block is not None else np.arange(n)
+            arr[owners] = row_dual[rows].reshape(len(owners), -1)
+        out[fam.name] = arr
+    for name, rows in row_families.items():
+        if name not in out:
+            out[name] = np.asarray(row_dual[rows], dtype=float).copy()
     return out
 
 

@@ -560,6 +560,7 @@ def settlement_lp(
     ch_plan: np.ndarray,
     dis_plan: np.ndarray,
     terminal: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    assemble: Callable[[Inputs], LinearProgram] | None = None,
 ) -> tuple[LinearProgram, float]:
     """The LP that settles a committed storage schedule on the actual signals.
 
@@ -575,11 +576,14 @@ def settlement_lp(
     [currency/MWh]: more than any deviation can earn, less than the default VoLL,
     so the schedule is kept unless it is physically impossible or would shed load.
 
+    ``assemble`` builds the LP of ``actual`` (default :func:`assemble_lp`; an
+    extension's program, whose own columns follow the layout).
+
     Returns
     -------
     (lp, π). The first ``Layout.of(actual).n_cols`` columns are the usual layout.
     """
-    base = assemble_lp(replace(actual, exclusive=False))
+    base = (assemble or assemble_lp)(replace(actual, exclusive=False))
     lay = base.layout
     T, dt = actual.n_periods, actual.dt_h
     ci = actual.carbon_price * actual.steer_carbon
@@ -767,6 +771,7 @@ def run_rolling(
     *,
     reuse: bool = True,
     energy_value: np.ndarray | None = None,
+    extension: Any = None,
 ) -> tuple[DispatchResult, RollingStats]:
     """Simulate operation on forecasts with settlement on actuals (module docstring).
 
@@ -782,6 +787,8 @@ def run_rolling(
     energy_value : (B, N+1) value of stored energy [currency/MWh] for
         ``terminal_value: perfect_foresight`` (default: :func:`storage_energy_value`
         of the forecasts)
+    extension : an :class:`essdispatch.extend.Extension` applied to every window's
+        plan and settlement LP (no model reuse then: its rows may change with the data)
 
     Returns
     -------
@@ -793,6 +800,8 @@ def run_rolling(
     forecasts = inputs if forecasts is None else forecasts
     N, B = inputs.n_periods, inputs.n_units
     W, L = spec.periods(inputs.dt_h)
+    assemble = extension.assemble if extension is not None else assemble_lp
+    reuse = reuse and extension is None
     stats = RollingStats(reuse=reuse, terminal_value=str(spec.terminal_value))
 
     if spec.terminal_value == "perfect_foresight" and B and energy_value is None:
@@ -828,7 +837,7 @@ def run_rolling(
         # ---------------------------------------------------------- plan on forecasts
         t0 = time.perf_counter()
         fc = window_inputs(forecasts, a, c, e_now)
-        lp = assemble_lp(fc)
+        lp = assemble(fc)
         e_cols = lp.layout.idx("e")[:, c - a] if B else np.zeros(0, dtype=np.int64)
         final = c == N and B > 0
         if final:  # the scenario's terminal rule, capped at what can be reached
@@ -864,7 +873,7 @@ def run_rolling(
             units = np.flatnonzero(term != "free")
             goal = np.where(term == "cyclic", final_hi, final_lo)[units]
             terminal = (units, goal, term[units] == "cyclic")
-        slp, _pi = settlement_lp(act, ch_plan, dis_plan, terminal)
+        slp, _pi = settlement_lp(act, ch_plan, dis_plan, terminal, assemble)
         if B:
             floor = energy_floor(inputs, e_now, b - a)
             _set_floor(slp, floor)
@@ -964,6 +973,7 @@ class Operation:
         perfect: DispatchResult,
         options: SolverOptions | None = None,
         progress: Callable[[str], None] | None = None,
+        extension: Any = None,
     ) -> OperationOutcome:
         """Simulate operation; ``perfect`` is the perfect-foresight run on the actuals.
 
@@ -974,7 +984,9 @@ class Operation:
         if progress is not None:
             progress("rolling-horizon operation")
         bar = progress is not None and not getattr(progress, "quiet", False)
-        result, stats = run_rolling(inputs, self.spec, self.forecasts, options, bar)
+        result, stats = run_rolling(
+            inputs, self.spec, self.forecasts, options, bar, extension=extension
+        )
         warnings = terminal_warnings(stats, inputs)
         summary = {
             "value_of_foresight": result.objective - perfect.objective,

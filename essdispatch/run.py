@@ -37,9 +37,8 @@ from essdispatch.dispatch import SolveStats, solve_dispatch
 from essdispatch.exceptions import ResultsError, ScenarioError, SolveError
 from essdispatch.inputs import Inputs
 from essdispatch.numerics import coefficient_warnings, inputs_size, size_problems
-from essdispatch.results import DispatchResult, delta_figures
+from essdispatch.results import BALANCE_TOL_MW, DispatchResult, delta_figures
 from essdispatch.solve import SolverOptions
-from essdispatch.testing import BALANCE_TOL_MW
 
 Progress = Callable[[str], None]
 
@@ -85,8 +84,10 @@ def solve_pair(
     decompose: bool = True,
     progress: Progress | None = None,
     workers: int | None = None,
+    extension: Any = None,
 ) -> tuple[DispatchResult, SolveStats, DispatchResult, SolveStats]:
-    """Solve the run and its no-storage baseline the same way."""
+    """Solve the run and its no-storage baseline the same way (both through ``extension``,
+    an :class:`essdispatch.extend.Extension`, when given)."""
     say = progress or (lambda _m: None)
     pair = []
     for label, problem in (("run", inputs), ("baseline", inputs.without_storage())):
@@ -95,13 +96,21 @@ def solve_pair(
 
             say(f"{label}: building Pyomo model")
             t0 = time.perf_counter()
-            model = build_model(problem)
+            model = extension.build(problem) if extension is not None else build_model(problem)
             build = time.perf_counter() - t0
             say(f"{label}: compiling and solving")
             try:
                 result, timings = solve_model(model, options)
+            except ValueError as exc:  # compile: a non-linear term
+                if extension is None:
+                    raise
+                from essdispatch.extend import ExtensionError
+
+                raise ExtensionError(
+                    None, [("", f"extension {extension.label} made the model not linear: {exc}")]
+                ) from exc
             except SolveError as exc:
-                raise _explained(exc, label, problem, options, say) from exc
+                raise _explained(exc, label, problem, options, say, extension) from exc
             stats = SolveStats(
                 route="pyomo",
                 build_seconds=build + timings["compile_seconds"],
@@ -121,9 +130,10 @@ def solve_pair(
                     decompose=decompose,
                     workers=workers,
                     progress=lambda m, label=label: say(f"{label}: {m}"),
+                    extension=extension,
                 )
             except SolveError as exc:
-                raise _explained(exc, label, problem, options, say) from exc
+                raise _explained(exc, label, problem, options, say, extension) from exc
         else:
             raise ValueError(f"unknown backend {backend!r} (direct or pyomo)")
         pair.extend([result, stats])
@@ -145,15 +155,18 @@ def _explained(
     problem: Inputs,
     options: SolverOptions | None,
     say: Progress,
+    extension: Any = None,
 ) -> SolveError:
     """The error to raise for a failed solve: an infeasible one explains itself
-    (:func:`essdispatch.infeasibility.explain_infeasibility`), others pass unchanged."""
+    (:func:`essdispatch.infeasibility.explain_infeasibility`, on the extended program
+    when there is an extension), others pass unchanged."""
     if not _is_infeasible(exc):
         return exc
     say(f"{label}: infeasible; re-solving with elastic constraints to explain it")
     from essdispatch.infeasibility import explain_infeasibility
 
-    return SolveError(f"{label}: {explain_infeasibility(problem, options)}", "infeasible")
+    lp = extension.assemble(problem) if extension is not None else None
+    return SolveError(f"{label}: {explain_infeasibility(problem, options, lp)}", "infeasible")
 
 
 def check_result(result: DispatchResult, label: str) -> float:
@@ -403,6 +416,7 @@ def run_scenario(
     backend: str = "direct",
     decompose: bool = True,
     progress: Progress | None = None,
+    extend: Any = None,
 ) -> RunOutcome:
     """Load the scenario file ``path``, solve run and baseline, write ``<out>/<name>/``.
 
@@ -416,6 +430,8 @@ def run_scenario(
         Pyomo model and compile it)
     decompose : solve sites separately when no group limit binds
     progress : called with short phase messages
+    extend : an extension hook ``fn(model, inputs)`` that adds Pyomo components, or
+        ``"module:function"`` (:mod:`essdispatch.extend` says where it applies)
 
     Raises
     ------
@@ -425,6 +441,10 @@ def run_scenario(
     from essdispatch.scenario import load_scenario
 
     say = progress or (lambda _m: None)
+    if extend is not None:  # a bad hook fails before anything is loaded
+        from essdispatch.extend import Extension
+
+        extend = Extension.of(extend)
     t0 = time.perf_counter()
     say("loading scenario")
     scenario = load_scenario(path)
@@ -439,7 +459,36 @@ def run_scenario(
         progress=progress,
         load_seconds=load_seconds,
         file=str(Path(path)),
+        extend=extend,
     )
+
+
+def block_problems(model: Any) -> list[tuple[str, str]]:
+    """``operation:`` and ``solver:`` checked as the run reads them (cheap: no solve,
+    no series), so that ``validate`` and a sweep's ``--dry-run`` refuse what ``run`` would."""
+    from essdispatch.rolling import parse_operation
+    from essdispatch.scenario import period_hours
+    from essdispatch.solve import option_problems
+
+    problems: list[tuple[str, str]] = []
+    try:
+        spec = parse_operation(model.operation)
+        if spec.rolling:
+            spec.periods(period_hours(model.horizon))
+    except ScenarioError as e:
+        problems += e.problems
+    block = model.solver
+    if block is not None:
+        problems += option_problems(
+            SolverOptions(
+                time_limit_s=block.time_limit_s,
+                threads=block.threads,
+                highs=dict(block.options),
+                allow_loose_gap=block.allow_loose_gap,
+            ),
+            "solver.",
+        )
+    return problems
 
 
 def preflight(
@@ -457,10 +506,15 @@ def preflight(
     from essdispatch.solve import option_problems
 
     file = file or getattr(scenario, "file", None)
-    inputs = prepare_inputs(scenario)
-    problems = size_problems(inputs_size(inputs))
+    problems = block_problems(scenario.model) if hasattr(scenario, "model") else []
+    try:
+        inputs = prepare_inputs(scenario)
+    except ScenarioError as exc:
+        raise ScenarioError(file, exc.problems + problems) from None
+    problems += size_problems(inputs_size(inputs))
     opts = solver_options_from(scenario, options)
-    problems += option_problems(opts, "solver.")
+    if options is not None:  # the caller's options, checked with the merged ones
+        problems += [p for p in option_problems(opts, "solver.") if p not in problems]
     if problems:
         raise ScenarioError(file, problems)
     operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
@@ -480,6 +534,7 @@ def run_loaded(
     file: str | None = None,
     folder_name: str | None = None,
     workers: int | None = None,
+    extend: Any = None,
 ) -> RunOutcome:
     """Solve an already loaded :class:`essdispatch.scenario.Scenario` (see :func:`run_scenario`).
 
@@ -487,8 +542,14 @@ def run_loaded(
     machine that cannot see the scenario's data files (a sweep worker).
     ``folder_name`` overrides the results folder name (default: the scenario name);
     ``workers`` the processes for per-site solves (None: by problem size; 1 inside a
-    process that may not start others, e.g. a Dask worker).
+    process that may not start others, e.g. a Dask worker); ``extend`` an extension
+    hook (see :func:`run_scenario`).
     """
+    extension = None
+    if extend is not None:
+        from essdispatch.extend import Extension
+
+        extension = Extension.of(extend)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     inputs, opts, operation = preflight(scenario, options, file=file)
@@ -520,6 +581,7 @@ def run_loaded(
             file=file,
             load_seconds=load_seconds,
             t0=t0,
+            extension=extension,
         )
 
 
@@ -548,17 +610,28 @@ def _solve_and_write(
     file: str | None,
     load_seconds: float,
     t0: float,
+    extension: Any = None,
 ) -> RunOutcome:
     say = progress or (lambda _m: None)
 
     t1 = time.perf_counter()
     run, run_stats, baseline, base_stats = solve_pair(
-        inputs, opts, backend=backend, decompose=decompose, progress=say, workers=workers
+        inputs,
+        opts,
+        backend=backend,
+        decompose=decompose,
+        progress=say,
+        workers=workers,
+        extension=extension,
     )
     timings["solve_total_seconds"] = time.perf_counter() - t1
     check_result(run, "run")
     check_result(baseline, "baseline")
-    rolled = operation.run(inputs, run, opts, progress) if operation is not None else None
+    rolled = (
+        operation.run(inputs, run, opts, progress, extension=extension)
+        if operation is not None
+        else None
+    )
     if rolled is not None:  # operate on forecasts, settle on actuals; the baseline has no decisions
         run = rolled.run
         check_result(run, "run (rolling)")
@@ -573,6 +646,8 @@ def _solve_and_write(
     if rolled is not None:
         summary.update(_clean(rolled.summary))
         summary["warnings"] = list(getattr(rolled, "warnings", [])) + summary["warnings"]
+    if extension is not None:
+        summary["extension"] = _clean(extension.describe())
     folder = None
     if out_dir is not None:
         say("writing results")

@@ -48,6 +48,7 @@ from essdispatch.numerics import ProblemSize, estimate_size, size_problems
 from essdispatch.series import (
     PresetSeries,
     SeriesContext,
+    SeriesMemo,
     SeriesSpec,
     evaluate_series,
     format_timestamp,
@@ -604,11 +605,14 @@ def load_scenario(path: str | Path) -> Scenario:
     )
 
 
-def scenario_from_dict(data: dict, base_dir: Path, file: str = "<dict>") -> Scenario:
+def scenario_from_dict(
+    data: dict, base_dir: Path, file: str = "<dict>", *, memo: SeriesMemo | None = None
+) -> Scenario:
     """Validate a scenario given as plain data (sweeps, tests); same checks as a file.
 
     ``raw_text`` is the YAML dump of the keys the validated scenario set and
-    ``sha256`` its digest.
+    ``sha256`` its digest. ``memo`` (:class:`essdispatch.series.SeriesMemo`) shares
+    series evaluations between scenarios, e.g. the cases of a sweep.
     """
     if not isinstance(data, Mapping):
         raise ScenarioError(file, [("", f"expected a mapping, got {type(data).__name__}")])
@@ -620,6 +624,7 @@ def scenario_from_dict(data: dict, base_dir: Path, file: str = "<dict>") -> Scen
         sha256=None,
         raw_text=None,
         extra_problems=[],
+        memo=memo,
     )
 
 
@@ -632,6 +637,7 @@ def _build(
     sha256: str | None,
     raw_text: str | None,
     extra_problems: list[tuple[str, str]],
+    memo: SeriesMemo | None = None,
 ) -> Scenario:
     problems = list(extra_problems)
     try:
@@ -640,11 +646,10 @@ def _build(
         problems = validation_problems(e, "", ScenarioSpec) + problems + _name_problems(data)
         raise ScenarioError(file, problems) from None
     problems += _name_problems(data)
-    problems += _block_problems(model)
     problems += size_problems(_scenario_size(model))
     if problems:  # an enormous horizon: evaluate no series of that length
         raise ScenarioError(file, problems)
-    series, more = _resolve_series(model, base_dir, file)
+    series, more = _resolve_series(model, base_dir, file, memo)
     problems += more + _signal_problems(model, series)
     if problems:
         raise ScenarioError(file, problems)
@@ -670,33 +675,6 @@ def _build(
 
 
 # --------------------------------------------------------------------------- checks
-def _block_problems(model: ScenarioSpec) -> list[tuple[str, str]]:
-    """``operation:`` and ``solver:`` checked as the run reads them (cheap: no solve,
-    no series), so that ``validate`` and a sweep's ``--dry-run`` refuse what ``run`` would."""
-    from essdispatch.rolling import parse_operation
-    from essdispatch.solve import SolverOptions, option_problems
-
-    problems: list[tuple[str, str]] = []
-    try:
-        spec = parse_operation(model.operation)
-        if spec.rolling:
-            spec.periods(period_hours(model.horizon))
-    except ScenarioError as e:
-        problems += e.problems
-    block = model.solver
-    if block is not None:
-        problems += option_problems(
-            SolverOptions(
-                time_limit_s=block.time_limit_s,
-                threads=block.threads,
-                highs=dict(block.options),
-                allow_loose_gap=block.allow_loose_gap,
-            ),
-            "solver.",
-        )
-    return problems
-
-
 def _scenario_size(model: ScenarioSpec) -> ProblemSize:
     """The LP size of a validated scenario, from its counts alone (no series evaluated)."""
     h = model.horizon
@@ -857,12 +835,12 @@ def _preset_kind_problem(spec: Any, kind: str, currency: str) -> str | None:
 
 
 def _resolve_series(
-    model: ScenarioSpec, base_dir: Path, file: str
+    model: ScenarioSpec, base_dir: Path, file: str, memo: SeriesMemo | None = None
 ) -> tuple[dict[str, np.ndarray], list[tuple[str, str]]]:
     """Evaluate every series once; range-check it. Returns (key -> array, problems)."""
     index = horizon_index(model.horizon)
     root = SeriesContext(
-        index=index, dt_h=period_hours(model.horizon), base_dir=base_dir, file=file
+        index=index, dt_h=period_hours(model.horizon), base_dir=base_dir, file=file, memo=memo
     )
     out: dict[str, np.ndarray] = {}
     problems: list[tuple[str, str]] = []

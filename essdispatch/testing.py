@@ -12,11 +12,82 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from essdispatch.inputs import Inputs, default_voll
-from essdispatch.results import DispatchResult
+from essdispatch.lp import LinearProgram
+from essdispatch.results import BALANCE_TOL_MW, DispatchResult
 
-BALANCE_TOL_MW = 1e-6
+__all__ = [
+    "BALANCE_TOL_MW",
+    "assert_energy_balance",
+    "assert_lp_equal",
+    "assert_results_folder",
+    "assert_soc_within_bounds",
+    "assert_storage_dynamics",
+    "assert_terminal_rule",
+    "assert_valid_result",
+    "make_inputs",
+]
+
+
+def assert_lp_equal(a: LinearProgram, b: LinearProgram, tol: float = 1e-12) -> None:
+    """Two programs are the same: matrix, row and column bounds, costs, integrality and
+    row families (names, slices, owners), each number within ``tol`` relative.
+
+    Explicit zeros in the matrix do not count (Pyomo drops them, the direct assembly
+    may keep them); infinite bounds must match exactly.
+    """
+
+    def close(name: str, x: np.ndarray, y: np.ndarray) -> None:
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if x.shape != y.shape:
+            raise AssertionError(f"{name}: shapes {x.shape} and {y.shape} differ")
+        inf = np.isinf(x) | np.isinf(y)
+        if not np.array_equal(x[inf], y[inf]):
+            k = int(np.flatnonzero(inf & (x != y))[0])
+            raise AssertionError(f"{name}[{k}]: {x[k]} != {y[k]}")
+        fin = ~inf
+        err = np.abs(x[fin] - y[fin]) - tol * np.maximum(1.0, np.abs(y[fin]))
+        if err.size and err.max() > 0:
+            k = int(np.flatnonzero(fin)[int(err.argmax())])
+            raise AssertionError(f"{name}[{k}]: {x[k]!r} != {y[k]!r} (tol {tol:g})")
+
+    if a.A.shape != b.A.shape:
+        raise AssertionError(f"matrix shapes {a.A.shape} and {b.A.shape} differ")
+    diff = sp.csr_array(a.A) - sp.csr_array(b.A)
+    diff.eliminate_zeros()
+    if diff.nnz:
+        scale = np.maximum(1.0, abs(sp.csr_array(b.A)).max() if b.A.nnz else 1.0)
+        worst = float(abs(diff).max())
+        if worst > tol * scale:
+            r, c = (int(v[0]) for v in diff.nonzero())
+            raise AssertionError(
+                f"matrix differs by up to {worst:.3g}, first at row {r}, column {c}:"
+                f" {a.A[r, c]!r} != {b.A[r, c]!r}"
+            )
+    close("c", a.c, b.c)
+    close("offset", [a.offset], [b.offset])
+    close("row_lower", a.row_lower, b.row_lower)
+    close("row_upper", a.row_upper, b.row_upper)
+    close("col_lower", a.col_lower, b.col_lower)
+    close("col_upper", a.col_upper, b.col_upper)
+    if not np.array_equal(a.integrality, b.integrality):
+        raise AssertionError("integrality differs")
+    if a.row_families != b.row_families:
+        raise AssertionError(f"row families differ: {a.row_families} != {b.row_families}")
+    for name, block in a.row_blocks.items():
+        other = b.row_blocks.get(name)
+        if other is None or (block.owner, block.width, block.labels) != (
+            other.owner,
+            other.width,
+            other.labels,
+        ):
+            raise AssertionError(f"row family {name}: {block} != {other}")
+        if not np.array_equal(block.owners, other.owners):
+            raise AssertionError(f"row family {name}: owners {block.owners} != {other.owners}")
+    if set(a.row_blocks) != set(b.row_blocks):
+        raise AssertionError(f"row blocks {sorted(a.row_blocks)} != {sorted(b.row_blocks)}")
 
 
 def assert_energy_balance(result: DispatchResult, tol_mw: float = BALANCE_TOL_MW) -> None:

@@ -199,13 +199,14 @@ def test_two_concurrent_runs_of_one_name(tmp_path):
     mark = tmp_path / "in-window"
     first = subprocess.Popen(
         cli_cmd("run", str(path), "--out", str(out), "-q"),
-        env=env(ESSDISPATCH_DEBUG_SWAP_DELAY="3", ESSDISPATCH_DEBUG_SWAP_MARK=str(mark)),
+        env=env(ESSDISPATCH_DEBUG_SWAP_DELAY="20", ESSDISPATCH_DEBUG_SWAP_MARK=str(mark)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     wait_for(mark, first)
     second = run_proc("run", str(path), "--out", str(out), "-q")
+    assert first.poll() is None, "the first run ended before the second tried"
     first.wait(timeout=60)
     assert first.returncode == 0
     assert second.returncode == 4
