@@ -160,6 +160,15 @@ def _solver_html(summary: dict) -> str:
     return f"<table>{head}{rows}{check_rows}</table>"
 
 
+def _warnings_html(summary: dict) -> str:
+    """The run's warnings (unserved energy, a broken terminal rule, ...) at the top."""
+    items = [w for w in summary.get("warnings") or [] if isinstance(w, str)]
+    if not items:
+        return ""
+    rows = "".join(f"<li>{_esc(w)}</li>" for w in items)
+    return f'<h2>Warnings</h2><ul class="warnings">{rows}</ul>'
+
+
 def build_report(
     run: str | Path | Results,
     *,
@@ -214,6 +223,7 @@ def build_report(
         f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_esc(res.name)}</h1>",
         f'<p class="sub">{_esc(description)}</p>' if description else "",
+        _warnings_html(s),
         "<h2>Run</h2>",
         _kv_table(run_facts),
         "<h2>Summary</h2>",

@@ -1024,3 +1024,23 @@ def test_forecast_series_preset_of_the_wrong_kind_is_refused(tmp_path):
     )
     line = assert_bad_input(invoke("validate", str(write_scenario(tmp_path, doc))), "tCO2/MWh")
     assert "operation.forecast.load.series" in line
+
+
+def test_report_shows_a_broken_terminal_rule_at_the_top(tmp_path):
+    doc = scenario_doc("roll")
+    site = doc["sites"][0]
+    del site["solar"]
+    site["load"] = 8
+    site["grid"] = {"import_limit_mw": 5}
+    site["storage"][0].update(power_mw=10, energy_mwh=40, soc_initial=0.5)
+    doc["operation"] = {
+        "mode": "rolling",
+        "window": "24h",
+        "lookahead": "0h",
+        "forecast": {"load": {"series": 2}},
+    }
+    out = tmp_path / "out"
+    assert invoke("run", str(write_scenario(tmp_path, doc)), "--out", str(out), "-q").exit_code == 0
+    assert invoke("report", str(out / "roll")).exit_code == 0
+    html = (out / "roll" / "report.html").read_text()
+    assert html.index("terminal rule broken") < html.index("<h2>Run</h2>")

@@ -308,7 +308,7 @@ def test_pvlib_profile_in_a_scenario(tmp_path):
 
 def test_operation_and_solver_blocks_accepted(tmp_path):
     data = base_data()
-    data["operation"] = {"mode": "rolling", "window": "24h"}  # checked at load (issue 16)
+    data["operation"] = {"mode": "rolling", "window": "24h"}  # checked by validate/run (issue 16)
     data["solver"] = {
         "time_limit_s": 30,
         "threads": 2,
