@@ -12,10 +12,11 @@ A complete new folder is first written as ``.<name>.tmp-<id>`` beside the target
   resumes): with ``<name>`` missing, a complete ``.tmp`` (its ``summary.json`` is
   written last) is renamed into place, else the newest ``.old``; every other leftover
   of ``<name>`` (``.tmp-*``, ``.old-*``, whether folders, files or symlinks) is removed;
-* **one writer per name** (:func:`name_lock`): an exclusive ``flock`` on
-  ``.<name>.lock`` held from before the solve to after the swap; a second run of the
-  same name fails cleanly instead of racing the first. The lock file is removed on
-  release (and a stale one, whose holder died, is taken over and removed).
+* **one writer per name** (:func:`name_lock`): held from before the solve to after the
+  swap; a second run of the same name fails cleanly instead of racing the first. On
+  Linux it is an abstract socket named after the folder (nothing on disk, released by
+  the kernel even when the holder is killed); elsewhere an exclusive ``flock`` on
+  ``.<name>.lock``, removed on release.
 
 ``ESSDISPATCH_DEBUG_SWAP_DELAY`` (seconds) sleeps inside the swap window, and
 ``ESSDISPATCH_DEBUG_SWAP=rename`` forces the two-rename swap and
@@ -28,8 +29,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import hashlib
 import os
 import shutil
+import socket
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,16 +183,61 @@ def recover(out_dir: Path, name: str) -> str | None:
 _HELD: set[tuple[str, str]] = set()
 
 
+def _busy(out_dir: Path, name: str) -> ResultsError:
+    return ResultsError(
+        f"{out_dir / name}: another essdispatch run is writing these results; "
+        "wait for it or choose another --out"
+    )
+
+
+def _abstract_lock(out_dir: Path, name: str) -> socket.socket | None:
+    """A lock with no file: a Linux abstract socket named after the folder's real path,
+    released by the kernel when its holder ends, even by SIGKILL. None where abstract
+    sockets do not exist (the caller falls back to a lock file)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    digest = hashlib.sha256(f"{os.path.realpath(out_dir)}\0{name}".encode()).hexdigest()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(f"\0essdispatch-results-{digest[:40]}")
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise _busy(out_dir, name) from None
+        return None
+    return sock
+
+
 @contextlib.contextmanager
 def name_lock(out_dir: Path, name: str) -> Iterator[None]:
     """Hold the exclusive lock of ``<out_dir>/<name>``; :class:`ResultsError` if another
-    process holds it. Re-entrant within a process. The lock file is removed on release."""
-    import fcntl
-
+    process holds it. Re-entrant within a process. On Linux an abstract socket (nothing on
+    disk, released even by a kill); elsewhere ``.<name>.lock``, removed on release."""
     key = (os.path.realpath(out_dir), name)
     if key in _HELD:
         yield
         return
+    sock = _abstract_lock(out_dir, name)
+    if sock is not None:
+        _HELD.add(key)
+        try:
+            yield
+        finally:
+            _HELD.discard(key)
+            sock.close()
+        return
+    with _file_lock(out_dir, name):
+        _HELD.add(key)
+        try:
+            yield
+        finally:
+            _HELD.discard(key)
+
+
+@contextlib.contextmanager
+def _file_lock(out_dir: Path, name: str) -> Iterator[None]:
+    import fcntl
+
     path = out_dir / f".{name}.lock"
     while True:
         try:
@@ -201,10 +250,7 @@ def name_lock(out_dir: Path, name: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise ResultsError(
-                f"{out_dir / name}: another essdispatch run is writing these results; "
-                "wait for it or choose another --out"
-            ) from None
+            raise _busy(out_dir, name) from None
         try:  # the file may have been removed by the previous holder after we opened it
             same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:
@@ -212,11 +258,9 @@ def name_lock(out_dir: Path, name: str) -> Iterator[None]:
         if same:
             break
         os.close(fd)
-    _HELD.add(key)
     try:
         yield
     finally:
-        _HELD.discard(key)
         with contextlib.suppress(OSError):
             os.unlink(path)
         os.close(fd)

@@ -1044,3 +1044,29 @@ def test_report_shows_a_broken_terminal_rule_at_the_top(tmp_path):
     assert invoke("report", str(out / "roll")).exit_code == 0
     html = (out / "roll" / "report.html").read_text()
     assert html.index("terminal rule broken") < html.index("<h2>Run</h2>")
+
+
+def test_kill_during_the_solve_leaves_nothing_behind(tmp_path):
+    """A kill before the window (while solving) leaves no lock file, no hidden folder and
+    no --out folder the run created; the next run of the name is not blocked."""
+    path = long_milp(tmp_path)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        cli_cmd("run", str(path), "--out", str(out), "--time-limit", "120"),
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "run: solving joint problem" in line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert not out.exists() or hidden(out) == []
+    again = invoke(
+        "run", str(write_scenario(tmp_path, scenario_doc("long"))), "--out", str(out), "-q"
+    )
+    assert again.exit_code == 0, again.output
+    assert hidden(out) == []
