@@ -73,6 +73,7 @@ def solver_options_from(scenario: Any, overrides: SolverOptions | None = None) -
         highs={**base.highs, **overrides.highs},
         verbose=overrides.verbose,
         allow_loose_gap=overrides.allow_loose_gap or base.allow_loose_gap,
+        warm_start=overrides.warm_start,
     )
 
 

@@ -326,5 +326,13 @@ def test_every_scenario_gives_the_figures_recorded_before_the_registry(name):
     got = figs.figures_of(root)
     want = _recorded()[name]
     assert set(want) <= set(got)
+    # Multi-site fleets now start their per-site and joint solves from other optimal bases
+    # (issue 12), which may end on another vertex of the same optimal face: every figure of
+    # MODEL.md stays equal, but the diagnostics that describe the vertex (hours at a limit
+    # or an SOC bound, mean shadow prices) may move (MODEL.md, "Alternative optima").
+    single_site = ("yulin-pv-storage", "poyang-fishery", "shaanxi-ci-factory")
+    vertex_free = name.startswith(single_site)  # one site: one LP, solved cold as before
     for key, value in want.items():
+        if key.startswith("diagnostics/") and not vertex_free:
+            continue
         assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-6), key
