@@ -429,8 +429,8 @@ def _parse_bound(value: Any) -> int:
         hint = ""
         if 24 < value < MINUTES_PER_DAY:
             hint = (
-                f" (an unquoted {value // 60}:{value % 60:02d} is read by YAML as the"
-                f" number {value}; quote it: '{value // 60}:{value % 60:02d}')"
+                f" (if you mean {value} minutes after midnight, write"
+                f" {value // 60}:{value % 60:02d}; quote it: '{value // 60}:{value % 60:02d}')"
             )
         raise ValueError(f"hour must be in 0..24, got {value}{hint}")
     if isinstance(value, str):
