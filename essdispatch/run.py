@@ -283,7 +283,7 @@ def check_writable(out_dir: Path) -> None:
 def _out_folder(out_dir: Path, name: str) -> Iterator[None]:
     """Create ``out_dir`` (removed again if the run fails and it is still empty) and hold
     the lock of ``<out_dir>/<name>`` for the whole run."""
-    from essdispatch.safe_write import name_lock
+    from essdispatch.safe_write import name_lock, recover
 
     created: list[Path] = []
     probe = Path(os.path.abspath(out_dir))
@@ -301,6 +301,13 @@ def _out_folder(out_dir: Path, name: str) -> Iterator[None]:
         ) from exc
     try:
         with name_lock(out_dir, name):
+            try:  # what a crash inside an earlier swap left, repaired before anything else
+                recover(out_dir, name)
+            except OSError as exc:
+                raise ResultsError(
+                    f"{out_dir / name}: cannot repair an interrupted earlier write:"
+                    f" {exc.strerror or exc}"
+                ) from exc
             yield
     except BaseException:
         _remove_empty(created)

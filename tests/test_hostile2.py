@@ -1070,3 +1070,18 @@ def test_kill_during_the_solve_leaves_nothing_behind(tmp_path):
     )
     assert again.exit_code == 0, again.output
     assert hidden(out) == []
+
+
+def test_a_failing_run_still_repairs_an_interrupted_swap(tmp_path):
+    """Recovery happens at the start of a run of the name, not only when it writes."""
+    out = tmp_path / "out"
+    out.mkdir()
+    old = out / ".x.old-abcd1234"
+    old.mkdir()
+    for f in ("summary.json", "dispatch.parquet", "baseline.parquet", "scenario.yaml"):
+        (old / f).write_text("{}")
+    path = write_scenario(tmp_path, exclusive_doc())
+    result = invoke("run", str(path), "--out", str(out), "-q", "--solver-option", "mip_max_nodes=0")
+    assert result.exit_code == 3
+    assert (out / "x" / "summary.json").read_text() == "{}"
+    assert hidden(out) == []
