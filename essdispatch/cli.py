@@ -337,6 +337,8 @@ def _broken_promises(summary: dict) -> list[str]:
 
 def format_headline(summary: dict, folder: Path | None) -> str:
     """A short human summary of a run."""
+    from essdispatch.finance import headline_lines
+
     cur = summary.get("currency", "")
     solver = summary["solver"]
     gap = solver.get("mip_gap")
@@ -352,6 +354,7 @@ def format_headline(summary: dict, folder: Path | None) -> str:
     lines = [
         f"{summary['scenario']['name']}: {state} "
         f"({solver['route']}, solve {solver['solve_seconds']:.2f} s)",
+        *headline_lines(summary),  # cash first (MODEL.md economics; essdispatch.finance)
         f"  total cost        {summary['total_cost']:>16,.0f} {cur} "
         f"(baseline {summary['baseline']['total_cost']:,.0f}; savings {summary['savings']:,.0f})",
         f"  curtailment       {summary['curtailed_mwh']:>16,.1f} MWh "
@@ -360,6 +363,9 @@ def format_headline(summary: dict, folder: Path | None) -> str:
     ]
     for series, val in summary["emissions_displaced_tco2"].items():
         lines.append(f"  emissions displaced ({series}) {val:,.1f} tCO2")
+    from essdispatch.stored_carbon import split_lines
+
+    lines += split_lines(summary)
     lines.extend(_broken_promises(summary))
     if folder is not None:
         lines.append(f"  results: {folder}")

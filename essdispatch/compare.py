@@ -33,9 +33,10 @@ import pandas as pd
 
 from essdispatch.exceptions import ResultsError
 from essdispatch.results import DELTA_FIGURES, FIGURE_UNITS, OPTIONAL_FIGURE_UNITS
+from essdispatch.stored_carbon import ACCOUNTING_FIGURE_UNITS, accounting_rows
 
 #: figures that are zero in the no-storage baseline by construction (no baseline row)
-UNITS = {**FIGURE_UNITS, **OPTIONAL_FIGURE_UNITS}
+UNITS = {**FIGURE_UNITS, **OPTIONAL_FIGURE_UNITS, **ACCOUNTING_FIGURE_UNITS}
 
 STORAGE_ONLY_FIGURES = frozenset(
     {
@@ -47,6 +48,12 @@ STORAGE_ONLY_FIGURES = frozenset(
         "equivalent_full_cycles",
         "simultaneous_charge_discharge_mwh",
         "value_of_foresight",
+        # MODEL.md economics table: the baseline omits the figures of 9, 11 and 12
+        "investment_cost",
+        "compensation_revenue",
+        "capacity_revenue",
+        "sized_power_mw",
+        "sized_energy_mwh",
     }
 )
 
@@ -347,6 +354,7 @@ def _rows(summary: dict) -> list[tuple[str, str, str, float]]:
         add(fig, BASIS_RUN, summary.get(fig))
         if fig not in STORAGE_ONLY_FIGURES:
             add(fig, BASIS_BASELINE, base.get(fig))
+    out.extend(accounting_rows(summary))  # stored carbon, split, 24/7 (stored_carbon.py)
     return out
 
 
@@ -421,7 +429,10 @@ def compare_table(
                 index.append(idx)
             col[idx] = value
     # keep MODEL.md order, keys in first-seen order
-    order = {fig: i for i, fig in enumerate((*FIGURE_UNITS, *OPTIONAL_FIGURE_UNITS))}
+    order = {
+        fig: i
+        for i, fig in enumerate((*FIGURE_UNITS, *OPTIONAL_FIGURE_UNITS, *ACCOUNTING_FIGURE_UNITS))
+    }
     basis_order = {BASIS_RUN: 0, BASIS_BASELINE: 1, BASIS_DELTA: 2}
     key_pos: dict[tuple[str, str], int] = {}
     for fig, key, _ in index:
@@ -548,11 +559,18 @@ def _same(a: Any, b: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- formatting
-_FORMATS = {"MWh": "{:,.1f}", "tCO2": "{:,.1f}", "cycles": "{:,.2f}"}
+_FORMATS = {
+    "MWh": "{:,.1f}",
+    "tCO2": "{:,.1f}",
+    "cycles": "{:,.2f}",
+    "tCO2/MWh": "{:,.4f}",
+    "fraction": "{:,.4f}",
+}
 
 
 def format_number(value: float, unit: str, signed: bool = False) -> str:
-    """A figure value for a table cell: MWh and tCO2 to 0.1, cycles to 0.01, money whole."""
+    """A figure value for a table cell: MWh and tCO2 to 0.1, cycles to 0.01, intensities and
+    fractions to 0.0001, money whole."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     spec = _FORMATS.get(unit, "{:,.0f}")  # money: whole currency units

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from essdispatch.closed_form import closed_form_applies, solve_storage_free
-from essdispatch.families import FAMILIES, couples_sites
+from essdispatch.econ import couples_periods, stitch_sizes
+from essdispatch.families import FAMILIES, couples_sites, time_extent
 from essdispatch.inputs import Inputs
 from essdispatch.lp import Layout, LinearProgram, assemble_lp
 from essdispatch.results import DispatchResult, extract
@@ -196,7 +197,10 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
     arrays = {k: np.zeros((S, T)) for k in ("cur", "imp", "exp", "shed")}
     arrays.update(ch=np.zeros((B, T)), dis=np.zeros((B, T)), e=np.zeros((B, T + 1)))
     owners = {"site": S, "unit": B, "group": inputs.n_groups}
-    duals = {f.name: np.zeros((owners[f.owner], T)) for f in FAMILIES}
+    duals = {
+        f.name: np.zeros((owners[f.owner], time_extent(f.time, T, inputs.n_months)))
+        for f in FAMILIES
+    }
     have_duals = all(part.duals for _, part in parts)
     objective = 0.0
     for sites, part in parts:
@@ -214,6 +218,7 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
     x = np.zeros(layout.n_cols)
     for k, arr in arrays.items():
         x[layout.idx(k).ravel()] = arr.ravel()
+    stitch_sizes(inputs, parts, x, layout)  # sized units (MODEL.md 9)
     result = extract(inputs, layout, x, objective)
     if have_duals:
         result.duals.update(duals)
@@ -340,6 +345,7 @@ def solve_dispatch(
         and decompose
         and inputs.n_units == 0
         and inputs.n_periods > TIME_BLOCK_PERIODS
+        and not couples_periods(inputs)  # a monthly demand charge links periods
     ):
         say(f"no storage: solving in blocks of {TIME_BLOCK_PERIODS} periods")
         return solve_in_time_blocks(inputs, options, stats), stats

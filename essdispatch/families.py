@@ -54,13 +54,15 @@ if TYPE_CHECKING:
 
 #: owner kinds of rows and columns, and the Pyomo set each is indexed by
 OWNER_SETS = {"site": "S", "unit": "B", "group": "G"}
-#: time index kinds: the Pyomo set and the number of entries
-TIME_SETS = {"T": "T", "T1": "T1"}
+#: time index kinds: the Pyomo set and the number of entries (``one``: a single entry,
+#: e.g. a unit's sized power; ``M``: the calendar months of the horizon, MODEL.md 10)
+TIME_SETS = {"T": "T", "T1": "T1", "one": "ONE", "M": "M"}
 
 
-def time_extent(time: str, n_periods: int) -> int:
-    """Entries of a time index kind: ``T`` periods, ``T1`` period boundaries 0..N."""
-    return {"T": n_periods, "T1": n_periods + 1}[time]
+def time_extent(time: str, n_periods: int, n_months: int = 0) -> int:
+    """Entries of a time index kind: ``T`` periods, ``T1`` period boundaries 0..N,
+    ``one`` a single entry, ``M`` the calendar months touched by the horizon."""
+    return {"T": n_periods, "T1": n_periods + 1, "one": 1, "M": n_months}[time]
 
 
 def owner_count(owner: str, counts: Any) -> int:
@@ -89,6 +91,8 @@ class Counts:
     group_rows: int = 0  # number of finite group limits (export and import separately)
     no_grid_charge_sites: int = 0  # S⁰
     no_grid_charge_units: int = 0  # |B⁰|
+    n_months: int = 0  # calendar months of the horizon (MODEL.md 10; essdispatch.econ)
+    econ: Any = field(default=None, compare=False)  # MODEL.md 9–12 parameters, or None
 
     @classmethod
     def of(cls, inputs: Inputs) -> Counts:
@@ -105,6 +109,8 @@ class Counts:
             group_rows=int(sum(int(mask.sum()) for mask in finite)),
             no_grid_charge_sites=int(np.unique(inputs.unit_site[ngc]).size),
             no_grid_charge_units=int(ngc.sum()),
+            n_months=inputs.n_months,
+            econ=inputs.econ,
         )
 
 
@@ -135,7 +141,8 @@ class Variable:
     def shape(self, counts: Any) -> tuple[int, int]:
         """(owners, time entries) for an :class:`Inputs` or :class:`Counts`."""
         n = owner_count(self.owner, counts)
-        return (n, time_extent(self.time, counts.n_periods) if self.applies(counts) else 0)
+        extent = time_extent(self.time, counts.n_periods, getattr(counts, "n_months", 0))
+        return (n, extent if self.applies(counts) else 0)
 
 
 #: the column blocks, in column order (declared by essdispatch.core_families and any
@@ -325,3 +332,4 @@ class RowBlock:
 # MODEL.md constraints 1–8 and their columns, declared in their own module and registered
 # here (first, so that their columns and rows come first), so every reader sees them
 from essdispatch import core_families as _core_families  # noqa: E402, F401
+from essdispatch import econ_families as _econ_families  # noqa: E402, F401  (MODEL.md 9–12)

@@ -11,9 +11,13 @@ and aux), ``T`` periods, ``G`` groups.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from essdispatch.econ import Economics
 
 TERMINAL_MODES = ("at_least_initial", "cyclic", "free")
 
@@ -51,6 +55,11 @@ class Inputs:
     terminal : B strings from ``TERMINAL_MODES``
     group_names : G names; group_sites : G int arrays of site indices
     group_export_limit, group_import_limit : (G,) X[g], M[g] [MW]; ``inf`` when unlimited
+    econ : the parameters of MODEL.md constraints 9–12 (:class:`essdispatch.econ.Economics`),
+        ``None`` when the scenario uses none of them; a sized unit's ``power``,
+        ``charge_power`` and ``energy`` hold its maximum ratings
+    carbon_free_share : (S, T) carbon-free share of grid imports [fraction], or ``None`` when
+        no site gives ``signals.carbon.carbon_free_share`` (reporting only: 24/7 matching)
     """
 
     name: str
@@ -90,6 +99,8 @@ class Inputs:
     group_sites: tuple[np.ndarray, ...] = ()
     group_export_limit: np.ndarray = field(default_factory=lambda: np.zeros(0))
     group_import_limit: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    econ: Economics | None = None
+    carbon_free_share: np.ndarray | None = None
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -107,6 +118,11 @@ class Inputs:
     @property
     def n_groups(self) -> int:
         return len(self.group_names)
+
+    @property
+    def n_months(self) -> int:
+        """Calendar months touched by the horizon (0 without economics keys)."""
+        return self.econ.n_months if self.econ is not None else 0
 
     # ------------------------------------------------------------- derived
     @property
@@ -144,6 +160,7 @@ class Inputs:
             aux=np.zeros(0),
             terminal=(),
             exclusive=False,
+            econ=self.econ.without_units() if self.econ is not None else None,
         )
 
     def subset_periods(self, periods: slice) -> Inputs:
@@ -158,6 +175,9 @@ class Inputs:
             sell_price=self.sell_price[:, periods],
             carbon={k: v[:, periods] for k, v in self.carbon.items()},
             availability=self.availability[:, periods],
+            carbon_free_share=None
+            if self.carbon_free_share is None
+            else self.carbon_free_share[:, periods],
         )
 
     def subset_sites(self, sites: np.ndarray) -> Inputs:
@@ -175,6 +195,9 @@ class Inputs:
             buy_price=self.buy_price[sites],
             sell_price=self.sell_price[sites],
             carbon={k: v[sites] for k, v in self.carbon.items()},
+            carbon_free_share=None
+            if self.carbon_free_share is None
+            else self.carbon_free_share[sites],
             export_limit=self.export_limit[sites],
             import_limit=self.import_limit[sites],
             unit_names=tuple(self.unit_names[i] for i in pick),
@@ -198,6 +221,7 @@ class Inputs:
             group_sites=(),
             group_export_limit=np.zeros(0),
             group_import_limit=np.zeros(0),
+            econ=self.econ.take(sites, pick) if self.econ is not None else None,
         )
 
 

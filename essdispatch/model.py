@@ -79,6 +79,8 @@ def build_model(inputs: Inputs) -> pyo.ConcreteModel:
     m.G = pyo.RangeSet(0, inputs.n_groups - 1)
     m.T = pyo.RangeSet(0, inputs.n_periods - 1)
     m.T1 = pyo.RangeSet(0, inputs.n_periods)
+    m.ONE = pyo.RangeSet(0, 0)
+    m.M = pyo.RangeSet(0, inputs.n_months - 1)  # calendar months (MODEL.md 10)
     m.S0 = pyo.Set(initialize=no_grid_charge_sites(inputs).tolist(), ordered=True)
     lay = Layout.of(inputs)
     lo, hi, cost, _ = column_data(inputs, lay)

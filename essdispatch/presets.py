@@ -38,13 +38,15 @@ import csv
 import difflib
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from essdispatch.weather import daily_weather
 
 __all__ = [
     "CONFIDENCE_LEVELS",
@@ -78,6 +80,15 @@ KIND_ETS_FACTOR = "ets-factor"
 KIND_PRICE_BENCHMARK = "price-benchmark"
 KIND_TOU = "tou-tariff"
 KIND_SPOT = "spot-synthetic"
+KIND_MODELLED_AVERAGE = "modelled-hourly-average"
+KIND_MODELLED_MARGINAL = "modelled-hourly-marginal"
+KIND_MODELLED_CF_SHARE = "modelled-carbon-free-share"
+#: modelled-signal preset stem -> (kind, grid_model signal)
+_MODELLED_STEMS = {
+    "cn-grid-hourly-average": (KIND_MODELLED_AVERAGE, "average"),
+    "cn-grid-hourly-marginal": (KIND_MODELLED_MARGINAL, "marginal"),
+    "cn-grid-carbon-free-share": (KIND_MODELLED_CF_SHARE, "carbon-free-share"),
+}
 
 _KWH_PER_MWH = 1000.0
 _MINUTES_PER_DAY = 1440
@@ -314,19 +325,72 @@ def _load_spot() -> dict[str, tuple[PresetInfo, dict[str, Any]]]:
     return out
 
 
+def _load_modelled() -> dict[str, tuple[PresetInfo, str, str]]:
+    """The modelled hourly grid signals (essdispatch.grid_model): name -> (info, region, signal)."""
+    from essdispatch.grid_model import SIGNALS, model_config
+
+    cfg = model_config()
+    out: dict[str, tuple[PresetInfo, str, str]] = {}
+    for region, raw in cfg["regions"].items():
+        target = raw["average_target_tco2_per_mwh"]
+        curtail = raw["curtailment_target"]
+        unconfirmed = sorted(
+            k
+            for k, v in raw.items()
+            if isinstance(v, dict) and v.get("confidence") == "UNCONFIRMED"
+        )
+        source = (
+            f"MODELLED (essdispatch/data/grid_model.yaml, regions.{region}): calibrated to the"
+            f" annual average {target['value']} tCO2/MWh ({target['source']}) and a curtailed share"
+            f" of wind + solar of {curtail['value']:g} ({curtail['source']})"
+        )
+        for stem, (kind, signal) in _MODELLED_STEMS.items():
+            name = f"{stem}/{region}"
+            what = {
+                "average": "hourly average intensity of the grid's supply",
+                "marginal": "hourly marginal intensity (0 in modelled curtailment hours, else the"
+                " marginal coal/gas class from heat rates)",
+                "carbon-free-share": "hourly carbon-free share of the grid's supply",
+            }[signal]
+            note = (
+                "MODELLED, not measured: China publishes no hourly or marginal factor. A seeded"
+                " residual-load model of the grid (pvlib solar, wind, hydro, load, net exports, coal"
+                " must-run floor, curtailment, merit order by heat rate), calibrated per seed and"
+                " year; the same seed as shaanxi-spot-synthetic gives the same weather. Inputs"
+                f" not found in public sources (UNCONFIRMED): {', '.join(unconfirmed) or 'none'}."
+            )
+            out[name] = (
+                PresetInfo(
+                    name=name,
+                    kind=kind,
+                    value=None,
+                    description=f"{raw['title']}: {what}",
+                    unit=SIGNALS[signal][1],
+                    year=2022,
+                    source=source,
+                    confidence="L",
+                    note=_low_confidence_note("L", note),
+                ),
+                region,
+                signal,
+            )
+    return out
+
+
 @dataclass(frozen=True)
 class _Registry:
     constants: dict[str, PresetInfo]
     tariffs: dict[str, _Tariff]
     spot: dict[str, tuple[PresetInfo, dict[str, Any]]]
     aliases: dict[str, str]
+    modelled: dict[str, tuple[PresetInfo, str, str]] = field(default_factory=dict)
 
     def canonical(self, name: str) -> str:
         key = name.strip().lower()
         key = self.aliases.get(key, key)
-        if key in self.constants or key in self.tariffs or key in self.spot:
+        if key in self.constants or key in self.tariffs or key in self.spot or key in self.modelled:
             return key
-        known = sorted([*self.constants, *self.tariffs, *self.spot, *self.aliases])
+        known = sorted([*self.constants, *self.tariffs, *self.spot, *self.modelled, *self.aliases])
         close = difflib.get_close_matches(key, known, n=4, cutoff=0.6)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise KeyError(
@@ -339,6 +403,8 @@ class _Registry:
             return self.constants[key]
         if key in self.tariffs:
             return self.tariffs[key].info
+        if key in self.modelled:
+            return self.modelled[key][0]
         return self.spot[key][0]
 
 
@@ -371,6 +437,7 @@ def _registry() -> _Registry:
         tariffs=_load_tariffs(),
         spot=_load_spot(),
         aliases=_make_aliases(constants),
+        modelled=_load_modelled(),
     )
 
 
@@ -518,10 +585,11 @@ def _spot_year_matrix(
     doy = days.day_of_year.to_numpy().astype(float)
     hour = np.arange(24, dtype=float)
 
-    rng = np.random.default_rng([seed, calendar_year])
-    lo, hi = syn["clearness_range"]
-    clearness = rng.uniform(lo, hi, n_days)
-    level = rng.lognormal(0.0, syn["day_level_sigma"], n_days)
+    # the weather draw shared with the modelled grid signals (essdispatch.weather, stream 0)
+    weather = daily_weather(
+        seed, calendar_year, tuple(syn["clearness_range"]), syn["day_level_sigma"]
+    )
+    rng, clearness, level = weather.rng, weather.clearness, weather.level
     noise = rng.lognormal(0.0, syn["hour_noise_sigma"], (n_days, 24))
     q_month = np.minimum(0.9, stats["cap_hit_day_share"] * targets / targets.mean())
     spike_day = rng.uniform(size=n_days) < q_month[month0]
@@ -590,7 +658,10 @@ def shaanxi_spot_synthetic(
 
     Random draws come from ``numpy.random.default_rng([seed, calendar_year])``, so a value
     depends only on (seed, timestamp), never on the horizon: a week cut from a year-long run
-    is identical to a week-long run. The monthly means of the 2025 table are used for every
+    is identical to a week-long run. The daily clearness and level come first, from
+    :func:`essdispatch.weather.daily_weather`: the modelled grid signals
+    (``cn-grid-hourly-*/shaanxi``, ``/northwest``, :mod:`essdispatch.grid_model`) read the same
+    draw, so with the same seed the cheap, clear middays are their clean-margin hours. The monthly means of the 2025 table are used for every
     calendar year; ``year`` selects the floor (2025: 40, 2026: 0 CNY/MWh); by default the floor
     follows each timestamp's calendar year (<= 2025: 40, >= 2026: 0).
 
@@ -659,6 +730,22 @@ def _spot(name: str, cfg: Mapping[str, Any], params: Mapping[str, Any] | None) -
     return _spot_function(cfg, int(seed), year)
 
 
+def _modelled(
+    name: str, region: str, signal: str, params: Mapping[str, Any] | None
+) -> SeriesFunction:
+    from essdispatch.grid_model import grid_signal
+
+    p = _check_params(name, params, {"seed"})
+    seed = p.get("seed", 0.0)
+    if seed < 0 or seed != int(seed):
+        raise ValueError(f"preset {name}: seed must be a non-negative integer, got {seed}")
+
+    def series(index: pd.DatetimeIndex, dt_h: float) -> np.ndarray:
+        return grid_signal(region, signal, index, dt_h, seed=int(seed))
+
+    return series
+
+
 # --------------------------------------------------------------------------------------------
 # Public API
 
@@ -705,6 +792,8 @@ def resolve_preset(name: str, params: Mapping[str, float] | None = None) -> Pres
         return float(reg.constants[key].value or 0.0)
     if key in reg.tariffs:
         return _tou_spec(reg.tariffs[key], key, params)
+    if key in reg.modelled:
+        return _modelled(key, reg.modelled[key][1], reg.modelled[key][2], params)
     return _spot(key, reg.spot[key][1], params)
 
 
@@ -729,6 +818,7 @@ def list_presets() -> pd.DataFrame:
         *reg.constants.values(),
         *(t.info for t in reg.tariffs.values()),
         *(s[0] for s in reg.spot.values()),
+        *(m[0] for m in reg.modelled.values()),
     ]
     frame = pd.DataFrame(
         {
@@ -762,6 +852,13 @@ _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def _usage(info: PresetInfo) -> str:
+    if info.kind in (KIND_MODELLED_AVERAGE, KIND_MODELLED_MARGINAL, KIND_MODELLED_CF_SHARE):
+        leaf = {
+            KIND_MODELLED_AVERAGE: "average",
+            KIND_MODELLED_MARGINAL: "marginal",
+            KIND_MODELLED_CF_SHARE: "carbon_free_share",
+        }[info.kind]
+        return f"carbon: {{{leaf}: {{preset: {info.name}, params: {{seed: 7}}}}}}"
     if info.kind in (KIND_EMISSION_FACTOR, KIND_MARGINAL_PROXY, KIND_ETS_FACTOR):
         which = "marginal" if info.kind == KIND_MARGINAL_PROXY else "average"
         return f"carbon: {{{which}: {{preset: {info.name}}}}}"
@@ -813,6 +910,25 @@ def describe_preset(name: str) -> str:
             "  params:      seed (int, default 0); year (2025 or 2026: selects the floor; "
             "default follows the calendar)",
             "  method:      SYNTHETIC, seeded; see help(essdispatch.presets.shaanxi_spot_synthetic) and data/spot.yaml",
+        ]
+    if info.name in reg.modelled:
+        from essdispatch.grid_model import grid_year
+
+        region = reg.modelled[info.name][1]
+        cal = grid_year(region, 0, 2022).calibration()
+        lines += [
+            "  params:      seed (int, default 0; the same seed as shaanxi-spot-synthetic shares"
+            " its weather)",
+            f"  calibration: seed 0, 2022: annual average {cal['average_annual_tco2_per_mwh']:.4f}"
+            f" (target {cal['average_target_tco2_per_mwh']:.4f}) tCO2/MWh; curtailed share"
+            f" {cal['curtailment_share']:.4f} (target {cal['curtailment_target']:.4f}) in"
+            f" {cal['curtailed_hours']} h; must-run floor {cal['floor_fraction']:.3f} of thermal"
+            f" capacity; accounting scale {cal['accounting_scale']:.3f}; carbon-free share"
+            f" {cal['carbon_free_share_energy_weighted']:.3f}",
+            f"  mix:         modelled generation thermal {cal['thermal_twh']:.1f}, hydro"
+            f" {cal['hydro_twh']:.1f}, wind {cal['wind_twh']:.1f}, solar {cal['solar_twh']:.1f} TWh;"
+            f" net import {cal['net_import_twh']:.1f} TWh",
+            "  method:      MODELLED, seeded; see help(essdispatch.grid_model) and data/grid_model.yaml",
         ]
     lines += [
         f"  unit:        {info.unit}",
@@ -883,7 +999,8 @@ def presets_table_text(filter: str | None = None) -> str:  # noqa: A002 - the CL
     )
     out.append(
         "No official hourly or marginal emission factor exists for China: cn-grid-om/* and the "
-        "fossil-only factor are proxies. shaanxi-spot-synthetic is a synthetic shape."
+        "fossil-only factor are proxies. shaanxi-spot-synthetic is a synthetic shape; the"
+        " cn-grid-hourly-* and cn-grid-carbon-free-share/* series are MODELLED (grid_model)."
     )
     if not filter:
         out.append("Aliases: " + ", ".join(f"{a} -> {t}" for a, t in list_aliases().items()))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from essdispatch.econ import economics_figures, economics_objective_terms, sized_inputs
 from essdispatch.families import FAMILIES, RowBlock, owner_count, time_extent
 from essdispatch.inputs import Inputs
 from essdispatch.lp import Layout
@@ -27,10 +28,16 @@ DELTA_FIGURES = {
     "curtailment_absorbed_mwh": "curtailed_mwh",
     "emissions_displaced_tco2": "emissions_tco2",
     "savings": "total_cost",
+    "cash_savings": "cash_cost",
 }
 
-#: units of every figure, for tables and plots
+#: units of every figure, for tables and plots; the cash figures (MODEL.md economics
+#: table) come first: what is paid, without the priced carbon and lost load
 FIGURE_UNITS = {
+    "cash_cost": "currency",
+    "cash_savings": "currency",
+    "carbon_cost": "currency",  # beside the cash figures, never mixed in
+    "unserved_cost": "currency",
     "solar_available_mwh": "MWh",
     "curtailed_mwh": "MWh",
     "curtailment_absorbed_mwh": "MWh",
@@ -44,16 +51,26 @@ FIGURE_UNITS = {
     "emissions_tco2": "tCO2",
     "emissions_displaced_tco2": "tCO2",
     "energy_cost": "currency",
-    "carbon_cost": "currency",
     "degradation_cost": "currency",
     "total_cost": "currency",
     "savings": "currency",
     "equivalent_full_cycles": "cycles",
     "simultaneous_charge_discharge_mwh": "MWh",
+    # MODEL.md "Economics extensions" (constraints 9–12)
+    "demand_charge_cost": "currency",
+    "investment_cost": "currency",
+    "compensation_revenue": "currency",
+    "capacity_revenue": "currency",
+    "peak_import_mw": "MW",
 }
 
 #: figures beyond MODEL.md that some runs report (rolling operation: docs/OPERATION.md)
-OPTIONAL_FIGURE_UNITS = {"value_of_foresight": "currency"}
+OPTIONAL_FIGURE_UNITS = {
+    "value_of_foresight": "currency",
+    # keyed by sized unit: empty without sizing (MODEL.md economics table)
+    "sized_power_mw": "MW",
+    "sized_energy_mwh": "MWh",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,6 +177,8 @@ def extract(
     imp = layout.take(x, "imp")
     exp_ = layout.take(x, "exp")
     both = np.minimum(imp, exp_)
+    if inputs.econ is not None and inputs.econ.sized.any():  # sized: Pn, En become the ratings
+        inputs = sized_inputs(inputs, layout.take(x, "pn")[:, 0], layout.take(x, "en")[:, 0])
     result = DispatchResult(
         inputs=inputs,
         pv=inputs.pv,
@@ -197,7 +216,7 @@ def named_duals(
     out: dict[str, np.ndarray] = {}
     for fam in FAMILIES:
         n = owner_count(fam.owner, inputs)
-        arr = np.zeros((n, time_extent(fam.time, T)))
+        arr = np.zeros((n, time_extent(fam.time, T, inputs.n_months)))
         rows = row_families.get(fam.name)
         if rows is not None:
             block = (row_blocks or {}).get(fam.name)
@@ -242,6 +261,7 @@ def figures(r: DispatchResult) -> dict:
         "total_cost": r.objective,
         "equivalent_full_cycles": dict(zip(inp.unit_names, map(float, efc), strict=True)),
         "simultaneous_charge_discharge_mwh": dt * float(np.minimum(r.ch, r.dis).sum()),
+        **economics_figures(r),
     }
 
 
@@ -253,6 +273,7 @@ def recomputed_objective(r: DispatchResult) -> float:
         + f["carbon_cost"]
         + r.inputs.voll * f["unserved_mwh"]
         + f["degradation_cost"]
+        + economics_objective_terms(r)
     )
 
 
@@ -264,4 +285,5 @@ def delta_figures(run: dict, baseline: dict) -> dict:
             k: baseline["emissions_tco2"][k] - v for k, v in run["emissions_tco2"].items()
         },
         "savings": baseline["total_cost"] - run["total_cost"],
+        "cash_savings": baseline["cash_cost"] - run["cash_cost"],
     }

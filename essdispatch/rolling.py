@@ -399,6 +399,7 @@ def build_forecasts(
                 lat=sites.lat[s],
                 lon=sites.lon[s],
                 solar=solar,
+                carbon=sig.startswith("carbon"),
             )
             rows.append(evaluate_series(f.series, ctx))
         return np.vstack(rows) if rows else np.zeros((0, T))
@@ -458,6 +459,9 @@ def window_inputs(inputs: Inputs, a: int, c: int, e_start: np.ndarray) -> Inputs
         sell_price=inputs.sell_price[:, a:c],
         carbon={k: v[:, a:c] for k, v in inputs.carbon.items()},
         availability=inputs.availability[:, a:c],
+        carbon_free_share=None
+        if inputs.carbon_free_share is None
+        else inputs.carbon_free_share[:, a:c],
         soc_initial=soc0,
         terminal=("free",) * inputs.n_units,
     )

@@ -34,11 +34,13 @@ import numpy as np
 from essdispatch import __version__
 from essdispatch.diagnostics import diagnose, diagnostic_warnings
 from essdispatch.dispatch import SolveStats, solve_dispatch
+from essdispatch.econ import revenue_streams
 from essdispatch.exceptions import ResultsError, ScenarioError, SolveError
 from essdispatch.inputs import Inputs
 from essdispatch.numerics import coefficient_warnings, inputs_size, size_problems
 from essdispatch.results import BALANCE_TOL_MW, DispatchResult, delta_figures
 from essdispatch.solve import SolverOptions
+from essdispatch.stored_carbon import carbon_accounting
 
 Progress = Callable[[str], None]
 
@@ -241,6 +243,9 @@ def build_summary(
         **run.figures,
         **delta_figures(run.figures, baseline.figures),
         "baseline": dict(baseline.figures),
+        "revenue_streams": revenue_streams(run, baseline),  # docs/ECONOMICS.md
+        # stored carbon, the split of emissions displaced, 24/7 matching (stored_carbon.py)
+        "carbon_accounting": carbon_accounting(run, baseline),
         "checks": {
             "balance_residual_max_mw": float(np.abs(run.balance_residual()).max(initial=0.0)),
             "baseline_balance_residual_max_mw": float(
@@ -370,6 +375,7 @@ def write_results(
     baseline: DispatchResult,
     scenario_text: str,
     csv: bool = False,
+    extra_files: dict[str, str] | None = None,
 ) -> Path:
     """Write the results folder atomically; returns its path.
 
@@ -399,6 +405,8 @@ def write_results(
                 if csv:
                     frame.to_csv(tmp / "dispatch.csv")
                 (tmp / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
+                for fname, text in (extra_files or {}).items():  # e.g. cashflows.csv
+                    (tmp / fname).write_text(text, encoding="utf-8")
                 # summary.json last: its presence marks a complete folder
                 with open(tmp / "summary.json", "w", encoding="utf-8") as fh:
                     json.dump(summary, fh, indent=2, ensure_ascii=False)
@@ -520,6 +528,19 @@ def preflight(
     except ScenarioError as exc:
         raise ScenarioError(file, exc.problems + problems) from None
     problems += size_problems(inputs_size(inputs))
+    operation_block = getattr(scenario, "operation", None)
+    if (
+        getattr(inputs, "econ", None) is not None
+        and isinstance(operation_block, dict)
+        and operation_block.get("mode", "perfect_foresight") != "perfect_foresight"
+    ):
+        problems.append(
+            (
+                "operation",
+                "rolling operation does not support the economics keys"
+                " (sizing, demand charge, compensation, capacity payment) yet; remove one",
+            )
+        )
     opts = solver_options_from(scenario, options)
     if options is not None:  # the caller's options, checked with the merged ones
         problems += [p for p in option_problems(opts, "solver.") if p not in problems]
@@ -656,6 +677,15 @@ def _solve_and_write(
         summary["warnings"] = list(getattr(rolled, "warnings", [])) + summary["warnings"]
     if extension is not None:
         summary["extension"] = _clean(extension.describe())
+    extra_files: dict[str, str] = {}
+    block = getattr(scenario.model, "economics", None) if hasattr(scenario, "model") else None
+    if block is not None:  # project finance (docs/ECONOMICS.md)
+        from essdispatch.finance import project_finance
+
+        finance, cashflows = project_finance(run, baseline, block)
+        summary["finance"] = _clean(finance)
+        summary["warnings"] = list(summary.get("warnings", [])) + finance["warnings"]
+        extra_files["cashflows.csv"] = cashflows.to_csv(index=False)
     folder = None
     if out_dir is not None:
         say("writing results")
@@ -668,6 +698,7 @@ def _solve_and_write(
             baseline,
             scenario.raw_text,
             csv=csv,
+            extra_files=extra_files,
         )
         timings["write_seconds"] = time.perf_counter() - t2
     timings["total_seconds"] = load_seconds + time.perf_counter() - t0

@@ -42,6 +42,8 @@ from pydantic import (
     model_validator,
 )
 
+from essdispatch.econ import build_economics
+from essdispatch.econ_keys import CostPerKW, EconomicsBlock, Hours, Sizing, sizing_problems
 from essdispatch.exceptions import ScenarioError
 from essdispatch.inputs import Inputs, default_voll
 from essdispatch.numerics import ProblemSize, estimate_size, size_problems
@@ -331,6 +333,11 @@ class CarbonSignals(_Model):
 
     average: SeriesSpec | None = Field(None, description="average intensity [tCO2/MWh]")
     marginal: SeriesSpec | None = Field(None, description="marginal intensity [tCO2/MWh]")
+    carbon_free_share: SeriesSpec | None = Field(
+        None,
+        description="hourly carbon-free share of grid imports [fraction 0..1]; for the 24/7"
+        " carbon-free matching figure (docs/MODEL.md, extensions)",
+    )
 
 
 class Signals(_Model):
@@ -388,14 +395,21 @@ class Grid(_Model):
 
     export_limit_mw: PowerMW | None = Field(None, ge=0, description="export limit X[s] [MW]")
     import_limit_mw: PowerMW | None = Field(None, ge=0, description="import limit M[s] [MW]")
+    demand_charge_per_kw_month: CostPerKW = Field(
+        0.0, description="d, demand charge on the monthly peak import [currency/kW·month] (10)"
+    )
 
 
 class Storage(_Model):
     """One storage unit (or ``count`` identical units acting together)."""
 
     name: str = Field(min_length=1, description="unit name, unique in the scenario")
-    power_mw: PowerMW = Field(ge=0, description="discharge rating P per unit [MW]")
-    energy_mwh: EnergyMWh = Field(ge=0, description="energy capacity E per unit [MWh]")
+    power_mw: PowerMW | None = Field(
+        None, ge=0, description="discharge rating P per unit [MW]; required unless sizing"
+    )
+    energy_mwh: EnergyMWh | None = Field(
+        None, ge=0, description="energy capacity E per unit [MWh]; required unless sizing"
+    )
     count: int = Field(1, ge=1, le=MAX_COUNT, description="number of identical units [-]")
     charge_power_mw: PowerMW | None = Field(
         None, ge=0, description="charge rating Pc per unit [MW]; default power_mw"
@@ -417,10 +431,24 @@ class Storage(_Model):
     availability: SeriesSpec | None = Field(
         None, description="fraction 0..1 of both power ratings available; default 1 [-]"
     )
+    # economics extensions (MODEL.md 9, 11, 12; essdispatch.econ_keys)
+    sizing: Sizing | None = Field(None, description="decide power and energy (constraint 9)")
+    compensation_per_mwh_discharged: Money = Field(
+        0.0, ge=0, description="q, discharge compensation [currency/MWh] (constraint 11)"
+    )
+    compensated_cycles_per_year: Annotated[float, Field(gt=0), _at_most(1e5, "cycles")] | None = (
+        Field(None, description="n, compensated full cycles per year (constraint 11)")
+    )
+    capacity_payment_per_kw_year: CostPerKW = Field(
+        0.0, description="c, capacity payment [currency/kW·year] (constraint 12)"
+    )
+    capacity_reference_hours: Hours = Field(
+        4.0, description="h, hours of discharge for full capacity credit (constraint 12)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Storage:
-        problems: list[tuple[str, str]] = []
+        problems: list[tuple[str, str]] = sizing_problems(self)
         if self.soc_min > self.soc_max:
             problems.append(
                 (
@@ -438,9 +466,9 @@ class Storage(_Model):
                 ("soc_initial", f"must be <= soc_max ({self.soc_max:g}), got {self.soc_initial:g}")
             )
         for key, per_unit, limit, unit in (
-            ("power_mw", self.power_mw, MAX_POWER_MW, "MW"),
+            ("power_mw", self.power_mw or 0.0, MAX_POWER_MW, "MW"),
             ("charge_power_mw", self.charge_power_mw or 0.0, MAX_POWER_MW, "MW"),
-            ("energy_mwh", self.energy_mwh, MAX_ENERGY_MWH, "MWh"),
+            ("energy_mwh", self.energy_mwh or 0.0, MAX_ENERGY_MWH, "MWh"),
         ):
             if per_unit * self.count > limit:
                 problems.append(
@@ -535,6 +563,9 @@ class ScenarioSpec(_Model):
         None, description="operation settings (free-form, read by other modules)"
     )
     solver: SolverSettings | None = Field(None, description="solver settings")
+    economics: EconomicsBlock | None = Field(
+        None, description="project finance: life, discount rate, capex, fade (docs/ECONOMICS.md)"
+    )
 
 
 # --------------------------------------------------------------------------- scenario
@@ -767,6 +798,13 @@ def _series_items(model: ScenarioSpec) -> Iterator[tuple[str, Any, str, Site | N
                 spec = getattr(signals.carbon, leaf)
                 if spec is not None:
                     yield f"{prefix}.carbon.{leaf}", spec, "carbon", site
+            if signals.carbon.carbon_free_share is not None:
+                yield (
+                    f"{prefix}.carbon.carbon_free_share",
+                    signals.carbon.carbon_free_share,
+                    "share",
+                    site,
+                )
 
     yield from block("signals", model.signals, None)
     for i, site in enumerate(model.sites):
@@ -788,6 +826,7 @@ def _series_items(model: ScenarioSpec) -> Iterator[tuple[str, Any, str, Site | N
 _RANGES: dict[str, tuple[float, float, str]] = {
     "profile": (0.0, 1.0, "must be in [0, 1] (per-unit of capacity_mw)"),
     "availability": (0.0, 1.0, "must be in [0, 1] (fraction available)"),
+    "share": (0.0, 1.0, "must be in [0, 1] (fraction of the grid's supply that is carbon-free)"),
     "mw": (0.0, np.inf, "must be >= 0 MW"),
     "load": (0.0, np.inf, "must be >= 0 MW"),
     "price": (
@@ -799,7 +838,8 @@ _RANGES: dict[str, tuple[float, float, str]] = {
         -MAX_INTENSITY,
         MAX_INTENSITY,
         f"must be within ±{MAX_INTENSITY:g} tCO2/MWh (coal is about 1; check the unit:"
-        " tCO2/MWh, not g/kWh)",
+        " tCO2/MWh, not g/kWh; a csv series in another unit takes unit: kgCO2/MWh, gCO2/kWh"
+        " or lbCO2/MWh)",
     ),
 }
 _PER_UNIT_KINDS = ("profile", "availability")
@@ -851,6 +891,7 @@ def _resolve_series(
             lat=loc.lat if loc else None,
             lon=loc.lon if loc else None,
             solar=kind == "profile",
+            carbon=kind == "carbon",
         )
         wrong = _preset_kind_problem(spec, kind, model.currency)
         if wrong:
@@ -896,6 +937,7 @@ class _SiteSignals:
     sell: str | None
     average: str | None
     marginal: str | None
+    carbon_free_share: str | None = None
 
 
 def _site_signals(model: ScenarioSpec) -> list[_SiteSignals]:
@@ -918,7 +960,7 @@ def _site_signals(model: ScenarioSpec) -> list[_SiteSignals]:
                 buy, sell = f"{prefix}.buy_price", f"{prefix}.sell_price"
                 break
         carbon: dict[str, str | None] = {}
-        for leaf in _CARBON_LEAVES:
+        for leaf in (*_CARBON_LEAVES, "carbon_free_share"):
             carbon[leaf] = next(
                 (
                     f"{prefix}.carbon.{leaf}"
@@ -929,7 +971,11 @@ def _site_signals(model: ScenarioSpec) -> list[_SiteSignals]:
                 ),
                 None,
             )
-        out.append(_SiteSignals(buy, sell, carbon["average"], carbon["marginal"]))
+        out.append(
+            _SiteSignals(
+                buy, sell, carbon["average"], carbon["marginal"], carbon["carbon_free_share"]
+            )
+        )
     return out
 
 
@@ -1032,6 +1078,11 @@ def prepare_inputs(scenario: Scenario) -> Inputs:
     carbon = {"average": average}
     if any(s.marginal for s in sources):
         carbon["marginal"] = np.vstack([get(s.marginal, average[i]) for i, s in enumerate(sources)])
+    carbon_free_share = (
+        np.vstack([get(s.carbon_free_share) for s in sources])
+        if any(s.carbon_free_share for s in sources)
+        else None
+    )
 
     def limit(value: float | None) -> float:
         return np.inf if value is None else float(value)
@@ -1045,9 +1096,13 @@ def prepare_inputs(scenario: Scenario) -> Inputs:
     def per_unit(values: list[float]) -> np.ndarray:
         return np.asarray(values, dtype=np.float64).reshape(len(units))
 
-    power = per_unit([u.power_mw for _, _, u in units])
+    # a sized unit enters with its maximum ratings (essdispatch.econ)
+    power = per_unit([_rating(u, "power_mw") for _, _, u in units])
     charge = per_unit(
-        [u.power_mw if u.charge_power_mw is None else u.charge_power_mw for _, _, u in units]
+        [
+            _rating(u, "power_mw") if u.charge_power_mw is None else u.charge_power_mw
+            for _, _, u in units
+        ]
     )
     availability = (
         np.vstack(
@@ -1078,6 +1133,7 @@ def prepare_inputs(scenario: Scenario) -> Inputs:
         buy_price=buy,
         sell_price=sell,
         carbon=carbon,
+        carbon_free_share=carbon_free_share,
         export_limit=np.array([limit(g.export_limit_mw) for g in grids]),
         import_limit=np.array([limit(g.import_limit_mw) for g in grids]),
         unit_names=tuple(u.name for _, _, u in units),
@@ -1085,7 +1141,7 @@ def prepare_inputs(scenario: Scenario) -> Inputs:
         count=count,
         power=power * count,
         charge_power=charge * count,
-        energy=per_unit([u.energy_mwh for _, _, u in units]) * count,
+        energy=per_unit([_rating(u, "energy_mwh") for _, _, u in units]) * count,
         eta_charge=per_unit([u.charge_efficiency for _, _, u in units]),
         eta_discharge=per_unit([u.discharge_efficiency for _, _, u in units]),
         self_discharge=per_unit([u.self_discharge_per_hour for _, _, u in units]),
@@ -1103,4 +1159,12 @@ def prepare_inputs(scenario: Scenario) -> Inputs:
         ),
         group_export_limit=np.array([limit(g.export_limit_mw) for g in model.groups]),
         group_import_limit=np.array([limit(g.import_limit_mw) for g in model.groups]),
+        econ=build_economics(model, index, period_hours(model.horizon)),
     )
+
+
+def _rating(unit: Storage, key: str) -> float:
+    """``power_mw`` or ``energy_mwh`` of a unit; a sized unit's maximum."""
+    if unit.sizing is not None:
+        return float(getattr(unit.sizing, key).max)
+    return float(getattr(unit, key))

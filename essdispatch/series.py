@@ -242,6 +242,7 @@ class SeriesContext:
     key : key path of the series, e.g. ``sites[0].solar.profile``
     lat, lon : site location [degrees north, degrees east]; ``None`` if not given
     solar : whether the series is a solar per-unit profile (``pvlib`` allowed)
+    carbon : whether the series is a carbon intensity (a ``csv`` series may give ``unit:``)
     cache : shared by every series of one scenario (minute grid, parsed CSVs)
     depth : preset nesting depth
     memo : a :class:`SeriesMemo` shared by several scenarios (the cases of a sweep)
@@ -255,6 +256,7 @@ class SeriesContext:
     lat: float | None = None
     lon: float | None = None
     solar: bool = False
+    carbon: bool = False
     cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
     depth: int = 0
     memo: SeriesMemo | None = field(default=None, compare=False, repr=False)
@@ -622,6 +624,20 @@ class CsvSeries(_Form):
 
     csv: str = Field(min_length=1, description="path of the file, relative to the scenario")
     column: str = Field(min_length=1, description="name of the value column")
+    unit: Literal["tCO2/MWh", "kgCO2/MWh", "gCO2/kWh", "lbCO2/MWh"] | None = Field(
+        None,
+        description="unit of a carbon-intensity column (carbon series only; default tCO2/MWh);"
+        " values are converted to tCO2/MWh",
+    )
+
+
+#: carbon-intensity unit -> factor to tCO2/MWh (1 lb = 0.45359237 kg, exact by definition)
+CARBON_UNITS: dict[str, float] = {
+    "tCO2/MWh": 1.0,
+    "kgCO2/MWh": 1e-3,
+    "gCO2/kWh": 1e-3,
+    "lbCO2/MWh": 0.45359237e-3,
+}
 
 
 _OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
@@ -743,6 +759,17 @@ def _read_csv(path: Path, ctx: SeriesContext) -> tuple[pd.DataFrame, np.ndarray]
 
 @_register("csv", CsvSeries, "{csv: data/prices.csv, column: price}")
 def _eval_csv(spec: CsvSeries, ctx: SeriesContext) -> np.ndarray:
+    if spec.unit is not None and not ctx.carbon:
+        raise ctx.error(
+            "unit: is for carbon-intensity series only (tCO2/MWh, kgCO2/MWh, gCO2/kWh,"
+            " lbCO2/MWh); other series are in the unit of their key",
+            "unit",
+        )
+    factor = CARBON_UNITS[spec.unit] if spec.unit is not None else 1.0
+    return factor * _csv_values(spec, ctx)
+
+
+def _csv_values(spec: CsvSeries, ctx: SeriesContext) -> np.ndarray:
     path = Path(spec.csv).expanduser()
     if not path.is_absolute():
         path = ctx.base_dir / path

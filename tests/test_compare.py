@@ -22,6 +22,7 @@ from essdispatch.compare import (
 from essdispatch.exceptions import ResultsError
 from essdispatch.results import DELTA_FIGURES, FIGURE_UNITS
 from essdispatch.run import run_scenario
+from essdispatch.stored_carbon import ACCOUNTING_FIGURE_UNITS
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +64,19 @@ def expected_rows(summary: dict) -> dict[tuple[str, str, str], float]:
         items = value.items() if isinstance(value, dict) else [("", value)]
         for key, v in items:
             out[(fig, key, "baseline")] = float(v)
+    # the carbon accounting block (stored carbon, split, 24/7; docs/MODEL.md extensions)
+    acc = summary.get("carbon_accounting", {})
+    for series, parts in acc.get("emissions_displaced_split_tco2", {}).items():
+        for part, v in parts.items():
+            out[("emissions_displaced_split_tco2", f"{series}/{part}", "delta")] = float(v)
+    for series, units in acc.get("discharge_intensity_tco2_per_mwh", {}).items():
+        for unit, v in units.items():
+            out[("discharge_intensity_tco2_per_mwh", f"{series}/{unit}", "run")] = (
+                float("nan") if v is None else float(v)
+            )
+    for site, v in acc.get("carbon_free_247", {}).items():
+        out[("carbon_free_247_share", site, "run")] = float(v["run"])
+        out[("carbon_free_247_share", site, "baseline")] = float(v["baseline"])
     return out
 
 
@@ -73,7 +87,7 @@ def test_two_runs_differences_computed_independently(runs):
     assert set(table.index) == set(ea) == set(eb)
     # every figure of MODEL.md, emissions per series, cycles per unit
     figures = set(table.index.get_level_values("figure"))
-    assert figures == set(FIGURE_UNITS)
+    assert figures == set(FIGURE_UNITS) | set(ACCOUNTING_FIGURE_UNITS)
     assert ("emissions_tco2", "marginal", "baseline") in table.index
     assert ("emissions_displaced_tco2", "average", "delta") in table.index
     assert ("equivalent_full_cycles", "factory-bess", "run") in table.index

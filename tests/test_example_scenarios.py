@@ -215,10 +215,16 @@ def _without(data: dict, *paths: str) -> dict:
         (f"{FLEET}-week-carbon300", ("name", "description", "objective.carbon_price")),
         (f"{FLEET}-year", ("name", "description", "horizon")),
         ("poyang-fishery-solar-storage-year", ("name", "description", "horizon")),
+        (f"{FLEET}-week-hourly", ("name", "description", "signals.carbon")),
+        (f"{FLEET}-year-hourly", ("name", "description", "signals.carbon")),
+        ("poyang-fishery-solar-storage-week-hourly", ("name", "description", "signals.carbon")),
     ],
 )
 def test_variants_differ_only_in_stated_keys(variant, changed):
-    base = variant.replace("-carbon0", "").replace("-carbon300", "").replace("-year", "-week")
+    if variant.endswith("-hourly"):  # the same file on the modelled hourly carbon signals
+        base = variant.removesuffix("-hourly")
+    else:
+        base = variant.replace("-carbon0", "").replace("-carbon300", "").replace("-year", "-week")
     assert _without(_raw(SCENARIOS / f"{variant}.yaml"), *changed) == _without(
         _raw(SCENARIOS / f"{base}.yaml"), *changed
     )
@@ -242,3 +248,45 @@ def test_factory_load_csv_is_current():
     index = pd.DatetimeIndex(pd.to_datetime(frame["timestamp"])).tz_localize("Asia/Shanghai")
     for column, (peak, seed) in module.COLUMNS.items():
         np.testing.assert_allclose(frame[column], module.make(index, peak, seed), atol=0.006)
+
+
+def test_hourly_signals_variant_reports_the_carbon_accounting(solved):
+    """On the modelled signals the split sums to the total and the C&I sites get a 24/7 share."""
+    summary = solved(SCENARIOS / f"{FLEET}-week-hourly.yaml").summary
+    acc = summary["carbon_accounting"]
+    assert acc["carbon_free_247_grid_basis"] == "series"
+    for series, total in summary["emissions_displaced_tco2"].items():
+        split = acc["emissions_displaced_split_tco2"][series]
+        assert sum(split.values()) == pytest.approx(total, abs=1e-9)
+        assert abs(acc["split_check_tco2"][series]) < 1e-3
+    shares = acc["carbon_free_247"]
+    assert set(shares) == {"xian-etdz-factory", "xianyang-factory", "xixian-datacenter"}
+    for v in shares.values():
+        assert 0.0 <= v["baseline"] <= 1.0 and 0.0 <= v["run"] <= 1.0
+
+
+def test_hourly_variant_shares_the_spot_weather_seed():
+    """The modelled carbon presets use the seed of the spot price preset: one weather draw."""
+    data = _raw(SCENARIOS / f"{FLEET}-week-hourly.yaml")
+    spot_seed = data["signals"]["sell_price"]["params"]["seed"]
+    carbon = data["signals"]["carbon"]
+    assert {leaf["params"]["seed"] for leaf in carbon.values()} == {spot_seed}
+    assert all(leaf["preset"].endswith("/shaanxi") for leaf in carbon.values())
+
+
+def test_carbon_price_on_hourly_signals_cannot_raise_marginal_emissions():
+    """λ·(marginal emissions) is in the objective: on the modelled signals raising λ from 0 to
+    300 cannot raise the run's marginal emissions (LP, parametric). That it strictly lowers them
+    is asserted on a constructed case (tests/test_stored_carbon.py); here λ = 0 has ties (equal
+    TOU prices) that a solver may break either way."""
+    from essdispatch.run import solve_pair
+    from essdispatch.scenario import scenario_from_dict
+
+    data = _raw(SCENARIOS / f"{FLEET}-week-hourly.yaml")
+    out = {}
+    for lam in (0.0, 300.0):
+        data["objective"]["carbon_price"] = lam
+        inputs = prepare_inputs(scenario_from_dict(data, SCENARIOS, file="hourly"))
+        run, _, _, _ = solve_pair(inputs)
+        out[lam] = run.figures["emissions_tco2"]["marginal"]
+    assert out[300.0] <= out[0.0] + 1e-6 * abs(out[0.0])

@@ -23,7 +23,10 @@ STAGES: list[tuple[str, set[str]]] = [
     # matrix they assemble to, and what can be known of it before it is built
     ("model", {"families", "core_families", "econ_families", "econ", "numerics", "lp"}),
     # scenario files -> validated scenario -> Inputs (series forms, presets)
-    ("scenario", {"series", "presets", "scenario", "econ_keys", "grid_model", "caveats"}),
+    (
+        "scenario",
+        {"series", "presets", "scenario", "econ_keys", "econ_presets", "grid_model", "caveats"},
+    ),
     # one HiGHS entry point on a LinearProgram, and the result of a solve
     ("solve", {"solve", "warmstart", "results", "diagnostics", "stored_carbon", "finance"}),
     # the Pyomo view of the declared model, compiled back; user extensions of it

@@ -73,7 +73,7 @@ def test_unknown_form_lists_the_accepted_forms(bad):
 
 def test_tag_is_stripped_from_key_paths():
     text = error_of({"csv": "a.csv", "column": "x", "colum": "y"}, ctx_for())
-    assert "signals.price.colum: unknown key (allowed here: csv, column)" in text
+    assert "signals.price.colum: unknown key (allowed here: csv, column, unit)" in text
     assert "series=" not in text
 
 
