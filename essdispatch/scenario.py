@@ -852,6 +852,7 @@ _KIND_UNITS = {
     "mw": "MW",
     "load": "MW",
     "carbon": "tCO2/MWh",
+    "share": "fraction",
 }
 
 

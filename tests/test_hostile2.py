@@ -1085,3 +1085,16 @@ def test_a_failing_run_still_repairs_an_interrupted_swap(tmp_path):
     assert result.exit_code == 3
     assert (out / "x" / "summary.json").read_text() == "{}"
     assert hidden(out) == []
+
+
+def test_carbon_free_share_takes_only_a_fraction_preset(tmp_path):
+    doc = scenario_doc()
+    doc["signals"]["carbon"] = {
+        "average": 0.6,
+        "carbon_free_share": {"preset": "cn-grid-average/central/2021"},
+    }
+    assert_bad_input(
+        invoke("validate", str(write_scenario(tmp_path, doc))),
+        "signals.carbon.carbon_free_share",
+        "fraction",
+    )
