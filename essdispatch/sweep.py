@@ -567,10 +567,15 @@ def run_sweep(
     ]
     # everything serialised before the folder is created: a failure here leaves nothing
     plan_text = json.dumps(plan, indent=2, ensure_ascii=False, default=str)
-    (folder / "cases").mkdir(parents=True, exist_ok=True)
-    (folder / "failures").mkdir(exist_ok=True)
-    _write_text_atomic(folder / "sweep.yaml", sweep.text)
-    _write_text_atomic(folder / "plan.json", plan_text)
+    try:
+        (folder / "cases").mkdir(parents=True, exist_ok=True)
+        (folder / "failures").mkdir(exist_ok=True)
+        _write_text_atomic(folder / "sweep.yaml", sweep.text)
+        _write_text_atomic(folder / "plan.json", plan_text)
+    except OSError as exc:  # --out naming a file, a read-only or full disk
+        raise ResultsError(
+            f"{folder}: cannot create the sweep folder: {exc.strerror or exc}"
+        ) from None
 
     base_rows, params = _case_rows(sweep)
     meta = {

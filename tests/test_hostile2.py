@@ -1098,3 +1098,13 @@ def test_carbon_free_share_takes_only_a_fraction_preset(tmp_path):
         "signals.carbon.carbon_free_share",
         "fraction",
     )
+
+
+def test_sweep_out_that_is_a_file_exits_4_with_one_line(tmp_path):
+    path = write_sweep(tmp_path, "name: s\nbase: base.yaml\n")
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = invoke("sweep", str(path), "--inline", "-q", "--out", str(target))
+    assert result.exit_code == 4
+    assert "sweep folder" in one_line_error(result.stderr)
+    assert target.read_text() == "x"
