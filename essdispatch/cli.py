@@ -33,6 +33,9 @@ EXIT_BAD_INPUT = 2
 EXIT_SOLVE = 3
 EXIT_RESULTS = 4
 EXIT_INTERRUPTED = 130
+#: bounds of the sweep's --workers and --retries (and of the sweep file's keys)
+MAX_WORKERS = 256
+MAX_RETRIES = 100
 
 
 def _exit_code(exc: BaseException) -> int:
@@ -72,6 +75,15 @@ def handle_errors(func: Callable) -> Callable:
                 raise
             click.echo(f"essdispatch: error: {exc}", err=True)
             ctx.exit(_exit_code(exc))
+        except MemoryError:
+            if debug:
+                raise
+            click.echo(
+                "essdispatch: error: out of memory (shorten the horizon, coarsen the resolution"
+                " or split the run)",
+                err=True,
+            )
+            ctx.exit(EXIT_SOLVE)
         except KeyboardInterrupt:
             if debug:
                 raise
@@ -201,11 +213,42 @@ def cli(debug: bool) -> None:
     """Schedule battery-storage fleets next to solar: run, validate and compare scenarios."""
 
 
+def cli_solver_options(
+    time_limit: float | None,
+    threads: int | None,
+    solver_option: tuple[str, ...],
+    verbose: bool = False,
+    allow_loose_gap: bool = False,
+) -> Any:
+    """The run's :class:`~essdispatch.solve.SolverOptions` from the command line, every
+    value checked (bounds, HiGHS option names and values): ScenarioError (exit 2) naming
+    the option otherwise."""
+    from essdispatch.solve import SolverOptions, option_problems
+
+    options = SolverOptions(
+        time_limit_s=time_limit,
+        threads=threads,
+        highs=_parse_solver_options(solver_option),
+        verbose=verbose,
+        allow_loose_gap=allow_loose_gap,
+    )
+    names = {"threads": "--threads", "time_limit_s": "--time-limit"}
+    problems = [
+        (names.get(key, key.replace("options.", "--solver-option ", 1)), message)
+        for key, message in option_problems(options)
+    ]
+    if problems:
+        raise ScenarioError(None, problems)
+    return options
+
+
 def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items:
-        if "=" not in item:
-            raise click.BadParameter(f"{item!r}: expected key=value", param_hint="--solver-option")
+        if "=" not in item or not item.split("=", 1)[0].strip():
+            raise ScenarioError(
+                None, [("--solver-option", f"{item!r}: expected KEY=VALUE, e.g. solver=ipm")]
+            )
         key, raw = item.split("=", 1)
         value: Any = raw
         for cast in (int, float):
@@ -220,6 +263,18 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def _out_folder_option(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Keep ``--out`` as given (``Path("")`` would silently become the working directory);
+    :func:`_out_path` checks it inside the command, for a one-line error."""
+    return value
+
+
+def _out_path(value: str) -> Path:
+    if value.strip() == "" or "\x00" in value:
+        raise ScenarioError(None, [("--out", f"{value!r} is not a folder name; give e.g. results")])
+    return Path(value)
+
+
 @cli.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -227,7 +282,8 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
     "out",
     default="results",
     show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=str,
+    callback=_out_folder_option,
     help="Folder that receives <name>/.",
 )
 @click.option("--csv", is_flag=True, help="Also write dispatch.csv and baseline.csv.")
@@ -242,12 +298,17 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
     default=None,
     help="Time limit of each HiGHS solve [s] (per site or block when the problem is split).",
 )
-@click.option("--threads", type=int, default=None, help="HiGHS threads.")
+@click.option("--threads", type=int, default=None, help="HiGHS threads (1..256).")
 @click.option(
     "--solver-option",
     multiple=True,
     metavar="KEY=VALUE",
     help="Any HiGHS option, e.g. --solver-option solver=ipm (repeatable).",
+)
+@click.option(
+    "--allow-loose-gap",
+    is_flag=True,
+    help="Accept mip_rel_gap/mip_abs_gap looser than 1e-6 (the headline shows the gap).",
 )
 @click.option(
     "--backend",
@@ -275,7 +336,7 @@ def _parse_solver_options(items: tuple[str, ...]) -> dict[str, Any]:
 @handle_errors
 def run(
     scenario: Path,
-    out: Path,
+    out: Any,
     csv: bool,
     xlsx: bool,
     time_limit: float | None,
@@ -286,17 +347,13 @@ def run(
     extend: str | None,
     quiet: bool,
     verbose: bool,
+    allow_loose_gap: bool,
 ) -> None:
     """Solve SCENARIO and its no-storage baseline; write OUT/<name>/."""
     from essdispatch.run import run_scenario
-    from essdispatch.solve import SolverOptions
 
-    options = SolverOptions(
-        time_limit_s=time_limit,
-        threads=threads,
-        highs=_parse_solver_options(solver_option),
-        verbose=verbose,
-    )
+    out = _out_path(out)
+    options = cli_solver_options(time_limit, threads, solver_option, verbose, allow_loose_gap)
     phase = _Phase(quiet)
     try:
         outcome = run_scenario(
@@ -342,6 +399,26 @@ def echo_diagnostics(summary: dict, quiet: bool = False) -> None:
             click.echo(f"  {line}", err=True)
 
 
+def _broken_promises(summary: dict) -> list[str]:
+    """Headline lines for what the run could not deliver: unserved energy and a terminal
+    rule the rolling operation broke (both also warned about on stderr)."""
+    lines = []
+    unserved = (summary.get("diagnostics") or {}).get("unserved_energy") or {}
+    total = unserved.get("total_mwh") or 0.0
+    if isinstance(total, int | float) and total > 1e-6:
+        lines.append(f"  UNSERVED ENERGY   {total:>16,.1f} MWh (load shed)")
+    windows = summary.get("windows") if isinstance(summary.get("windows"), dict) else {}
+    short = windows.get("terminal_shortfall_mwh") or 0.0
+    if isinstance(short, int | float) and short > 1e-6:
+        units = windows.get("terminal_shortfall_by_unit") or {}
+        which = ", ".join(f"{u} {v:,.1f}" for u, v in units.items())
+        lines.append(
+            f"  TERMINAL RULE BROKEN {short:>13,.1f} MWh short at the end"
+            + (f" ({which} MWh)" if which else "")
+        )
+    return lines
+
+
 def format_headline(summary: dict, folder: Path | None) -> str:
     """A short human summary of a run (fits 100 columns)."""
     from essdispatch.finance import headline_lines
@@ -349,9 +426,20 @@ def format_headline(summary: dict, folder: Path | None) -> str:
     cur = summary.get("currency", "")
     operation = summary.get("operation") or {}
     mode = operation.get("mode", "perfect_foresight")
+    solver = summary["solver"]
+    gap = solver.get("mip_gap")
+    state = "optimal"
+    if isinstance(gap, int | float):  # a MILP: say how close to optimal it is proven
+        from essdispatch.solve import MIP_REL_GAP
+
+        state = (
+            f"optimal (MIP gap {gap:.2g})"
+            if gap <= MIP_REL_GAP
+            else f"NOT proven optimal: MIP gap {gap:.3%} (looser than {MIP_REL_GAP:g}, allowed)"
+        )
     lines = [
-        f"{summary['scenario']['name']}: optimal "
-        f"({summary['solver']['route']}, solve {summary['solver']['solve_seconds']:.2f} s)",
+        f"{summary['scenario']['name']}: {state} "
+        f"({solver['route']}, solve {solver['solve_seconds']:.2f} s)",
         *headline_lines(summary),  # cash first (MODEL.md economics; essdispatch.finance)
     ]
     if mode == "rolling":
@@ -383,6 +471,7 @@ def format_headline(summary: dict, folder: Path | None) -> str:
     if caveats:
         names = ", ".join(f"{c['preset']} ({c['reason']})" for c in caveats)
         lines.append(_fill(f"  rests on: {names}", "    "))
+    lines.extend(_broken_promises(summary))
     if folder is not None:
         lines.append(f"  results: {folder}")
     return "\n".join(_fit(line) for line in lines)
@@ -401,10 +490,11 @@ def _fit(line: str) -> str:
 @handle_errors
 def validate(scenario: Path) -> None:
     """Check SCENARIO (every key, series and rule); solve nothing."""
-    from essdispatch.scenario import load_scenario, prepare_inputs
+    from essdispatch.run import preflight
+    from essdispatch.scenario import load_scenario
 
     sc = load_scenario(scenario)
-    inputs = prepare_inputs(sc)
+    inputs, _, _ = preflight(sc)  # everything `run` reads: series, solver, operation
     click.echo(
         f"{scenario}: valid ({inputs.n_sites} sites, {inputs.n_units} storage units, "
         f"{inputs.n_periods} periods of {inputs.dt_h:g} h)"
@@ -554,7 +644,24 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
         raise click.BadParameter(f"{text!r}: expected WIDTHxHEIGHT in pixels", "--size") from None
     if w < 200 or h < 150:
         raise click.BadParameter(f"{text!r}: at least 200x150 pixels", param_hint="--size")
+    if w > MAX_IMAGE_SIDE_PX or h > MAX_IMAGE_SIDE_PX:
+        raise ScenarioError(
+            None,
+            [("--size", f"{text!r}: at most {MAX_IMAGE_SIDE_PX}x{MAX_IMAGE_SIDE_PX} pixels")],
+        )
     return w, h
+
+
+#: largest image side [px] and dots per inch accepted by ``plot``
+MAX_IMAGE_SIDE_PX = 16000
+MIN_DPI, MAX_DPI = 10.0, 1200.0
+
+
+def _check_dpi(dpi: float) -> None:
+    import math
+
+    if not math.isfinite(dpi) or not MIN_DPI <= dpi <= MAX_DPI:
+        raise ScenarioError(None, [("--dpi", f"must be in {MIN_DPI:g}..{MAX_DPI:g}, got {dpi!r}")])
 
 
 @cli.command()
@@ -606,6 +713,7 @@ def plot(
     """Draw a figure of the run in results FOLDER as PNG."""
     from essdispatch.plots import FIGURES, figsize_px, save_png
 
+    _check_dpi(dpi)
     pixels = _parse_size(size)
     kwargs: dict[str, Any] = {"dpi": dpi}
     if pixels is not None:
@@ -638,16 +746,17 @@ def report(folder: Path, out: Path | None) -> None:
     "--out",
     default="results",
     show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=str,
+    callback=_out_folder_option,
     help="Folder that receives sweeps/<name>/.",
 )
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="A running Dask scheduler.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes.")
+@click.option("--workers", type=int, default=None, help="Local worker processes (1..256).")
 @click.option(
     "--retries",
-    type=click.IntRange(min=0),
+    type=int,
     default=None,
-    help="Re-runs of a case whose worker died.",
+    help="Re-runs of a case whose worker died (0..100).",
 )
 @click.option("--inline", is_flag=True, help="Run the cases one by one in this process (no Dask).")
 @click.option("--dry-run", is_flag=True, help="Validate every case and list them; solve nothing.")
@@ -656,7 +765,7 @@ def report(folder: Path, out: Path | None) -> None:
 @handle_errors
 def sweep(
     sweep_file: Path,
-    out: Path,
+    out: Any,
     scheduler: str | None,
     workers: int | None,
     retries: int | None,
@@ -668,7 +777,19 @@ def sweep(
     from essdispatch.sweep import load_sweep, run_sweep
     from essdispatch.sweep_plots import dry_run_text, sweep_summary_text
 
+    out = _out_path(out)
+    bad = [
+        (name, f"must be in {low}..{high}, got {value}")
+        for name, value, low, high in (
+            ("--workers", workers, 1, MAX_WORKERS),
+            ("--retries", retries, 0, MAX_RETRIES),
+        )
+        if value is not None and not low <= value <= high
+    ]
+    if bad:
+        raise ScenarioError(None, bad)
     sw = load_sweep(sweep_file)
+    _preflight_cases(sw)
     if dry_run:
         click.echo(dry_run_text(sw, out))
         return
@@ -684,6 +805,23 @@ def sweep(
     click.echo(sweep_summary_text(report))
     if report.failed:
         click.get_current_context().exit(EXIT_SOLVE)
+
+
+def _preflight_cases(sweep: Any) -> None:
+    """Check every case as ``run`` would (solver options, operation) before anything runs."""
+    from essdispatch.exceptions import ScenarioError as _ScenarioError
+    from essdispatch.run import preflight
+
+    problems: list[tuple[str, str]] = []
+    for case in sweep.cases:
+        try:
+            preflight(case.scenario)
+        except _ScenarioError as exc:
+            problems += [
+                (f"case {case.name}: {k}" if k else f"case {case.name}", m) for k, m in exc.problems
+            ]
+    if problems:
+        raise ScenarioError(str(sweep.file), problems[:30])
 
 
 def main() -> None:

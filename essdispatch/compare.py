@@ -145,13 +145,84 @@ def load_results(folder: str | Path) -> Results:
         raise ResultsInputError(f"{path}: not a complete run (no summary.json)")
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ResultsInputError(f"{summary_path}: cannot read: {exc}") from exc
+    except (OSError, ValueError) as exc:  # a damaged folder, like the checks below (exit 4)
+        raise ResultsError(f"{summary_path}: cannot read: {exc}") from exc
     if not isinstance(summary, dict) or "baseline" not in summary:
-        raise ResultsInputError(f"{summary_path}: not an essdispatch summary (no baseline figures)")
+        raise ResultsError(f"{summary_path}: not an essdispatch summary (no baseline figures)")
+    damage = summary_damage(summary)
+    if damage:
+        raise ResultsError(f"{summary_path}: damaged summary: {damage}")
+    for name in ("dispatch.parquet", "baseline.parquet"):
+        if not (path / name).is_file():
+            raise ResultsError(f"{path}: {name} is missing (not a complete results folder)")
+        try:  # the footer only: cheap, and a damaged file is named before anything is shown
+            import pyarrow.parquet as pq
+
+            pq.read_metadata(path / name)
+        except ImportError:
+            pass
+        except Exception as exc:  # pyarrow raises its own types
+            raise ResultsError(f"{path / name}: damaged ({type(exc).__name__})") from None
     scenario_path = path / "scenario.yaml"
-    text = scenario_path.read_text(encoding="utf-8") if scenario_path.is_file() else ""
+    try:
+        text = scenario_path.read_text(encoding="utf-8") if scenario_path.is_file() else ""
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{scenario_path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ResultsError(f"{scenario_path}: cannot read: {exc.strerror or exc}") from None
     return Results(folder=path, summary=summary, scenario_text=text, label=path.name)
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def summary_damage(summary: dict) -> str | None:
+    """What is wrong with the shape of a ``summary.json`` that compare, report and plot
+    read (None: nothing): every block of the right type, the horizon readable, and each
+    figure a number wherever the baseline has a number."""
+    shapes: dict[str, type | tuple[type, ...]] = {
+        "scenario": dict,
+        "horizon": dict,
+        "baseline": dict,
+        "solver": dict,
+        "currency": str,
+        "sites": list,
+        "unit_sites": dict,
+        "emissions_displaced_tco2": dict,
+        "warnings": list,
+        "diagnostics": dict,
+        "checks": dict,
+    }
+    for key, kind in shapes.items():
+        if key in summary and not isinstance(summary[key], kind):
+            name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            return f"{key!r} is {type(summary[key]).__name__}, expected {name}"
+    for key in ("scenario", "horizon"):
+        if key not in summary:
+            return f"no {key!r} block"
+    if not isinstance(summary["scenario"].get("name", ""), str | type(None)):
+        return "'scenario.name' is not text"
+    horizon = summary["horizon"]
+    for key in ("start", "end"):
+        value = horizon.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            return f"'horizon.{key}' is {type(value).__name__}, expected a date-time"
+        try:
+            pd.Timestamp(value)
+        except (ValueError, TypeError):
+            return f"'horizon.{key}' is not a date-time: {value[:40]!r}"
+    for key in ("dt_h", "periods"):
+        if not _is_number(horizon.get(key)):
+            return f"'horizon.{key}' is not a number"
+    for key, value in summary["baseline"].items():
+        if _is_number(value) and key in summary and not _is_number(summary[key]):
+            return f"figure {key!r} is {type(summary[key]).__name__}, not a number"
+        if not _is_number(value) and not isinstance(value, dict | list | str):
+            return f"'baseline.{key}' is {type(value).__name__}"
+    return None
 
 
 def _as_results(runs: Iterable[str | Path | Results]) -> list[Results]:
@@ -433,12 +504,13 @@ def _flatten(obj: Any, prefix: str, out: dict[str, Any]) -> None:
 def flatten_scenario(text: str) -> dict[str, Any]:
     """Scenario YAML -> ``{key.path: value}``; list items that have a ``name`` are
     keyed by it (``sites[yulin-pv-1].storage[bess-a].power_mw``)."""
-    import yaml
+    from essdispatch.exceptions import ScenarioError
+    from essdispatch.yamlio import load_yaml_text
 
     try:
-        doc = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        raise ResultsError(f"scenario.yaml cannot be parsed: {' '.join(str(exc).split())}") from exc
+        doc = load_yaml_text(text, "scenario.yaml") if text.strip() else {}
+    except ScenarioError as exc:
+        raise ResultsError(f"scenario.yaml cannot be parsed: {exc}") from exc
     out: dict[str, Any] = {}
     _flatten(doc if doc is not None else {}, "", out)
     return out

@@ -487,5 +487,7 @@ def _solve_sites(
         stats.iterations += sub_stats.iterations
         stats.reused_bases += sub_stats.reused_bases
         stats.status, stats.termination = sub_stats.status, sub_stats.termination
+        if sub_stats.mip_gap is not None:  # the loosest site's gap is the fleet's
+            stats.mip_gap = max(stats.mip_gap or 0.0, sub_stats.mip_gap)
         stats.notes.extend(n for n in sub_stats.notes if n not in stats.notes)
     return [(sites, res, warm) for (sites, _), (res, _, warm) in zip(jobs, results, strict=True)]

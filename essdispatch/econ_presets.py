@@ -12,7 +12,6 @@ from functools import cache
 from importlib import resources
 
 import pandas as pd
-import yaml
 
 CONFIDENCE_LEVELS = ("H", "M", "L-M", "L", "UNCONFIRMED")
 
@@ -35,7 +34,9 @@ def economics_values() -> dict[str, EconomicsValue]:
     """Every entry of ``economics.yaml``, checked: a source and a known confidence each;
     a value below confidence H says so in its note; UNCONFIRMED entries carry no value."""
     text = resources.files("essdispatch.data").joinpath("economics.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)
+    from essdispatch.yamlio import load_yaml_text  # the one bounded, duplicate-refusing reader
+
+    raw = load_yaml_text(text, "essdispatch/data/economics.yaml")
     out: dict[str, EconomicsValue] = {}
     for name, entry in raw.items():
         conf = str(entry["confidence"])

@@ -62,7 +62,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from essdispatch.weather import daily_weather, days_in_year
 
@@ -89,7 +88,12 @@ _HOURS = np.arange(24)
 @lru_cache(maxsize=1)
 def model_config() -> dict[str, Any]:
     """The parsed ``data/grid_model.yaml`` (checked: every region has the keys it needs)."""
-    raw = yaml.safe_load((files("essdispatch") / "data" / "grid_model.yaml").read_text("utf-8"))
+    from essdispatch.yamlio import load_yaml_text  # the one bounded, duplicate-refusing reader
+
+    raw = load_yaml_text(
+        (files("essdispatch") / "data" / "grid_model.yaml").read_text("utf-8"),
+        "essdispatch/data/grid_model.yaml",
+    )
     for name, region in raw["regions"].items():
         for key in (
             "average_target_tco2_per_mwh",

@@ -28,11 +28,14 @@ from essdispatch.inputs import Inputs
 #: HiGHS indexes with 32-bit integers
 MAX_HIGHS_INDEX = 2**31 - 1
 #: bytes at peak per nonzero (COO triplets, their concatenation, CSC, the copy HiGHS
-#: holds and its factorisation), per column (bounds, cost, solution, result arrays)
-#: and per row (bounds, duals, basis)
-BYTES_PER_NONZERO = 100
-BYTES_PER_COLUMN = 96
-BYTES_PER_ROW = 64
+#: holds, presolve's copy and the factorisation), per column (bounds, cost, solution,
+#: result arrays) and per row (bounds, duals, basis). Calibrated on the measured peak
+#: RSS of benchmarks/RESULTS.md (20×35040: 4159 MiB; 100×8760: 5144 MiB), which the
+#: earlier 100/96/64 underestimated about 3× (issue 16: a 10-year 1-minute run passed
+#: the guard on a 24 GiB machine and then ran out of memory inside HiGHS)
+BYTES_PER_NONZERO = 310
+BYTES_PER_COLUMN = 300
+BYTES_PER_ROW = 200
 #: input arrays per site-period (pv, load, prices, carbon, limits) and per unit-period
 BYTES_PER_SITE_PERIOD = 14 * 8
 BYTES_PER_UNIT_PERIOD = 3 * 8

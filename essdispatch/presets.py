@@ -45,7 +45,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from essdispatch.weather import daily_weather
 
@@ -94,8 +93,6 @@ _MODELLED_STEMS = {
 _KWH_PER_MWH = 1000.0
 _MINUTES_PER_DAY = 1440
 
-#: libyaml's safe loader when available (the data files are read at first use)
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -129,6 +126,13 @@ class PresetInfo:
 
 # --------------------------------------------------------------------------------------------
 # Loading
+
+
+def _load_data_yaml(name: str) -> Any:
+    """A built-in YAML file through the one bounded, duplicate-refusing reader."""
+    from essdispatch.yamlio import load_yaml_text
+
+    return load_yaml_text(_data_text(name), f"essdispatch/data/{name}")
 
 
 def _data_text(filename: str) -> str:
@@ -248,7 +252,7 @@ class _Tariff:
 
 def _load_tariffs() -> dict[str, _Tariff]:
     out: dict[str, _Tariff] = {}
-    for name, raw in yaml.load(_data_text("tariffs.yaml"), Loader=_YAML_LOADER).items():
+    for name, raw in _load_data_yaml("tariffs.yaml").items():
         where = f"data/tariffs.yaml: {name}"
         _check_confidence(raw["confidence"], where)
         levels = raw["levels"]
@@ -304,7 +308,7 @@ def _load_tariffs() -> dict[str, _Tariff]:
 
 def _load_spot() -> dict[str, tuple[PresetInfo, dict[str, Any]]]:
     out: dict[str, tuple[PresetInfo, dict[str, Any]]] = {}
-    for name, raw in yaml.load(_data_text("spot.yaml"), Loader=_YAML_LOADER).items():
+    for name, raw in _load_data_yaml("spot.yaml").items():
         _check_confidence(raw["confidence"], f"data/spot.yaml: {name}")
         stats = raw["statistics"]
         info = PresetInfo(

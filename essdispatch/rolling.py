@@ -48,7 +48,15 @@ import highspy
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from essdispatch.exceptions import ScenarioError, SolveError
 from essdispatch.inputs import Inputs
@@ -58,6 +66,7 @@ from essdispatch.series import (
     SeriesContext,
     SeriesSpec,
     evaluate_series,
+    refuse_bool_numbers,
     rule_error,
     validation_problems,
 )
@@ -97,11 +106,22 @@ FORECAST_SIGNALS = ("solar", "load", "price", "buy_price", "sell_price", "carbon
 DEVIATION_FACTOR = 2.0
 #: the penalty per MWh of missing the terminal rule at the end of the horizon, × π
 TERMINAL_FACTOR = 2.0
+#: a terminal shortfall above this [MWh] breaks the terminal rule and is reported
+TERMINAL_SHORTFALL_TOL_MWH = 1e-6
+#: largest forecast error standard deviation: multiplicative (a fraction: 5 = 500 %) and
+#: additive (the unit of the signal: MW, currency/MWh or tCO2/MWh)
+MAX_MULTIPLICATIVE_SD = 5.0
+MAX_ADDITIVE_SD = 1e6
 
 
 # =========================================================================== spec
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return refuse_bool_numbers(cls, info.field_name, value)
 
 
 class ErrorModel(_Spec):
@@ -120,6 +140,21 @@ class ErrorModel(_Spec):
     kind: Literal["multiplicative", "additive"] = Field(
         default="multiplicative", description="how ε is applied to the actual signal"
     )
+
+    @model_validator(mode="after")
+    def _sane_sd(self) -> ErrorModel:
+        limit = MAX_MULTIPLICATIVE_SD if self.kind == "multiplicative" else MAX_ADDITIVE_SD
+        if self.sd > limit:
+            what = "a fraction of the signal" if self.kind == "multiplicative" else "signal units"
+            raise rule_error(
+                [
+                    (
+                        "sd",
+                        f"{self.sd:g} is beyond any sane forecast error (at most {limit:g}, {what})",
+                    )
+                ]
+            )
+        return self
 
 
 class ForecastSignal(_Spec):
@@ -347,6 +382,12 @@ def build_forecasts(
 
     def series(sig: str, f: ForecastSignal, solar: bool = False) -> np.ndarray:
         key = f"operation.forecast.{sig}.series"
+        from essdispatch.scenario import _preset_kind_problem
+
+        kind = {"solar": "profile", "load": "load", "carbon": "carbon"}.get(sig, "price")
+        wrong = _preset_kind_problem(f.series, kind, inputs.currency)
+        if wrong:
+            raise ScenarioError(file, [(key, wrong)])
         rows = []
         for s in range(S):
             ctx = SeriesContext(
@@ -636,6 +677,7 @@ class RollingStats:
     terminal_value: str = "none"
     terminal_value_seconds: float = 0.0
     terminal_shortfall_mwh: float = 0.0
+    terminal_shortfall_by_unit: dict[str, float] = field(default_factory=dict)
     relaxed_windows: list[int] = field(default_factory=list)
     soc_drift_mwh: float = 0.0
     total_seconds: float = 0.0
@@ -652,6 +694,7 @@ class RollingStats:
             "settle_seconds_max": float(max((w.settle_seconds for w in self.windows), default=0)),
             "deviation_mwh": float(sum(w.deviation_mwh for w in self.windows)),
             "terminal_shortfall_mwh": self.terminal_shortfall_mwh,
+            "terminal_shortfall_by_unit": dict(self.terminal_shortfall_by_unit),
             "relaxed_windows": sorted(set(self.relaxed_windows)),
             "soc_drift_below_min_mwh": self.soc_drift_mwh,
             "terminal_value": self.terminal_value,
@@ -857,7 +900,13 @@ def run_rolling(
         deviation = float(xs[n0 : n0 + 2 * K].sum()) * inputs.dt_h
         if terminal is not None:
             U = terminal[0].size
-            stats.terminal_shortfall_mwh = float(xs[n0 + 2 * K : n0 + 2 * K + U].sum())
+            short = xs[n0 + 2 * K : n0 + 2 * K + U]
+            stats.terminal_shortfall_mwh = float(short.sum())
+            stats.terminal_shortfall_by_unit = {
+                inputs.unit_names[int(u)]: float(v)
+                for u, v in zip(terminal[0], short, strict=True)
+                if v > TERMINAL_SHORTFALL_TOL_MWH
+            }
         t2 = time.perf_counter()
         stats.windows.append(
             WindowStats(
@@ -888,11 +937,30 @@ def run_rolling(
 # =========================================================================== run.py hook
 @dataclass
 class OperationOutcome:
-    """What a rolling run adds to :func:`essdispatch.run.run_scenario`."""
+    """What a rolling run adds to :func:`essdispatch.run.run_scenario`; ``warnings``
+    (a broken terminal rule) join the summary's warnings."""
 
     run: DispatchResult
     stats: RollingStats
     summary: dict
+    warnings: list[str] = field(default_factory=list)
+
+
+def terminal_warnings(stats: RollingStats, inputs: Inputs) -> list[str]:
+    """A broken terminal rule, as loudly as unserved energy: the settlement on actuals
+    ends below a unit's terminal target when keeping it would have cost more than the
+    shortfall penalty (TERMINAL_FACTOR × π, below the value of lost load)."""
+    if stats.terminal_shortfall_mwh <= TERMINAL_SHORTFALL_TOL_MWH:
+        return []
+    rule = dict(zip(inputs.unit_names, inputs.terminal, strict=True))
+    units = ", ".join(
+        f"{name} {mwh:.3g} MWh short of {rule.get(name, '?')}"
+        for name, mwh in stats.terminal_shortfall_by_unit.items()
+    )
+    return [
+        f"terminal rule broken: the rolling operation ends {stats.terminal_shortfall_mwh:.3g}"
+        f" MWh below the end-of-horizon energy the scenario requires ({units})"
+    ]
 
 
 @dataclass
@@ -923,13 +991,14 @@ class Operation:
         result, stats = run_rolling(
             inputs, self.spec, self.forecasts, options, bar, extension=extension
         )
+        warnings = terminal_warnings(stats, inputs)
         summary = {
             "value_of_foresight": result.objective - perfect.objective,
             "operation": self.spec.describe(),
             "windows": stats.summary(),
             "perfect_foresight": dict(perfect.figures),
         }
-        return OperationOutcome(result, stats, summary)
+        return OperationOutcome(result, stats, summary, warnings)
 
 
 def prepare_operation(scenario: Any, inputs: Inputs) -> Operation | None:

@@ -70,6 +70,7 @@ def solver_options_from(scenario: Any, overrides: SolverOptions | None = None) -
         time_limit_s=getattr(block, "time_limit_s", None),
         threads=getattr(block, "threads", None),
         highs=dict(getattr(block, "options", None) or {}),
+        allow_loose_gap=bool(getattr(block, "allow_loose_gap", False)),
     )
     if overrides is None:
         return base
@@ -80,6 +81,7 @@ def solver_options_from(scenario: Any, overrides: SolverOptions | None = None) -
         threads=overrides.threads if overrides.threads is not None else base.threads,
         highs={**base.highs, **overrides.highs},
         verbose=overrides.verbose,
+        allow_loose_gap=overrides.allow_loose_gap or base.allow_loose_gap,
         warm_start=overrides.warm_start,
     )
 
@@ -268,15 +270,70 @@ def build_summary(
 
 
 def check_writable(out_dir: Path) -> None:
-    """Fail before solving when results cannot be written under ``out_dir``."""
+    """Fail before solving when results cannot be written under ``out_dir``.
+
+    Creates nothing: the nearest existing folder on the way must be a writable folder.
+    """
+    if str(out_dir).strip() == "":
+        raise ResultsError("--out: empty folder name (give a folder, e.g. results)")
+    probe = Path(os.path.abspath(out_dir))
+    while not (probe.exists() or probe.is_symlink()):
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    target = Path(os.path.abspath(out_dir))
+    if probe.exists() and not probe.is_dir():
+        why = "a file, not a folder" if probe == target else f"{probe} is a file"
+        raise ResultsError(f"{out_dir}: results folder is not writable ({why})")
+    if not probe.exists():
+        raise ResultsError(f"{out_dir}: results folder is not writable ({probe}: broken link)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ResultsError(
+            f"{out_dir}: results folder is not writable ({probe}: permission denied)"
+        )
+
+
+@contextlib.contextmanager
+def _out_folder(out_dir: Path, name: str) -> Iterator[None]:
+    """Create ``out_dir`` (removed again if the run fails and it is still empty) and hold
+    the lock of ``<out_dir>/<name>`` for the whole run."""
+    from essdispatch.safe_write import name_lock, recover
+
+    created: list[Path] = []
+    probe = Path(os.path.abspath(out_dir))
+    while not probe.exists() and probe.parent != probe:
+        created.append(probe)
+        probe = probe.parent
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".write-test-"):
             pass
     except OSError as exc:
+        _remove_empty(created)
         raise ResultsError(
             f"{out_dir}: results folder is not writable: {exc.strerror or exc}"
         ) from exc
+    try:
+        with name_lock(out_dir, name):
+            try:  # what a crash inside an earlier swap left, repaired before anything else
+                recover(out_dir, name)
+            except OSError as exc:
+                raise ResultsError(
+                    f"{out_dir / name}: cannot repair an interrupted earlier write:"
+                    f" {exc.strerror or exc}"
+                ) from exc
+            yield
+    except BaseException:
+        _remove_empty(created)
+        raise
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 #: room kept free on the disk beyond the estimated size of the results [bytes]
@@ -331,49 +388,48 @@ def write_results(
 ) -> Path:
     """Write the results folder atomically; returns its path.
 
-    Everything goes into a hidden ``.<name>.tmp-*`` folder first. Only the swap (the
-    earlier folder renamed aside, the new one renamed into place, the earlier one
-    removed) runs with SIGINT/SIGTERM held back, so an interrupt either leaves the
-    earlier results untouched (and the temporary folder removed) or lands after the
-    new folder is complete.
+    Everything goes into a hidden ``.<name>.tmp-*`` folder first; the swap
+    (:func:`essdispatch.safe_write.swap_into_place`: an atomic exchange of the two
+    folders where the kernel offers one) runs with SIGINT/SIGTERM held back, under the
+    name's lock, after repairing what an earlier crash left
+    (:func:`essdispatch.safe_write.recover`). An interrupt or a kill leaves either the
+    earlier results or the new ones at ``<out_dir>/<name>``, never neither for good.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from essdispatch.safe_write import name_lock, recover, swap_into_place
+
     target = out_dir / name
-    tmp = out_dir / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
-    old = out_dir / f".{name}.old-{uuid.uuid4().hex[:8]}"
     try:
-        tmp.mkdir()
-        frame = run.to_frame()
-        frame.to_parquet(tmp / "dispatch.parquet")
-        baseline.to_frame().to_parquet(tmp / "baseline.parquet")
-        if csv:
-            frame.to_csv(tmp / "dispatch.csv")
-            baseline.to_frame().to_csv(tmp / "baseline.csv")
-        (tmp / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
-        for fname, text in (extra_files or {}).items():  # e.g. cashflows.csv
-            (tmp / fname).write_text(text, encoding="utf-8")
-        # summary.json last: its presence marks a complete folder
-        with open(tmp / "summary.json", "w", encoding="utf-8") as fh:
-            json.dump(summary, fh, indent=2, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with _signals_blocked():
-            try:
-                if target.exists():
-                    target.rename(old)
-                tmp.rename(target)
-            except BaseException:
-                if old.exists() and not target.exists():
-                    old.rename(target)
-                raise
-            if old.exists():
-                shutil.rmtree(old, ignore_errors=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ResultsError(f"{target}: could not write results: {exc.strerror or exc}") from exc
-    finally:
-        if tmp.exists():
-            with _signals_blocked():
-                shutil.rmtree(tmp, ignore_errors=True)
+    tmp = out_dir / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        with name_lock(out_dir, name):
+            recover(out_dir, name)
+            try:
+                tmp.mkdir()
+                frame = run.to_frame()
+                frame.to_parquet(tmp / "dispatch.parquet")
+                baseline.to_frame().to_parquet(tmp / "baseline.parquet")
+                if csv:
+                    frame.to_csv(tmp / "dispatch.csv")
+                    baseline.to_frame().to_csv(tmp / "baseline.csv")
+                (tmp / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
+                for fname, text in (extra_files or {}).items():  # e.g. cashflows.csv
+                    (tmp / fname).write_text(text, encoding="utf-8")
+                # summary.json last: its presence marks a complete folder
+                with open(tmp / "summary.json", "w", encoding="utf-8") as fh:
+                    json.dump(summary, fh, indent=2, ensure_ascii=False)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                with _signals_blocked():
+                    swap_into_place(tmp, target)
+            finally:
+                if tmp.exists() or tmp.is_symlink():
+                    with _signals_blocked():
+                        shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as exc:
+        raise ResultsError(f"{target}: could not write results: {exc.strerror or exc}") from exc
     return target
 
 
@@ -433,6 +489,77 @@ def run_scenario(
     )
 
 
+def block_problems(model: Any) -> list[tuple[str, str]]:
+    """``operation:`` and ``solver:`` checked as the run reads them (cheap: no solve,
+    no series), so that ``validate`` and a sweep's ``--dry-run`` refuse what ``run`` would."""
+    from essdispatch.rolling import parse_operation
+    from essdispatch.scenario import period_hours
+    from essdispatch.solve import option_problems
+
+    problems: list[tuple[str, str]] = []
+    try:
+        spec = parse_operation(model.operation)
+        if spec.rolling:
+            spec.periods(period_hours(model.horizon))
+    except ScenarioError as e:
+        problems += e.problems
+    block = model.solver
+    if block is not None:
+        problems += option_problems(
+            SolverOptions(
+                time_limit_s=block.time_limit_s,
+                threads=block.threads,
+                highs=dict(block.options),
+                allow_loose_gap=block.allow_loose_gap,
+            ),
+            "solver.",
+        )
+    return problems
+
+
+def preflight(
+    scenario: Any, options: SolverOptions | None = None, *, file: str | None = None
+) -> tuple[Inputs, SolverOptions, Any]:
+    """Everything a run reads, checked before anything is solved or written.
+
+    Returns ``(inputs, merged solver options, operation or None)``; raises
+    :class:`ScenarioError` (file and key path) for an oversized problem, a bad solver
+    option or thread count, or a bad ``operation:`` block (its forecasts are built).
+    ``validate`` and a sweep's ``--dry-run`` call this too.
+    """
+    from essdispatch.rolling import prepare_operation
+    from essdispatch.scenario import prepare_inputs
+    from essdispatch.solve import option_problems
+
+    file = file or getattr(scenario, "file", None)
+    problems = block_problems(scenario.model) if hasattr(scenario, "model") else []
+    try:
+        inputs = prepare_inputs(scenario)
+    except ScenarioError as exc:
+        raise ScenarioError(file, exc.problems + problems) from None
+    problems += size_problems(inputs_size(inputs))
+    operation_block = getattr(scenario, "operation", None)
+    if (
+        getattr(inputs, "econ", None) is not None
+        and isinstance(operation_block, dict)
+        and operation_block.get("mode", "perfect_foresight") != "perfect_foresight"
+    ):
+        problems.append(
+            (
+                "operation",
+                "rolling operation does not support the economics keys"
+                " (sizing, demand charge, compensation, capacity payment) yet; remove one",
+            )
+        )
+    opts = solver_options_from(scenario, options)
+    if options is not None:  # the caller's options, checked with the merged ones
+        problems += [p for p in option_problems(opts, "solver.") if p not in problems]
+    if problems:
+        raise ScenarioError(file, problems)
+    operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
+    return inputs, opts, operation
+
+
 def run_loaded(
     scenario: Any,
     out: str | Path | None = "results",
@@ -457,10 +584,6 @@ def run_loaded(
     process that may not start others, e.g. a Dask worker); ``extend`` an extension
     hook (see :func:`run_scenario`).
     """
-    from essdispatch.rolling import prepare_operation
-    from essdispatch.scenario import prepare_inputs
-
-    say = progress or (lambda _m: None)
     extension = None
     if extend is not None:
         from essdispatch.extend import Extension
@@ -468,34 +591,67 @@ def run_loaded(
         extension = Extension.of(extend)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    inputs = prepare_inputs(scenario)
+    inputs, opts, operation = preflight(scenario, options, file=file)
     timings["load_seconds"] = load_seconds + time.perf_counter() - t0
-    problems = size_problems(inputs_size(inputs))
-    if problems:
-        raise ScenarioError(file or getattr(scenario, "file", None), problems)
     warnings = coefficient_warnings(inputs)  # printed by the CLI from the summary
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         check_writable(out_dir)
-        check_free_space(out_dir, results_size(inputs, csv))
-    opts = solver_options_from(scenario, options)
-    operation_block = getattr(scenario, "operation", None)
-    if (
-        inputs.econ is not None
-        and isinstance(operation_block, dict)
-        and operation_block.get("mode", "perfect_foresight") != "perfect_foresight"
+        check_free_space(_existing(out_dir), results_size(inputs, csv))
+    with (
+        _out_folder(out_dir, folder_name or inputs.name)
+        if out_dir is not None
+        else contextlib.nullcontext()
     ):
-        raise ScenarioError(
-            file or getattr(scenario, "file", None),
-            [
-                (
-                    "operation",
-                    "rolling operation does not support the economics keys"
-                    " (sizing, demand charge, compensation, capacity payment) yet; remove one",
-                )
-            ],
+        return _solve_and_write(
+            scenario,
+            inputs,
+            opts,
+            operation,
+            out_dir,
+            folder_name or inputs.name,
+            warnings=warnings,
+            csv=csv,
+            backend=backend,
+            decompose=decompose,
+            progress=progress,
+            workers=workers,
+            timings=timings,
+            file=file,
+            load_seconds=load_seconds,
+            t0=t0,
+            extension=extension,
         )
-    operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
+
+
+def _existing(path: Path) -> Path:
+    probe = Path(os.path.abspath(path))
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    return probe
+
+
+def _solve_and_write(
+    scenario: Any,
+    inputs: Inputs,
+    opts: SolverOptions,
+    operation: Any,
+    out_dir: Path | None,
+    name: str,
+    *,
+    warnings: list[str],
+    csv: bool,
+    backend: str,
+    decompose: bool,
+    progress: Progress | None,
+    workers: int | None,
+    timings: dict[str, float],
+    file: str | None,
+    load_seconds: float,
+    t0: float,
+    extension: Any = None,
+) -> RunOutcome:
+    say = progress or (lambda _m: None)
 
     t1 = time.perf_counter()
     run, run_stats, baseline, base_stats = solve_pair(
@@ -528,6 +684,7 @@ def run_loaded(
     )
     if rolled is not None:
         summary.update(_clean(rolled.summary))
+        summary["warnings"] = list(getattr(rolled, "warnings", [])) + summary["warnings"]
     if extension is not None:
         summary["extension"] = _clean(extension.describe())
     extra_files: dict[str, str] = {}
@@ -546,7 +703,7 @@ def run_loaded(
         t2 = time.perf_counter()
         folder = write_results(
             out_dir,
-            folder_name or inputs.name,
+            name,
             summary,
             run,
             baseline,

@@ -1,7 +1,7 @@
 """Scenario files: YAML -> validated, frozen pydantic models -> :class:`~essdispatch.inputs.Inputs`.
 
 The format is docs/SCENARIOS.md. :func:`load_scenario` reads a file with
-``yaml.safe_load``, validates it once (unknown keys are errors), checks every
+:func:`essdispatch.yamlio.read_yaml_file` (bounded, duplicate keys refused), validates it once (unknown keys are errors), checks every
 cross-field rule and evaluates every series on the horizon, and raises one
 :class:`~essdispatch.exceptions.ScenarioError` listing every problem found, each
 with its key path (``sites[2].storage[0].soc_min: must be <= soc_initial (0.5),
@@ -15,6 +15,7 @@ fractions [-] (0.95, never 95).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -36,6 +37,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -45,18 +48,18 @@ from essdispatch.exceptions import ScenarioError
 from essdispatch.inputs import Inputs, default_voll
 from essdispatch.numerics import ProblemSize, estimate_size, size_problems
 from essdispatch.series import (
+    PresetSeries,
     SeriesContext,
     SeriesMemo,
     SeriesSpec,
     evaluate_series,
     format_timestamp,
-    join_key,
+    refuse_bool_numbers,
     rule_error,
     validation_problems,
 )
 
 #: libyaml's safe loader when PyYAML was built with it (several times faster), else PyYAML's
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 __all__ = [
     "CarbonSignals",
@@ -79,7 +82,10 @@ __all__ = [
     "scenario_from_dict",
 ]
 
-_NAME = re.compile(r"^[a-z0-9_-]+$")
+_NAME = re.compile(r"[a-z0-9_-]+")  # full-match: a trailing newline is not a name
+#: longest scenario (and sweep) name: folder names beside it (``.<name>.tmp-xxxxxxxx``)
+#: must stay far below the 255-byte limit of file names
+MAX_NAME_LENGTH = 100
 _RESOLUTION_HINT = "use a fixed length such as 60min, 30min, 15min, 5min or 1h"
 
 
@@ -101,9 +107,13 @@ def _efficiency(value: float) -> float:
 
 
 def _scenario_name(value: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise ValueError(
             f"must use only a-z, 0-9, '_' and '-' (it names the results folder), got {value!r}"
+        )
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(
+            f"at most {MAX_NAME_LENGTH} characters (it names the results folder), got {len(value)}"
         )
     return value
 
@@ -144,9 +154,25 @@ def _resolution(value: Any) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones())
+
+
+#: names the tz database resolves to the machine's own zone or to no real place
+_MACHINE_ZONES = ("localtime", "posixrules", "factory")
+
+
 def _timezone(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected an IANA time zone name such as Asia/Shanghai, got {value!r}")
+    if value.strip().lower() in _MACHINE_ZONES or (_known_zones() and value not in _known_zones()):
+        raise ValueError(
+            f"unknown time zone {value!r} (or one that depends on the machine); use an IANA"
+            " name such as Asia/Shanghai or Europe/Berlin"
+        )
     try:
         ZoneInfo(value)
         pd.Timestamp("2000-01-01").tz_localize(value)
@@ -166,6 +192,9 @@ MAX_VOLL = 1e8  # currency/MWh
 MAX_CARBON_PRICE = 1e6  # currency/tCO2
 MAX_INTENSITY = 10.0  # tCO2/MWh (coal is about 1)
 MAX_COUNT = 100_000
+#: horizon years accepted: pandas' nanosecond stamps end in 2262, and a year later must
+#: still exist for a reference year (pvlib rescaling)
+MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
 def _at_most(limit: float, unit: str, hint: str = "") -> AfterValidator:
@@ -187,6 +216,11 @@ LocalDateTime = Annotated[datetime, BeforeValidator(_to_datetime)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return refuse_bool_numbers(cls, info.field_name, value)
 
 
 # --------------------------------------------------------------------------- horizon
@@ -234,7 +268,12 @@ class Horizon(_Model):
                         " (daylight-saving change); pick another time",
                     )
                 )
-        if len(stamps) == 2:
+        start = stamps.get("start")  # (a far end is refused by the size check, with numbers)
+        if start is not None and not MIN_YEAR <= start.year <= MAX_YEAR:
+            problems.append(
+                ("start", f"year {start.year} is outside {MIN_YEAR}..{MAX_YEAR} (a typo?)")
+            )
+        if len(stamps) == 2 and not problems:
             span = stamps["end"] - stamps["start"]
             step = pd.Timedelta(to_offset(self.resolution))
             if span <= pd.Timedelta(0):
@@ -502,6 +541,11 @@ class SolverSettings(_Model):
     options: Annotated[dict[str, str | int | float | bool], BeforeValidator(_solver_options)] = (
         Field(default_factory=dict, description="HiGHS options passed through, name -> value")
     )
+    allow_loose_gap: bool = Field(
+        False,
+        description="accept mip_rel_gap/mip_abs_gap looser than 1e-6 (results then carry"
+        " their achieved gap)",
+    )
 
 
 class ScenarioSpec(_Model):
@@ -561,44 +605,6 @@ class Scenario:
         return self.model.model_dump(mode="json", exclude_unset=True)
 
 
-def _yaml_error(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    problem = getattr(exc, "problem", None) or str(exc)
-    if "constructor for the tag" in problem:
-        problem += " (YAML tags are not allowed)"
-    return f"invalid YAML{where}: {problem}"
-
-
-def _duplicate_keys(text: str) -> list[tuple[str, str]]:
-    """Keys given twice in one mapping (``yaml.safe_load`` keeps the last silently)."""
-    try:
-        root = yaml.compose(text, Loader=_YAML_LOADER)
-    except yaml.YAMLError:
-        return []
-    problems: list[tuple[str, str]] = []
-
-    def walk(node: yaml.Node | None, path: str) -> None:
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for key_node, value_node in node.value:
-                key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
-                if key is not None and key != "<<":
-                    line = key_node.start_mark.line + 1
-                    if key in seen:
-                        problems.append(
-                            (join_key(path, key), f"key given twice (lines {seen[key]} and {line})")
-                        )
-                    seen.setdefault(key, line)
-                walk(value_node, join_key(path, key or "?"))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, f"{path}[{i}]")
-
-    walk(root, "")
-    return problems
-
-
 def load_scenario(path: str | Path) -> Scenario:
     """Read, validate and check a scenario file.
 
@@ -609,22 +615,11 @@ def load_scenario(path: str | Path) -> Scenario:
         YAML, YAML tags, unknown keys, bad values, broken cross-field rules, and
         series that cannot be evaluated or break their ranges.
     """
+    from essdispatch.yamlio import read_yaml_file
+
     path = Path(path)
     file = str(path)
-    try:
-        data_bytes = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(file, [("", "file not found")]) from None
-    except OSError as e:
-        raise ScenarioError(file, [("", f"cannot read the file: {e.strerror or e}")]) from None
-    try:
-        text = data_bytes.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ScenarioError(file, [("", f"not UTF-8 text (byte {e.start})")]) from None
-    try:
-        data = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as e:
-        raise ScenarioError(file, [("", _yaml_error(e))]) from None
+    data, text, data_bytes = read_yaml_file(path, file)  # bounded; refuses duplicate keys
     if data is None:
         raise ScenarioError(file, [("", "the file is empty")])
     if not isinstance(data, dict):
@@ -639,7 +634,7 @@ def load_scenario(path: str | Path) -> Scenario:
         path=path,
         sha256=hashlib.sha256(data_bytes).hexdigest(),
         raw_text=text,
-        extra_problems=_duplicate_keys(text),
+        extra_problems=[],
     )
 
 
@@ -852,6 +847,36 @@ _RANGES: dict[str, tuple[float, float, str]] = {
 _PER_UNIT_KINDS = ("profile", "availability")
 
 
+#: what each kind of series is measured in (presets must match it)
+_KIND_UNITS = {
+    "profile": "per-unit of capacity_mw",
+    "availability": "per-unit (fraction available)",
+    "mw": "MW",
+    "load": "MW",
+    "carbon": "tCO2/MWh",
+    "share": "fraction",
+}
+
+
+def _preset_kind_problem(spec: Any, kind: str, currency: str) -> str | None:
+    """A ``{preset: NAME}`` whose unit does not fit the series it is given for (an
+    emission factor as a load in MW, a tariff as a carbon intensity)."""
+    if not isinstance(spec, PresetSeries):
+        return None
+    from essdispatch.presets import preset_info
+
+    try:
+        info = preset_info(spec.preset)
+    except (KeyError, ValueError):
+        return None  # unknown: the evaluation says so, with the names it knows
+    want = f"{currency}/MWh" if kind == "price" else _KIND_UNITS.get(kind, kind)
+    if info.unit == want:
+        return None
+    return f"preset {spec.preset!r} is a {info.kind} in {info.unit}; this series is in {want}" + (
+        " and no preset is in that unit" if kind not in ("price", "carbon") else ""
+    )
+
+
 def _resolve_series(
     model: ScenarioSpec, base_dir: Path, file: str, memo: SeriesMemo | None = None
 ) -> tuple[dict[str, np.ndarray], list[tuple[str, str]]]:
@@ -871,6 +896,10 @@ def _resolve_series(
             solar=kind == "profile",
             carbon=kind == "carbon",
         )
+        wrong = _preset_kind_problem(spec, kind, model.currency)
+        if wrong:
+            problems.append((key, wrong))
+            continue
         try:
             values = evaluate_series(spec, ctx)
         except ScenarioError as e:

@@ -45,13 +45,13 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    FiniteFloat,
     PlainSerializer,
     Tag,
     TypeAdapter,
     ValidationError,
     model_validator,
 )
+from pydantic import FiniteFloat as _FiniteFloat
 from pydantic_core import PydanticCustomError
 
 from essdispatch.exceptions import ScenarioError
@@ -290,6 +290,43 @@ def format_timestamp(ts: pd.Timestamp) -> str:
 
 
 # --------------------------------------------------------------------------- base
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(
+            f"expected a number, got {str(value).lower()} (true/false is not a number)"
+        )
+    return value
+
+
+FiniteFloat = Annotated[_FiniteFloat, BeforeValidator(_not_bool)]
+"""A finite float that is not a YAML ``true``/``false`` (pydantic would read them as 1/0)."""
+
+
+def _accepts_bool(annotation: Any) -> bool:
+    if annotation is bool:
+        return True
+    return any(_accepts_bool(a) for a in get_args(annotation) if not isinstance(a, str))
+
+
+def refuse_bool_numbers(model: type[BaseModel], name: str | None, value: Any) -> Any:
+    """``true``/``false`` (or a list holding them) given for a field that takes no bool."""
+    if name is None or name not in model.model_fields:
+        return value
+    annotation = model.model_fields[name].annotation
+    if isinstance(value, bool) and not _accepts_bool(annotation):
+        raise ValueError(
+            f"expected a number, got {str(value).lower()} (true/false is not a number)"
+        )
+    if isinstance(value, list) and not _accepts_bool(annotation):
+        for i, item in enumerate(value):
+            if isinstance(item, bool):
+                raise ValueError(
+                    f"item {i}: expected a number, got {str(item).lower()}"
+                    " (true/false is not a number)"
+                )
+    return value
+
+
 class _Form(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
@@ -379,7 +416,7 @@ def _eval_hourly(spec: HourlySeries, ctx: SeriesContext) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- tou
-_HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+_HHMM = re.compile(r"(\d{1,2}):(\d{2})")  # full match of the stripped text
 
 
 def _parse_bound(value: Any) -> int:
@@ -397,15 +434,15 @@ def _parse_bound(value: Any) -> int:
         hint = ""
         if 24 < value < MINUTES_PER_DAY:
             hint = (
-                f" (an unquoted {value // 60}:{value % 60:02d} is read by YAML as the"
-                f" number {value}; quote it: '{value // 60}:{value % 60:02d}')"
+                f" (if you mean {value} minutes after midnight, write"
+                f" {value // 60}:{value % 60:02d}; quote it: '{value // 60}:{value % 60:02d}')"
             )
         raise ValueError(f"hour must be in 0..24, got {value}{hint}")
     if isinstance(value, str):
         text = value.strip()
         if text.isdigit():
             return _parse_bound(int(text))
-        m = _HHMM.match(text)
+        m = _HHMM.fullmatch(text)
         if m:
             hh, mm = int(m.group(1)), int(m.group(2))
             if mm < 60 and hh * 60 + mm <= MINUTES_PER_DAY:
@@ -609,15 +646,67 @@ CARBON_UNITS: dict[str, float] = {
 _OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
 
 
+#: largest CSV read [bytes] (ten years of 1-minute rows with a few columns fit easily)
+MAX_CSV_BYTES = 2**30
+
+
+def _check_csv_file(path: Path, ctx: SeriesContext) -> None:
+    """A regular text file of sane size: no FIFO (would hang), device, NUL-filled file."""
+    import os
+    import stat
+
+    try:
+        info = os.stat(path)
+    except OSError as e:
+        raise ctx.error(f"cannot read {path}: {e.strerror or e}", "csv") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ctx.error(f"{path} is not a regular file (a pipe, socket or device)", "csv")
+    if info.st_size > MAX_CSV_BYTES:
+        raise ctx.error(
+            f"{path} is {info.st_size / 2**20:,.0f} MiB, more than the"
+            f" {MAX_CSV_BYTES / 2**20:,.0f} MiB a CSV series may have",
+            "csv",
+        )
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(2**20)
+    except OSError as e:
+        raise ctx.error(f"cannot read {path}: {e.strerror or e}", "csv") from None
+    if b"\x00" in head:
+        raise ctx.error(f"{path} contains NUL bytes: not a text CSV file", "csv")
+
+
+def _check_header(path: Path, ctx: SeriesContext) -> None:
+    """No column name given twice (pandas would rename the second one silently)."""
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh, skipinitialspace=True), [])
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        name = name.strip()
+        if name in seen:
+            raise ctx.error(
+                f"{path}: column {name!r} appears twice in the header (columns"
+                f" {seen[name] + 1} and {i + 1}); which one is meant cannot be told",
+                "csv",
+            )
+        seen[name] = i
+
+
 def _read_csv(path: Path, ctx: SeriesContext) -> tuple[pd.DataFrame, np.ndarray]:
     """Parse a CSV once per scenario: (raw text frame, UTC stamps [ns since epoch])."""
     key = ("csv", str(path.resolve()))
     if key in ctx.cache:
         return ctx.cache[key]
+    _check_csv_file(path, ctx)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
-        raise ctx.error(f"cannot read {path}: {e}", "csv") from None
+        raise ctx.error(f"cannot read {path}: {' '.join(str(e).split())}", "csv") from None
+    except (MemoryError, ValueError, OverflowError) as e:
+        raise ctx.error(f"cannot read {path}: {type(e).__name__}: {e}", "csv") from None
+    _check_header(path, ctx)
     if frame.shape[1] < 2 or len(frame) == 0:
         raise ctx.error(
             f"{path} needs a timestamp column, a value column and at least one row", "csv"
@@ -688,6 +777,16 @@ def _csv_values(spec: CsvSeries, ctx: SeriesContext) -> np.ndarray:
     if not path.is_absolute():
         path = ctx.base_dir / path
     if not path.exists():
+        import errno
+        import os
+
+        try:
+            os.stat(path)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise ctx.error(
+                    f"{path}: symbolic link loop (it resolves to itself)", "csv"
+                ) from None
         raise ctx.error(f"file not found: {path}", "csv")
     if path.is_dir():
         raise ctx.error(f"{path} is a directory, not a CSV file", "csv")
@@ -714,18 +813,60 @@ def _csv_values(spec: CsvSeries, ctx: SeriesContext) -> np.ndarray:
         tz = ctx.index.tz
         first, until = (pd.Timestamp(x, tz="UTC").tz_convert(tz) for x in (ns[0], covered_until))
         end = ctx.index[-1] + pd.Timedelta(dt_ns, unit="ns")
-        raise ctx.error(
-            f"{path} covers {format_timestamp(first)} to {format_timestamp(until)} but the"
-            f" horizon needs {format_timestamp(ctx.index[0])} to {format_timestamp(end)}",
-            "csv",
-        )
-    lo = np.searchsorted(ns, starts, side="left")
-    hi = np.searchsorted(ns, starts + dt_ns, side="left")
-    count = hi - lo
-    csum = np.concatenate(([0.0], np.cumsum(values)))
-    mean = (csum[hi] - csum[lo]) / np.maximum(count, 1)
-    previous = values[np.searchsorted(ns, starts, side="right") - 1]
-    return np.where(count > 0, mean, previous)
+        have = _stamps(first, until)
+        need = _stamps(ctx.index[0], end)
+        if have == need:  # differ below the minute
+            have, need = _stamps(first, until, "seconds"), _stamps(ctx.index[0], end, "seconds")
+        raise ctx.error(f"{path} covers {have} but the horizon needs {need}", "csv")
+    _check_gaps(path, ctx, ns, raw_times=frame.iloc[:, 0], until=starts[-1] + dt_ns)
+    # time-weighted mean of the step function over each period [start, start + Δt)
+    t0 = ns[0]
+    edges = np.append(ns, covered_until) - t0  # row k holds on [edges[k], edges[k+1])
+    hours = edges / 3600e9
+    area = np.concatenate(([0.0], np.cumsum(values * np.diff(hours))))
+
+    def integral(x_ns: np.ndarray) -> np.ndarray:
+        x = (x_ns - t0) / 3600e9
+        k = np.clip(np.searchsorted(hours, x, side="right") - 1, 0, len(values) - 1)
+        return area[k] + values[k] * (x - hours[k])
+
+    return (integral(starts + dt_ns) - integral(starts)) / ctx.dt_h
+
+
+def _stamps(a: pd.Timestamp, b: pd.Timestamp, spec: str = "minutes") -> str:
+    return f"{a.isoformat(sep=' ', timespec=spec)} to {b.isoformat(sep=' ', timespec=spec)}"
+
+
+#: a step longer than this many times the file's typical (median) spacing is a gap
+GAP_FACTOR = 1.5
+
+
+def _check_gaps(
+    path: Path, ctx: SeriesContext, ns: np.ndarray, raw_times: pd.Series, until: int
+) -> None:
+    """Refuse a gap inside the horizon: a step longer than :data:`GAP_FACTOR` × the file's
+    own spacing (a missing 6 h in an hourly file would otherwise hold the last value for
+    6 h without a word). A file has a spacing of its own when more than half its steps
+    are equal (the median); a file of irregular change points is held row to row."""
+    if len(ns) < 3:
+        return
+    step = np.diff(ns)
+    typical = float(np.median(step))
+    if np.count_nonzero(step == typical) * 2 <= len(step):
+        return  # no regular spacing of its own: a file of change points, held until the next
+    start = ctx.index.as_unit("ns").asi8[0]
+    inside = (ns[1:] > start) & (ns[:-1] < until)  # the rows' intervals that meet the horizon
+    gap = inside & (step > GAP_FACTOR * typical)
+    if not gap.any():
+        return
+    i = int(np.argmax(gap))
+    span = pd.Timedelta(int(step[i]), unit="ns")
+    raise ctx.error(
+        f"{path}: no rows between {raw_times.iloc[i].strip()!r} (line {i + 2}) and"
+        f" {raw_times.iloc[i + 1].strip()!r} (line {i + 3}): a gap of {span} in a series"
+        f" stepped {pd.Timedelta(int(typical), unit='ns')}; fill the missing rows",
+        "csv",
+    )
 
 
 # --------------------------------------------------------------------------- pvlib
@@ -946,13 +1087,18 @@ def _eval_pvlib(spec: PvlibSeries, ctx: SeriesContext) -> np.ndarray:
     if p.annual_full_load_hours is not None:
         year = ctx.index[0].year
         ref_dt_h = max(ctx.dt_h, 1.0)  # sub-hourly: an hourly reference year, for speed
-        year_index = pd.date_range(
-            pd.Timestamp(year, 1, 1),
-            pd.Timestamp(year + 1, 1, 1),
-            freq=pd.Timedelta(hours=ref_dt_h),
-            inclusive="left",
-            tz=ctx.index.tz,
-        )
+        try:
+            year_index = pd.date_range(
+                pd.Timestamp(year, 1, 1),
+                pd.Timestamp(year + 1, 1, 1),
+                freq=pd.Timedelta(hours=ref_dt_h),
+                inclusive="left",
+                tz=ctx.index.tz,
+            )
+        except (ValueError, OverflowError) as e:  # pandas' OutOfBoundsDatetime is a ValueError
+            raise ctx.error(
+                f"no reference year {year} for the rescaling: {e}", "pvlib.annual_full_load_hours"
+            ) from None
         if year_index.equals(ctx.index):
             reference = profile
         else:

@@ -8,11 +8,14 @@ never reported as a result.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
+import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +39,9 @@ class Termination(str, enum.Enum):
     TIME_LIMIT = "time_limit"
     ITERATION_LIMIT = "iteration_limit"
     INTERRUPTED = "interrupted"
+    SOLUTION_LIMIT = "solution_limit"
+    MEMORY_LIMIT = "memory_limit"
+    OBJECTIVE_BOUND = "objective_bound"
     ERROR = "error"
 
 
@@ -47,7 +53,13 @@ _STATUS = {
     highspy.HighsModelStatus.kTimeLimit: Termination.TIME_LIMIT,
     highspy.HighsModelStatus.kIterationLimit: Termination.ITERATION_LIMIT,
     highspy.HighsModelStatus.kInterrupt: Termination.INTERRUPTED,
+    highspy.HighsModelStatus.kSolutionLimit: Termination.SOLUTION_LIMIT,
+    highspy.HighsModelStatus.kMemoryLimit: Termination.MEMORY_LIMIT,
+    highspy.HighsModelStatus.kObjectiveBound: Termination.OBJECTIVE_BOUND,
+    highspy.HighsModelStatus.kObjectiveTarget: Termination.OBJECTIVE_BOUND,
 }
+if hasattr(highspy.HighsModelStatus, "kHighsInterrupt"):
+    _STATUS[highspy.HighsModelStatus.kHighsInterrupt] = Termination.INTERRUPTED
 
 _EXPLAIN = {
     Termination.INFEASIBLE: "the scenario has no feasible dispatch (check terminal rules, "
@@ -57,6 +69,13 @@ _EXPLAIN = {
     Termination.TIME_LIMIT: "the solver hit its time limit before proving optimality",
     Termination.ITERATION_LIMIT: "the solver hit its iteration limit",
     Termination.INTERRUPTED: "the solve was interrupted",
+    Termination.SOLUTION_LIMIT: "the MIP search stopped at a node, leaf or solution limit"
+    " (options mip_max_nodes, mip_max_leaves, mip_max_improving_sols) before proving"
+    " optimality; remove the limit",
+    Termination.MEMORY_LIMIT: "HiGHS ran out of memory; shorten the horizon, coarsen the"
+    " resolution or split the run",
+    Termination.OBJECTIVE_BOUND: "the solve stopped at objective_bound/objective_target"
+    " before reaching the optimum",
     Termination.ERROR: "the solver failed",
 }
 
@@ -70,6 +89,8 @@ class SolverOptions:
     threads : HiGHS threads (None: HiGHS default)
     highs : any other HiGHS option by name (e.g. ``{"solver": "ipm"}``)
     verbose : echo HiGHS's log on stderr
+    allow_loose_gap : accept ``mip_rel_gap``/``mip_abs_gap`` looser than
+        :data:`MIP_REL_GAP` (the result is then reported with its achieved gap)
     warm_start : when a group limit binds after the per-site solves, start the joint
         simplex from their optimal bases (False: solve it cold)
     """
@@ -78,7 +99,137 @@ class SolverOptions:
     threads: int | None = None
     highs: dict[str, Any] = field(default_factory=dict)
     verbose: bool = False
+    allow_loose_gap: bool = False
     warm_start: bool = True  # start a joint solve from per-site bases (issue 12)
+
+
+#: most HiGHS threads accepted (HiGHS starts one OS thread per count at once)
+MAX_THREADS = 256
+#: longest time limit accepted [s] (about 31 years; beyond is a typo)
+MAX_TIME_LIMIT_S = 1e9
+#: gap options that loosen MODEL.md's optimality contract
+_GAP_OPTIONS = ("mip_rel_gap", "mip_abs_gap")
+#: options that change what the solve returns as "optimal" or "infeasible"
+_REFUSED_OPTIONS = {
+    "objective_bound": "HiGHS prunes every solution worse than the bound, so a feasible"
+    " scenario reads as infeasible",
+    "objective_target": "HiGHS stops at the first solution better than the target, which"
+    " is not the optimum",
+    "output_flag": "essdispatch captures HiGHS's log itself; use --verbose",
+    "log_to_console": "essdispatch captures HiGHS's log itself; use --verbose",
+}
+
+
+def threads_problem(value: Any) -> str | None:
+    """Why ``value`` is not a thread count (None: it is)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"must be a whole number of threads, got {value!r}"
+    if not 1 <= value <= MAX_THREADS:
+        return f"must be in 1..{MAX_THREADS}, got {value}"
+    return None
+
+
+def time_limit_problem(value: Any) -> str | None:
+    """Why ``value`` is not a time limit [s] (None: it is)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"must be a number of seconds, got {value!r}"
+    if not np.isfinite(value) or not 0 < value <= MAX_TIME_LIMIT_S:
+        return f"must be a number of seconds in (0, {MAX_TIME_LIMIT_S:g}], got {value!r}"
+    return None
+
+
+_SCRATCH: dict[str, Any] = {}
+
+
+def _coerced(h: highspy.Highs, key: str, value: Any) -> Any:
+    """YAML 1.1 reads an unquoted ``on``/``off`` as true/false: give a string option
+    (``presolve``, ``parallel``) its on/off text back."""
+    if isinstance(value, bool):
+        status, kind = h.getOptionType(key)
+        if status == highspy.HighsStatus.kOk and kind == highspy.HighsOptionType.kString:
+            return "on" if value else "off"
+    return value
+
+
+def option_problems(options: SolverOptions, prefix: str = "") -> list[tuple[str, str]]:
+    """Every problem of ``options`` as ``(key, message)``, keys ``<prefix><name>``.
+
+    Checks the thread count and time limit bounds, that every HiGHS option exists and
+    HiGHS accepts its value (on a scratch object: nothing is started), and that no gap
+    option loosens MODEL.md's 1e-6 unless ``allow_loose_gap``.
+    """
+    problems: list[tuple[str, str]] = []
+    for key, value, check in (
+        ("threads", options.threads, threads_problem),
+        ("time_limit_s", options.time_limit_s, time_limit_problem),
+    ):
+        said = check(value) if value is not None else None
+        if said:
+            problems.append((f"{prefix}{key}", said))
+    if not options.highs:
+        return problems
+    h = _SCRATCH.get("h")
+    if h is None or _SCRATCH.get("pid") != os.getpid():
+        h = _new_highs(banner_to=os.devnull)
+        log = _Log(False)
+        cb = getattr(h, "cbLogging", None)
+        if cb is not None:
+            cb.subscribe(log)
+        h.setOptionValue("log_to_console", False)
+        _SCRATCH.update(h=h, log=log, pid=os.getpid())
+    log = _SCRATCH["log"]
+    for key, value in options.highs.items():
+        where = f"{prefix}options.{key}"
+        if isinstance(value, float) and not np.isfinite(value):
+            problems.append((where, f"must be finite, got {value!r}"))
+            continue
+        if key == "threads":
+            said = threads_problem(value)
+        elif key == "time_limit":
+            said = time_limit_problem(value)
+        else:
+            said = None
+        if said:
+            problems.append((where, said))
+            continue
+        if key in _REFUSED_OPTIONS:
+            problems.append((where, f"not supported: {_REFUSED_OPTIONS[key]}"))
+            continue
+        status, kind = h.getOptionType(key)
+        if status != highspy.HighsStatus.kOk:
+            problems.append((where, "not a HiGHS option (see HiGHS's list of options)"))
+            continue
+        log.lines.clear()
+        value = _coerced(h, key, value)
+        if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
+            detail = log.error_line()
+            kind_name = str(kind).rsplit(".k", 1)[-1].lower()
+            problems.append(
+                (
+                    where,
+                    f"HiGHS rejects {value!r} for this {kind_name} option"
+                    + (f": {detail}" if detail else ""),
+                )
+            )
+            continue
+        if (
+            key in _GAP_OPTIONS
+            and not options.allow_loose_gap
+            and not isinstance(value, bool)
+            and isinstance(value, int | float)
+            and value > MIP_REL_GAP
+        ):
+            problems.append(
+                (
+                    where,
+                    f"{value:g} is looser than the {MIP_REL_GAP:g} gap of MODEL.md (the result"
+                    " would not be optimal); set solver.allow_loose_gap: true (or"
+                    " --allow-loose-gap) to accept it",
+                )
+            )
+    h.resetOptions()
+    h.setOptionValue("log_to_console", False)
+    return problems
 
 
 @dataclass(frozen=True)
@@ -218,7 +369,7 @@ class _Highs(highspy.Highs):
     _essdispatch_threads: int | None = None
 
 
-def _new_highs() -> _Highs:
+def _new_highs(banner_to: str | None = None) -> _Highs:
     """A ``highspy.Highs`` whose start-up banner does not reach stdout.
 
     HiGHS prints its banner from C++ on the first construction in a process, before any
@@ -235,17 +386,17 @@ def _new_highs() -> _Highs:
     except (OSError, ValueError):
         return _Highs()
     try:
-        null = os.open(os.devnull, os.O_WRONLY)
+        sink = os.open(banner_to or os.devnull, os.O_WRONLY)
     except OSError:
-        null = 2
+        sink = 2
     try:
-        os.dup2(null, 1)
+        os.dup2(sink, 1)
         h = _Highs()
     finally:
         os.dup2(saved, 1)
         os.close(saved)
-        if null != 2:
-            os.close(null)
+        if sink != 2:
+            os.close(sink)
     _BANNER_SILENCED = True
     return h
 
@@ -276,6 +427,7 @@ def highs_for(lp: LinearProgram, options: SolverOptions | None = None) -> highsp
     if lp.is_mip:
         h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
     for key, val in highs_options.items():
+        val = _coerced(h, key, val)
         status = h.setOptionValue(key, val)
         if status != highspy.HighsStatus.kOk:
             said = log.error_line()
@@ -293,6 +445,89 @@ def highs_for(lp: LinearProgram, options: SolverOptions | None = None) -> highsp
     return h
 
 
+class _Interrupt:
+    """HiGHS's interrupt callbacks: stop the solve as soon as SIGINT or SIGTERM arrives.
+
+    Python runs signal handlers only between bytecodes of the main thread, so a signal
+    that arrives while HiGHS solves would otherwise wait for the solve to end. While
+    :func:`_interruptible` is active the signals are recorded (by a handler that only
+    records, and through ``signal.set_wakeup_fd``, which the C-level handler writes to
+    from any thread); each HiGHS interrupt callback (simplex, IPM, MIP) checks and sets
+    ``user_interrupt``. The signal is delivered again, to the handler that was in place
+    before, as soon as ``run()`` returns.
+    """
+
+    def __init__(self, read_fd: int) -> None:
+        self.read_fd = read_fd
+        self.signum: int | None = None
+
+    def record(self, signum: int, frame: Any) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+    def pending(self) -> bool:
+        if self.signum is None:
+            try:
+                data = os.read(self.read_fd, 64)
+            except (BlockingIOError, InterruptedError, OSError):
+                data = b""
+            if data:
+                self.signum = data[0]
+        return self.signum is not None
+
+    def __call__(self, event: Any) -> None:
+        if self.pending() and getattr(event, "data_in", None) is not None:
+            event.data_in.user_interrupt = True
+
+
+_INTERRUPT_CALLBACKS = ("cbSimplexInterrupt", "cbIpmInterrupt", "cbMipInterrupt")
+_INTERRUPT_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def _interruptible(h: highspy.Highs) -> Iterator[None]:
+    """Let SIGINT/SIGTERM stop ``h.run()`` promptly (main thread only; see :class:`_Interrupt`)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    os.set_blocking(write_fd, False)
+    watcher = _Interrupt(read_fd)
+    previous: dict[int, Any] = {}
+    subscribed = []
+    try:
+        old_wakeup = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    except (ValueError, OSError):
+        os.close(read_fd)
+        os.close(write_fd)
+        yield
+        return
+    try:
+        for signum in _INTERRUPT_SIGNALS:
+            previous[signum] = signal.signal(signum, watcher.record)
+        for name in _INTERRUPT_CALLBACKS:
+            cb = getattr(h, name, None)
+            if cb is not None:
+                cb.subscribe(watcher)
+                subscribed.append(cb)
+        yield
+    finally:
+        for cb in subscribed:
+            with contextlib.suppress(Exception):
+                cb.unsubscribe(watcher)
+        signal.set_wakeup_fd(old_wakeup)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        watcher.pending()
+        os.close(read_fd)
+        os.close(write_fd)
+        if watcher.signum is not None:
+            signal.raise_signal(watcher.signum)  # the earlier handler acts on it now
+
+
 def run_highs(h: highspy.Highs) -> list[str]:
     """``h.run()`` on this process's thread scheduler with the thread count of
     :func:`highs_for`; returns notes (e.g. a thread count that could not be applied)."""
@@ -303,7 +538,8 @@ def run_highs(h: highspy.Highs) -> list[str]:
     if note:
         notes.append(note)
     try:
-        h.run()
+        with _interruptible(h):
+            h.run()
     finally:
         with _SCHEDULER_LOCK:
             _scheduler["active"] -= 1

@@ -363,13 +363,22 @@ def _case_rows(sweep: Sweep) -> tuple[list[dict[str, Any]], dict[str, list[Any]]
 
 def _read_state(folder: Path, key: str) -> dict[str, Any]:
     """Status and figures of one case from disk."""
+    from essdispatch.safe_write import name_lock, recover
+
+    with contextlib.suppress(ResultsError, OSError), name_lock(folder / "cases", key):
+        recover(folder / "cases", key)  # a write cut off by a crash
     summary_path = folder / "cases" / key / "summary.json"
     if summary_path.exists():
         try:
             summary = json.loads(summary_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {"status": "pending"}
-        return {"status": "finished", **flatten_figures(summary)}
+        if not isinstance(summary, dict):  # damaged: run the case again
+            return {"status": "pending"}
+        try:
+            return {"status": "finished", **flatten_figures(summary)}
+        except (TypeError, ValueError, AttributeError):
+            return {"status": "pending"}
     failure = folder / "failures" / f"{key}.json"
     if failure.exists():
         try:
@@ -439,9 +448,20 @@ def read_index(folder: str | Path) -> pd.DataFrame:
     path = folder / "index.parquet"
     if not path.exists():
         raise ResultsError(f"{folder}: not a sweep folder (no index.parquet)")
-    frame = pd.read_parquet(path)
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises its own types for a damaged file
+        raise ResultsError(
+            f"{path}: damaged sweep index ({type(exc).__name__}); run the sweep again to"
+            " rebuild it from the case folders"
+        ) from None
     meta_path = folder / "sweep.json"
-    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+    except (OSError, ValueError):
+        meta = {}
+    if not isinstance(meta, dict):
+        meta = {}
     frame.attrs["parameters"] = meta.get("parameters", [])
     frame.attrs["sweep"] = meta.get("name", folder.name)
     return frame
@@ -541,14 +561,21 @@ def run_sweep(
     t_start = time.perf_counter()
     sweep = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
     folder = sweep_folder(sweep, out)
-    (folder / "cases").mkdir(parents=True, exist_ok=True)
-    (folder / "failures").mkdir(exist_ok=True)
-    _write_text_atomic(folder / "sweep.yaml", sweep.text)
     plan = [
         {"case": c.name, "hash": c.hash, "folder": f"cases/{c.key}", "overrides": c.overrides}
         for c in sweep.cases
     ]
-    _write_text_atomic(folder / "plan.json", json.dumps(plan, indent=2, ensure_ascii=False))
+    # everything serialised before the folder is created: a failure here leaves nothing
+    plan_text = json.dumps(plan, indent=2, ensure_ascii=False, default=str)
+    try:
+        (folder / "cases").mkdir(parents=True, exist_ok=True)
+        (folder / "failures").mkdir(exist_ok=True)
+        _write_text_atomic(folder / "sweep.yaml", sweep.text)
+        _write_text_atomic(folder / "plan.json", plan_text)
+    except OSError as exc:  # --out naming a file, a read-only or full disk
+        raise ResultsError(
+            f"{folder}: cannot create the sweep folder: {exc.strerror or exc}"
+        ) from None
 
     base_rows, params = _case_rows(sweep)
     meta = {

@@ -12,6 +12,7 @@ one :class:`~essdispatch.exceptions.ScenarioError`. Running the cases is
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 import itertools
 import json
@@ -23,11 +24,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from essdispatch.exceptions import ScenarioError
-from essdispatch.scenario import Scenario, load_scenario, scenario_from_dict
+from essdispatch.scenario import MAX_NAME_LENGTH, Scenario, load_scenario, scenario_from_dict
 from essdispatch.series import SeriesMemo, validation_problems
 
 #: hex digits of the case hash that name its folder
@@ -35,7 +35,7 @@ HASH_DIGITS = 12
 #: problems listed before the rest are summarised in one line
 MAX_PROBLEMS = 30
 
-_NAME = re.compile(r"^[a-z0-9_-]+$")
+_NAME = re.compile(r"[a-z0-9_-]+")  # used with fullmatch: no trailing newline
 
 
 # --------------------------------------------------------------------------- the file
@@ -72,17 +72,21 @@ class SweepSpec(_Model):
         description="product: every named case x every grid point; union: the named cases "
         "and the grid points (on the base) side by side",
     )
-    workers: int | None = Field(None, ge=1, description="worker processes of the local cluster")
+    workers: int | None = Field(
+        None, ge=1, le=256, description="worker processes of the local cluster"
+    )
     memory_per_worker: str | int | None = Field(
         None, description="memory limit per local worker, bytes or text such as 4GB"
     )
-    retries: int = Field(0, ge=0, description="re-runs of a case whose worker was lost [-]")
+    retries: int = Field(0, ge=0, le=100, description="re-runs of a case whose worker was lost [-]")
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _NAME.match(value):
+        if not _NAME.fullmatch(value):
             raise ValueError(f"must use only a-z, 0-9, '_' and '-', got {value!r}")
+        if len(value) > MAX_NAME_LENGTH:
+            raise ValueError(f"at most {MAX_NAME_LENGTH} characters, got {len(value)}")
         return value
 
     @field_validator("grid")
@@ -340,7 +344,12 @@ class Sweep:
 
 
 def _value_label(value: Any) -> str:
-    if isinstance(value, Mapping) and set(value) == {"scale"}:
+    if (
+        isinstance(value, Mapping)
+        and set(value) == {"scale"}
+        and isinstance(value["scale"], int | float)
+        and not isinstance(value["scale"], bool)
+    ):
         return f"x{value['scale']:g}"
     if isinstance(value, float):
         return f"{value:g}"
@@ -381,6 +390,27 @@ def expand_cases(spec: SweepSpec) -> list[tuple[str, dict[str, Any]]]:
     return [(f"{n},{label}", {**sets, **p}) for n, sets in named for label, p in grid]
 
 
+def _plain(value: Any, where: str, problems: list[tuple[str, str]]) -> Any:
+    """Sweep data as plain JSON-able values: a YAML date or date-time becomes its ISO text
+    (what a scenario accepts too); a binary or set value is a problem."""
+    if isinstance(value, dict):
+        return {
+            k: _plain(v, f"{where}.{k}" if where else str(k), problems) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_plain(v, f"{where}[{i}]", problems) for i, v in enumerate(value)]
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    problems.append(
+        (where, f"a {type(value).__name__} value cannot be swept; write text or a number")
+    )
+    return None
+
+
 def load_sweep(path: str | Path) -> Sweep:
     """Read a sweep file, load its base scenario, expand and validate every case.
 
@@ -390,23 +420,28 @@ def load_sweep(path: str | Path) -> Sweep:
         One error for the whole sweep: bad sweep keys, a bad base scenario, and every
         bad case, each problem keyed ``case <name>: <key path>``.
     """
+    from essdispatch.yamlio import read_yaml_file
+
     path = Path(path)
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(file, [("", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(file, [("", f"cannot read the file: {e}")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        message = f"invalid YAML: {e}".replace("\n", " ")
-        if "flow" in message and "'['" in message:
-            message += " (inside { } quote key paths with brackets: {'sites[0].load': 1})"
-        raise ScenarioError(file, [("", message)]) from None
+        data, text, _ = read_yaml_file(path, file)  # bounded; refuses duplicate keys
+    except ScenarioError as e:
+        if any("got '['" in m for _, m in e.problems):
+            raise ScenarioError(
+                file,
+                [
+                    (k, m + " (inside { } quote key paths with brackets: {'sites[0].load': 1})")
+                    for k, m in e.problems
+                ],
+            ) from None
+        raise
     if not isinstance(data, dict):
         raise ScenarioError(file, [("", "expected a mapping (name:, base:, grid:, cases:)")])
+    plain_problems: list[tuple[str, str]] = []
+    data = _plain(data, "", plain_problems)
+    if plain_problems:
+        raise ScenarioError(file, plain_problems)
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as e:

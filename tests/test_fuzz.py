@@ -1,5 +1,8 @@
 """Fuzz the scenario door (issue 8): mutated documents give a valid run or ScenarioError.
 
+Sweep files are fuzzed the same way (:func:`test_fuzz_sweep_files`), and one base
+scenario carries ``operation:`` and ``solver:`` blocks that the mutations reach (issue 16).
+
 Hypothesis mutates small valid scenario documents — keys deleted, values replaced
 by wrong types, NaN, inf, huge, negative, percent, strings, lists, duplicated list
 entries (duplicate names), unknown keys — and, for a share of them, dumps them to
@@ -32,8 +35,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from essdispatch.exceptions import ScenarioError, SolveError
-from essdispatch.run import run_loaded
+from essdispatch.run import preflight, run_loaded
 from essdispatch.scenario import load_scenario, prepare_inputs, scenario_from_dict
+from essdispatch.sweep_file import load_sweep
 
 N_DOCUMENTS = int(os.environ.get("ESSDISPATCH_FUZZ_DOCUMENTS", "10000"))
 #: seconds one document may take before it counts as a hang
@@ -192,6 +196,47 @@ BASES: list[dict[str, Any]] = [
     },
 ]
 
+BASES.append(
+    {
+        "name": "fuzz-d",
+        "horizon": {
+            "start": "2026-06-01 00:00",
+            "end": "2026-06-02 00:00",
+            "resolution": "60min",
+            "timezone": "Asia/Shanghai",
+        },
+        "signals": {"price": {"hourly": [300 + 20 * (h % 12) for h in range(24)]}},
+        "sites": [
+            {
+                "name": "op",
+                "solar": {"capacity_mw": 5, "profile": {"hourly": PV}},
+                "load": 1,
+                "storage": [
+                    {
+                        "name": "ob",
+                        "power_mw": 2,
+                        "energy_mwh": 4,
+                        "charge_efficiency": 0.95,
+                        "discharge_efficiency": 0.95,
+                    }
+                ],
+            }
+        ],
+        "operation": {
+            "mode": "rolling",
+            "window": "6h",
+            "lookahead": "6h",
+            "terminal_value": "perfect_foresight",
+            "forecast": {
+                "solar": {"error": {"model": "ar1", "sd": 0.2, "rho": 0.5, "seed": 3}},
+                "load": {"series": {"hourly": [1.2] * 24}},
+                "price": {"error": {"model": "ar1", "sd": 20, "kind": "additive"}},
+            },
+        },
+        "solver": {"time_limit_s": 30, "options": {"presolve": "on", "mip_rel_gap": 1e-7}},
+    }
+)
+
 HOSTILE: list[Any] = [
     None,
     True,
@@ -214,6 +259,24 @@ HOSTILE: list[Any] = [
     "2026-06-01 06:30",
     "2026-05-31 00:00",
     "Mars/Base",
+    "localtime",
+    "1:30",
+    "rolling",
+    "perfect_foresight",
+    "24h",
+    "-3h",
+    "ipm",
+    "objective.carbon_price",
+    "sites[0].load",
+    "sites[*].storage[0].power_mw",
+    "sites[nope].load",
+    {"scale": [0.5, 2]},
+    {"scale": 2},
+    {"model": "ar1", "sd": 1e30},
+    {"error": {"model": "ar1", "sd": 0.1}},
+    {"series": 3},
+    {"mip_rel_gap": 0.5},
+    {"solver": "foo"},
     "7min",
     "1MS",
     "cyclic",
@@ -364,7 +427,7 @@ def check_document(doc: dict, as_yaml: bool, text_how: tuple[str, int, str], sol
             scenario = load_scenario(SCENARIO_FILE)
         else:
             scenario = scenario_from_dict(doc, DATA_DIR, file="fuzz.yaml")
-        inputs = prepare_inputs(scenario)
+        inputs, _, _ = preflight(scenario)  # as `run` and `validate` read it: operation, solver
     except ScenarioError as exc:
         assert str(exc) and "\n" not in str(exc)
         return
@@ -425,3 +488,85 @@ def test_fuzz_scenario_documents():
     _fuzz_batch()
     assert COUNTS["documents"] >= N_DOCUMENTS, COUNTS
     assert COUNTS["valid"] > 0 and COUNTS["solved"] > 0 and COUNTS["yaml"] > 0, COUNTS
+
+
+# --------------------------------------------------------------------------- sweep files
+N_SWEEPS = int(os.environ.get("ESSDISPATCH_FUZZ_SWEEPS", "600"))
+SWEEP_BASE_FILE = DATA_DIR / "sweep-base.yaml"
+SWEEP_BASE_FILE.write_text(yaml.safe_dump(BASES[2]), encoding="utf-8")
+SWEEP_FILE = DATA_DIR / "sweep.yaml"
+SWEEP_BASES: list[dict[str, Any]] = [
+    {
+        "name": "fuzz-sweep",
+        "base": "sweep-base.yaml",
+        "grid": {
+            "objective.carbon_price": [0, 100],
+            "sites[0].storage[0].power_mw": {"scale": [1, 2]},
+        },
+    },
+    {
+        "name": "fuzz-cases",
+        "description": "cases and a grid",
+        "base": "sweep-base.yaml",
+        "combine": "union",
+        "cases": [
+            {"name": "small", "set": {"sites[s].storage[u].energy_mwh": 0.5}},
+            {"name": "rolling", "set": {"operation": {"mode": "rolling", "window": "1h"}}},
+            {"name": "solver", "set": {"solver.options.presolve": "off", "solver.threads": 1}},
+        ],
+        "grid": {"horizon.end": ["2026-06-01 02:00", "2026-06-01 03:00"]},
+        "retries": 1,
+    },
+]
+SWEEP_COUNTS = {"sweeps": 0, "valid": 0}
+
+
+@settings(
+    max_examples=N_SWEEPS,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(
+    base=st.integers(0, len(SWEEP_BASES) - 1),
+    muts=mutations,
+    as_yaml=st.booleans(),
+    text_how=text_mutation,
+)
+def _fuzz_sweeps(base: int, muts: list, as_yaml: bool, text_how: tuple[str, int, str]) -> None:
+    doc = copy.deepcopy(SWEEP_BASES[base])
+    mutate(doc, muts)
+    try:
+        text = yaml.dump(doc, Dumper=DUMPER, sort_keys=False, default_flow_style=None, width=200)
+    except yaml.YAMLError:
+        return
+    SWEEP_FILE.write_text(corrupt(text, text_how) if as_yaml else text, encoding="utf-8")
+    SWEEP_COUNTS["sweeps"] += 1
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(ALARM_S)
+    try:
+        sweep = load_sweep(SWEEP_FILE)
+        for case in sweep.cases:  # what `sweep --dry-run` checks for every case
+            preflight(case.scenario)
+        SWEEP_COUNTS["valid"] += 1
+    except ScenarioError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_sweep_bases_are_valid():
+    for doc in SWEEP_BASES:
+        SWEEP_FILE.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        for case in load_sweep(SWEEP_FILE).cases:
+            preflight(case.scenario)
+
+
+def test_fuzz_sweep_files():
+    """Mutated sweep files (grids, cases, operation and solver overrides, YAML damage):
+    a loaded sweep whose every case passes the run's checks, or one ScenarioError line."""
+    _fuzz_sweeps()
+    assert SWEEP_COUNTS["sweeps"] >= N_SWEEPS * 0.9, SWEEP_COUNTS
+    assert SWEEP_COUNTS["valid"] > 0, SWEEP_COUNTS

@@ -206,7 +206,7 @@ def test_cli_time_limit_and_solver_option(hand_file, tmp_path):
             "no_such_option=1",
         ],
     )
-    assert res.exit_code == 3 and "no_such_option" in res.output
+    assert res.exit_code == 2 and "no_such_option" in res.output  # bad input (issue 16)
     res = CliRunner().invoke(
         cli,
         [

@@ -308,14 +308,14 @@ def test_pvlib_profile_in_a_scenario(tmp_path):
 
 def test_operation_and_solver_blocks_accepted(tmp_path):
     data = base_data()
-    data["operation"] = {"rolling": {"window_h": 24}, "anything": [1, 2]}
+    data["operation"] = {"mode": "rolling", "window": "24h"}  # checked by validate/run (issue 16)
     data["solver"] = {
         "time_limit_s": 30,
         "threads": 2,
         "options": {"mip_rel_gap": 1e-6, "presolve": "on", "parallel": True},
     }
     sc = load_data(tmp_path, data)
-    assert sc.model.operation == {"rolling": {"window_h": 24}, "anything": [1, 2]}
+    assert sc.model.operation == {"mode": "rolling", "window": "24h"}
     assert sc.model.solver.time_limit_s == pytest.approx(30.0)
     assert sc.model.solver.threads == 2
     assert sc.model.solver.options == {"mip_rel_gap": 1e-6, "presolve": "on", "parallel": True}
@@ -594,7 +594,7 @@ BAD_CASES = [
     (
         "solver-unknown",
         at("solver", {"time_limit": 3}),
-        "solver.time_limit: unknown key (allowed here: time_limit_s, threads, options)",
+        "solver.time_limit: unknown key (allowed here: time_limit_s, threads, options, allow_loose_gap)",
     ),
     (
         "solver-option",
