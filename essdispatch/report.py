@@ -56,6 +56,16 @@ from essdispatch.results import PER_SITE_UNITS, PER_UNIT_UNITS
 
 #: per-unit figures shown in the per-unit table rather than in run-against-baseline
 PER_UNIT_FIGURES = ("equivalent_full_cycles",)
+#: figures keyed by site or unit, or with their own section: not rows of the main table
+OWN_SECTION_FIGURES = (
+    "peak_import_mw",
+    "sized_power_mw",
+    "sized_energy_mwh",
+    "emissions_displaced_split_tco2",
+    "discharge_intensity_tco2_per_mwh",
+    "carbon_free_247",
+    "carbon_free_247_share",
+)
 
 #: the per-site columns of the page (all of them are in summary.json and --xlsx)
 PAGE_SITE_COLUMNS = (
@@ -363,8 +373,8 @@ def _comparison_html(res: Results) -> str:
     cur = res.currency
     rows = []
     for (fig, key), rec in frame.iterrows():
-        if fig in PER_UNIT_FIGURES:
-            continue  # in the per-unit table
+        if fig in PER_UNIT_FIGURES or fig in OWN_SECTION_FIGURES or "/" in str(key):
+            continue  # in the per-unit or per-site table, or in its own section
         unit = str(rec["unit"])
         label = figure_label(fig, key, unit)
         delta = ""
@@ -423,7 +433,16 @@ def _optional_sections(s: dict, cur: str) -> str:
         intensity = acc.get("discharge_intensity_tco2_per_mwh") or {}
         if intensity:
             parts.append("<h3>Carbon in stored energy: intensity of discharged energy</h3>")
-            parts.append(_table(["carbon basis / unit", "tCO2/MWh"], _dict_rows(intensity, "", cur)))
+            series = [k for k, v in intensity.items() if isinstance(v, dict)]
+            units = list(dict.fromkeys(u for k in series for u in intensity[k]))
+
+            def _tco2(v: Any) -> str:
+                return "—" if not isinstance(v, int | float) else f"{v:.3f}"
+
+            rows = [
+                [_esc(u)] + [_esc(_tco2(intensity[k].get(u))) for k in series] for u in units
+            ]
+            parts.append(_table(["unit"] + [f"{_esc(k)} [tCO2/MWh]" for k in series], rows))
         share = acc.get("carbon_free_247") or {}
         if share:
             rows = [
