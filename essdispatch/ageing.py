@@ -78,12 +78,17 @@ class CycleLife(_Model):
         power = self.cycles_at_full_depth is not None or self.exponent is not None
         if points == power:
             raise rule_error(
-                [("cycle_life", "give either depth and cycles, or cycles_at_full_depth and exponent")]
+                [
+                    (
+                        "cycle_life",
+                        "give either depth and cycles, or cycles_at_full_depth and exponent",
+                    )
+                ]
             )
         if points:
             if self.depth is None or self.cycles is None or len(self.depth) != len(self.cycles):
                 raise rule_error([("cycle_life.cycles", "must have one entry per depth")])
-            if len(self.depth) < 2 or any(b <= a for a, b in zip(self.depth, self.depth[1:])):
+            if len(self.depth) < 2 or bool(np.any(np.diff(self.depth) <= 0)):
                 raise rule_error(
                     [("cycle_life.depth", "must be at least two strictly increasing depths")]
                 )
@@ -190,8 +195,9 @@ def phi_of(spec: AgeingSpec, c_rate: float) -> Any:
     return lambda d: nrel_cycle_phi(d, params, spec.temperature_c, c_rate, loss)
 
 
-def segment_costs(phi: Any, segments: int, replacement_per_mwh: float, eta_d: float,
-                  window: float) -> np.ndarray:
+def segment_costs(
+    phi: Any, segments: int, replacement_per_mwh: float, eta_d: float, window: float
+) -> np.ndarray:
     """(J,) ``c_j = R·J/(ηd·(smax−smin))·[Φ(j/J) − Φ((j−1)/J)]`` [currency/MWh discharged]
     (MODEL.md 13), ``window = smax − smin``."""
     edges = phi(np.linspace(0.0, 1.0, segments + 1))
@@ -303,8 +309,14 @@ def window_mwh(inputs: Inputs) -> np.ndarray:
     return (inputs.soc_max - inputs.soc_min) * inputs.energy
 
 
-def build_ageing(model: Any, power: np.ndarray, energy: np.ndarray, eta_d: np.ndarray,
-                 soc_min: np.ndarray, soc_max: np.ndarray) -> Ageing | None:
+def build_ageing(
+    model: Any,
+    power: np.ndarray,
+    energy: np.ndarray,
+    eta_d: np.ndarray,
+    soc_min: np.ndarray,
+    soc_max: np.ndarray,
+) -> Ageing | None:
     """An :class:`Ageing` for the units of a validated scenario model (None: no block).
 
     ``power``, ``energy`` (× count), ``eta_d``, ``soc_min``, ``soc_max`` are the units'
@@ -354,9 +366,13 @@ def build_ageing(model: Any, power: np.ndarray, energy: np.ndarray, eta_d: np.nd
         names.append("scenario" if s.cycle_life is not None else s.curve)
         if s.cost == "depth_aware":
             window = float(soc_max[b] - soc_min[b])
-            c = segment_costs(
-                phi, s.segments, KW_PER_MW * s.replacement_cost_per_kwh, float(eta_d[b]), window
-            ) if window > 0 else np.zeros(s.segments)
+            c = (
+                segment_costs(
+                    phi, s.segments, KW_PER_MW * s.replacement_cost_per_kwh, float(eta_d[b]), window
+                )
+                if window > 0
+                else np.zeros(s.segments)
+            )
             costs.append(c)
             seg_unit.append(np.full(s.segments, b, dtype=np.int64))
             seg_pos.append(np.arange(s.segments, dtype=np.int64))
@@ -520,9 +536,13 @@ def ageing_figures(r: DispatchResult) -> dict[str, Any]:
             unit["segment_discharge_mwh"] = [float(v) for v in dt * seg_dis[segs].sum(axis=1)]
             W = window_mwh(inp)[b]
             unit["equivalent_linear_cost_per_mwh"] = (
-                float(a.replacement_per_mwh[b] * a.curve_phi[b, -1] / (inp.eta_discharge[b]
-                      * (inp.soc_max[b] - inp.soc_min[b])))
-                if W > 0 else 0.0
+                float(
+                    a.replacement_per_mwh[b]
+                    * a.curve_phi[b, -1]
+                    / (inp.eta_discharge[b] * (inp.soc_max[b] - inp.soc_min[b]))
+                )
+                if W > 0
+                else 0.0
             )
         out[name] = unit
     return out

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from essdispatch.econ import couples_periods, stitch_sizes
 from essdispatch.ageing import stitch_segments
+from essdispatch.econ import couples_periods, stitch_sizes
 from essdispatch.families import FAMILIES, couples_sites, time_extent
 from essdispatch.inputs import Inputs
 from essdispatch.lp import Layout, LinearProgram, assemble_lp

@@ -659,7 +659,6 @@ class RowBlock:
 
 # MODEL.md constraints 9–12 (sizing, demand charge, compensation, capacity payment) are
 # declared in their own module and registered here, so every reader sees them
-from essdispatch import econ_families as _econ_families  # noqa: E402, F401
-
 # MODEL.md 13–14 (depth-aware ageing cost, cycle and throughput limits), likewise
 from essdispatch import ageing_families as _ageing_families  # noqa: E402, F401
+from essdispatch import econ_families as _econ_families  # noqa: E402, F401

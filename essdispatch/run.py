@@ -37,6 +37,7 @@ from essdispatch.dispatch import SolveStats, solve_dispatch
 from essdispatch.econ import revenue_streams
 from essdispatch.exceptions import ResultsError, ScenarioError, SolveError
 from essdispatch.inputs import Inputs
+from essdispatch.life import assess, check_life_available
 from essdispatch.numerics import coefficient_warnings, inputs_size, size_problems
 from essdispatch.results import DispatchResult, delta_figures
 from essdispatch.solve import SolverOptions
@@ -478,6 +479,7 @@ def run_loaded(
             ],
         )
     operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
+    check_life_available(inputs, file or getattr(scenario, "file", None))  # MODEL.md 13–14
 
     t1 = time.perf_counter()
     run, run_stats, baseline, base_stats = solve_pair(
@@ -512,6 +514,11 @@ def run_loaded(
         summary.update(_clean(rolled.summary))
     if extension is not None:
         summary["extension"] = _clean(extension.describe())
+    if inputs.ageing is not None:  # battery life (essdispatch.life)
+        say("assessing battery life")
+        t_life = time.perf_counter()
+        summary["life"] = _clean(assess(run))
+        timings["life_seconds"] = time.perf_counter() - t_life
     extra_files: dict[str, str] = {}
     block = getattr(scenario.model, "economics", None) if hasattr(scenario, "model") else None
     if block is not None:  # project finance (docs/ECONOMICS.md)
@@ -519,6 +526,12 @@ def run_loaded(
 
         finance, cashflows = project_finance(run, baseline, block)
         summary["finance"] = _clean(finance)
+        if summary.get("life"):  # multi-year state of health from the assessment
+            from essdispatch.life import life_finance
+
+            summary["finance"]["with_assessed_fade"] = _clean(
+                life_finance(run, baseline, block, summary["life"])
+            )
         summary["warnings"] = list(summary.get("warnings", [])) + finance["warnings"]
         extra_files["cashflows.csv"] = cashflows.to_csv(index=False)
     folder = None
