@@ -433,6 +433,18 @@ def depth_ageing_cost(r: DispatchResult) -> float:
     return r.inputs.dt_h * float((a.segment_cost[:, None] * segment_discharge(r)).sum())
 
 
+def depth_ageing_cost_by_unit(r: DispatchResult) -> np.ndarray:
+    """(B,) the depth-aware segment cost of each unit (MODEL.md 13) [currency]."""
+    inp = r.inputs
+    out = np.zeros(inp.n_units)
+    a = inp.ageing
+    if a is None or a.n_segments == 0:
+        return out
+    per_segment = inp.dt_h * a.segment_cost * segment_discharge(r).sum(axis=1)
+    np.add.at(out, a.segment_unit, per_segment)
+    return out
+
+
 def stitch_segments(inputs: Inputs, parts: list, x: np.ndarray, layout: Any) -> None:
     """Write the segment columns of per-site results into the joint solution ``x``."""
     a = inputs.ageing

@@ -518,7 +518,7 @@ def run_loaded(
         say("assessing battery life")
         t_life = time.perf_counter()
         summary["life"] = _clean(assess(run))
-        timings["life_seconds"] = time.perf_counter() - t_life
+        summary["timings"]["life_seconds"] = time.perf_counter() - t_life
     extra_files: dict[str, str] = {}
     block = getattr(scenario.model, "economics", None) if hasattr(scenario, "model") else None
     if block is not None:  # project finance (docs/ECONOMICS.md)
