@@ -260,10 +260,13 @@ def echo_diagnostics(summary: dict, quiet: bool = False) -> None:
 
 def format_headline(summary: dict, folder: Path | None) -> str:
     """A short human summary of a run."""
+    from essdispatch.finance import headline_lines
+
     cur = summary.get("currency", "")
     lines = [
         f"{summary['scenario']['name']}: optimal "
         f"({summary['solver']['route']}, solve {summary['solver']['solve_seconds']:.2f} s)",
+        *headline_lines(summary),  # cash first (MODEL.md economics; essdispatch.finance)
         f"  total cost        {summary['total_cost']:>16,.0f} {cur} "
         f"(baseline {summary['baseline']['total_cost']:,.0f}; savings {summary['savings']:,.0f})",
         f"  curtailment       {summary['curtailed_mwh']:>16,.1f} MWh "

@@ -310,3 +310,55 @@ def project_finance(
         "warnings": horizon_warnings(run),
     }
     return out, table
+
+
+def _money(v: float | None, cur: str) -> str:
+    return "n/a" if v is None else f"{v:,.0f} {cur}"
+
+
+def headline_lines(summary: dict) -> list[str]:
+    """Console lines: cash first, the priced carbon and lost load beside it, then the
+    revenue streams and (with an ``economics:`` block) the finance figures with their
+    stated assumptions."""
+    cur = summary.get("currency", "")
+    base = summary.get("baseline", {})
+    lines = [
+        f"  cash cost         {summary['cash_cost']:>16,.0f} {cur} "
+        f"(baseline {base.get('cash_cost', float('nan')):,.0f}; "
+        f"cash savings {summary['cash_savings']:,.0f})",
+        f"  beside cash: carbon cost {summary['carbon_cost']:,.0f} {cur} (priced at"
+        f" {summary.get('carbon_price', 0):g} {cur}/tCO2; baseline"
+        f" {base.get('carbon_cost', float('nan')):,.0f}), unserved cost"
+        f" {summary.get('unserved_cost', 0.0):,.0f} {cur} (value of lost load; baseline"
+        f" {base.get('unserved_cost', float('nan')):,.0f})",
+    ]
+    streams = (summary.get("revenue_streams") or {}).get("total") or {}
+    shown = [(k, v) for k, v in streams.items() if k != "cash_savings" and abs(v) > 0.5]
+    if shown:
+        lines.append(
+            "  cash savings by stream: "
+            + ", ".join(f"{k.replace('_', ' ')} {v:,.0f}" for k, v in shown)
+        )
+    sized = summary.get("sized_power_mw") or {}
+    for unit, p in sized.items():
+        e = (summary.get("sized_energy_mwh") or {}).get(unit, float("nan"))
+        lines.append(
+            f"  sized {unit}: {p:,.2f} MW / {e:,.2f} MWh ({e / p if p else float('nan'):.2f} h)"
+        )
+    fin = summary.get("finance")
+    if fin:
+        irr_text = "n/a" if fin.get("irr") is None else f"{100 * fin['irr']:.2f} %"
+
+        def years(v: float | None) -> str:
+            return "never" if v is None else f"{v:.1f} years"
+
+        lcos_text = "n/a" if fin.get("lcos_per_mwh") is None else f"{fin['lcos_per_mwh']:,.1f}"
+        lines += [
+            f"  finance: NPV {_money(fin.get('npv'), cur)}, IRR {irr_text}, payback"
+            f" {years(fin.get('simple_payback_years'))} (discounted"
+            f" {years(fin.get('discounted_payback_years'))}), LCOS {lcos_text} {cur}/MWh",
+            f"  capex {_money(fin.get('capex'), cur)}; operating value"
+            f" {_money(fin.get('annual_operating_value'), cur)}/year",
+            "  assumptions: " + "; ".join(fin.get("assumptions", [])),
+        ]
+    return lines

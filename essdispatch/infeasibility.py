@@ -119,13 +119,17 @@ def elastic_lp(inputs: Inputs, lp: LinearProgram | None = None) -> _Elastic:
     # ------------------------------------------- storage bounds become rows
     col_lower = lp.col_lower.copy()
     col_upper = lp.col_upper.copy()
-    if B:
-        e = lay.idx("e")[:, 1:]  # (B, T) energy at the end of each period
+    # a sized unit's window, initial and terminal rules are already rows (MODEL.md 9,
+    # essdispatch.econ_families) with their own slacks: only fixed-size units get these
+    fixed = np.ones(B, dtype=bool) if inputs.econ is None else ~inputs.econ.sized
+    if fixed.any():
+        e = lay.idx("e")[fixed, 1:]  # (B', T) energy at the end of each period
         col_lower[e] = 0.0
         col_upper[e] = np.inf
-        units = np.arange(B)
-        e_lo = (inputs.soc_min * inputs.energy)[:, None]
-        e_hi = (inputs.soc_max * inputs.energy)[:, None]
+        units = np.flatnonzero(fixed)
+        B = units.size
+        e_lo = (inputs.soc_min * inputs.energy)[units, None]
+        e_hi = (inputs.soc_max * inputs.energy)[units, None]
         r_min = new_rows(np.broadcast_to(e_lo, (B, T)), np.inf)
         r_max = new_rows(np.full((B, T), -np.inf), np.broadcast_to(e_hi, (B, T)))
         for rows in (r_min, r_max):
@@ -134,8 +138,8 @@ def elastic_lp(inputs: Inputs, lp: LinearProgram | None = None) -> _Elastic:
             trip_v.append(np.ones(rows.size))
         slacks.append(_Slack("soc_min", new_cols(r_min, 1.0, 1.0), units))
         slacks.append(_Slack("soc_max", new_cols(r_max, -1.0, 1.0), units))
-        terminal = np.asarray(inputs.terminal)
-        e0 = inputs.soc_initial * inputs.energy
+        terminal = np.asarray(inputs.terminal)[units]
+        e0 = (inputs.soc_initial * inputs.energy)[units]
         for mode, upper in (("at_least_initial", np.inf), ("cyclic", None)):
             which = np.flatnonzero(terminal == mode)
             if which.size == 0:
@@ -145,9 +149,10 @@ def elastic_lp(inputs: Inputs, lp: LinearProgram | None = None) -> _Elastic:
             trip_r.append(rows.ravel())
             trip_c.append(e[which, -1])
             trip_v.append(np.ones(which.size))
-            slacks.append(_Slack("terminal", new_cols(rows, 1.0, 1.0), which, +1.0))
+            owner = units[which]
+            slacks.append(_Slack("terminal", new_cols(rows, 1.0, 1.0), owner, +1.0))
             if upper is None:
-                slacks.append(_Slack("terminal", new_cols(rows, -1.0, 1.0), which, -1.0))
+                slacks.append(_Slack("terminal", new_cols(rows, -1.0, 1.0), owner, -1.0))
 
     n, m = state["cols"], state["rows"]
     extra = sp.coo_array(

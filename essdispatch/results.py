@@ -34,6 +34,8 @@ DELTA_FIGURES = {
 FIGURE_UNITS = {
     "cash_cost": "currency",
     "cash_savings": "currency",
+    "carbon_cost": "currency",  # beside the cash figures, never mixed in
+    "unserved_cost": "currency",
     "solar_available_mwh": "MWh",
     "curtailed_mwh": "MWh",
     "curtailment_absorbed_mwh": "MWh",
@@ -47,14 +49,12 @@ FIGURE_UNITS = {
     "emissions_tco2": "tCO2",
     "emissions_displaced_tco2": "tCO2",
     "energy_cost": "currency",
-    "carbon_cost": "currency",
     "degradation_cost": "currency",
     "total_cost": "currency",
     "savings": "currency",
     "equivalent_full_cycles": "cycles",
     "simultaneous_charge_discharge_mwh": "MWh",
     # MODEL.md "Economics extensions" (constraints 9–12)
-    "unserved_cost": "currency",
     "demand_charge_cost": "currency",
     "investment_cost": "currency",
     "compensation_revenue": "currency",

@@ -283,7 +283,27 @@ def flatten_figures(summary: Mapping[str, Any]) -> dict[str, float]:
             _flatten(f"solver.{key}", solver[key], out)
     if "total_seconds" in (summary.get("timings") or {}):
         _flatten("solver.total_seconds", summary["timings"]["total_seconds"], out)
+    # sized units and project finance (docs/ECONOMICS.md): sized_energy_mwh.<unit>, finance.npv
+    for fig in ("sized_power_mw", "sized_energy_mwh"):
+        if fig in summary:
+            _flatten(fig, summary[fig], out)
+    finance = summary.get("finance") or {}
+    for key in FINANCE_FIGURES:
+        if key in finance:
+            _flatten(f"finance.{key}", finance[key], out)
     return out
+
+
+#: the scalar finance figures a sweep index carries
+FINANCE_FIGURES = (
+    "npv",
+    "irr",
+    "simple_payback_years",
+    "discounted_payback_years",
+    "lcos_per_mwh",
+    "capex",
+    "annual_operating_value",
+)
 
 
 def _effective(case: Case, path: str, value: Any) -> Any:

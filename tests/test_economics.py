@@ -657,3 +657,78 @@ def test_pyomo_view_compiles_to_the_same_lp_with_economics(seed):
     assert result.figures["cash_cost"] == pytest.approx(
         joint.figures["cash_cost"], abs=1e-5 * max(1, abs(joint.figures["cash_cost"]))
     )
+
+
+def test_infeasible_sized_case_is_explained():
+    """A sized unit with Emin = 10 MWh, self-discharge, no availability (it cannot charge)
+    and a cyclic terminal rule cannot end where it began: infeasible. The explanation names
+    the unit and does not invent soc-window trouble for the sized unit."""
+    from essdispatch.exceptions import SolveError
+    from essdispatch.infeasibility import explain_infeasibility
+
+    data = scenario(
+        [
+            {
+                "name": "a",
+                "storage": [
+                    unit(
+                        terminal="cyclic",
+                        self_discharge_per_hour=0.01,
+                        availability=0.0,
+                        sizing={**SIZED, "energy_mwh": {"min": 10, "max": 20}},
+                    )
+                ],
+            }
+        ],
+        "2026-06-01 00:00",
+        "2026-06-01 04:00",
+        price=10.0,
+    )
+    inputs = prepare_inputs(scenario_from_dict(data, HERE))
+    with pytest.raises(SolveError):
+        solve_joint(inputs)
+    text = explain_infeasibility(inputs)
+    assert "bess" in text
+    assert "soc_min" not in text and "soc_max" not in text
+
+
+# --------------------------------------------------------------------------- presets, docs
+def test_economics_reference_values_carry_provenance():
+    from essdispatch.econ_presets import economics_table, economics_value
+
+    table = economics_table()
+    found = table[table["confidence"] != "UNCONFIRMED"]
+    assert (found["source"].str.len() > 40).all()
+    assert (table.loc[table["confidence"] == "UNCONFIRMED", "source"] == "NOT FOUND").all()
+    assert set(table["confidence"]) <= {"H", "M", "L-M", "L", "UNCONFIRMED"}
+    assert economics_value("inner-mongolia-discharge-compensation-2025").value == 350
+    assert "120号" in economics_value("inner-mongolia-discharge-compensation-2025").source
+    assert "114号" in economics_value("cn-storage-capacity-price-rule-2026").source
+    # not found: said so, and no number shipped
+    for name in ("cn-capacity-leasing-price", "shaanxi-demand-charge"):
+        v = economics_value(name)
+        assert v.value is None and v.confidence == "UNCONFIRMED"
+    # the derived split reproduces both tender averages it came from
+    ce = economics_value("cn-lfp-energy-capex-2025").value
+    cp = economics_value("cn-pcs-power-capex-2025").value
+    assert ce + cp / 2 == pytest.approx(economics_value("cn-lfp-system-2h-2025").value)
+    assert ce + cp / 4 == pytest.approx(economics_value("cn-lfp-system-4h-2025").value)
+    with pytest.raises(KeyError):
+        economics_value("nope")
+
+
+def test_scenarios_md_economics_example_validates():
+    """The example block of docs/SCENARIOS.md "Economics keys" is accepted as written."""
+    import re
+
+    import yaml
+
+    text = (HERE.parent / "docs" / "SCENARIOS.md").read_text(encoding="utf-8")
+    section = text[text.index("## Economics keys") :]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    sites = yaml.safe_load(block)["sites"]
+    data = scenario(sites, "2026-06-01 00:00", "2026-06-02 00:00", price=500.0)
+    inputs = prepare_inputs(scenario_from_dict(data, HERE))
+    assert inputs.econ.sized.tolist() == [True]
+    run, base = solve(data)
+    assert_energy_balance(run)
