@@ -36,7 +36,7 @@ def main() -> None:
     src = ROOT / "scenarios" / f"shaanxi-fleet-1100mwh-{which}.yaml"
     text = src.read_text(encoding="utf-8")
     spec = AgeingSpec(cost="depth_aware", replacement_cost_per_kwh=R_PER_KWH)
-    phi1 = float(phi_of(spec, 0.5)(1.0))
+    phi1 = float(phi_of(spec)(1.0))
     eq = 1000 * R_PER_KWH * phi1 / (0.945 * 0.9)
     common = f"replacement_cost_per_kwh: {R_PER_KWH:g}"
     variants = {

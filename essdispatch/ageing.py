@@ -158,24 +158,31 @@ def curve_presets() -> dict[str, dict[str, Any]]:
 
 # =========================================================================== curves
 def nrel_cycle_phi(
-    depth: np.ndarray, params: dict[str, float], temperature_c: float, c_rate: float, loss: float
+    depth: np.ndarray,
+    params: dict[str, float],
+    temperature_c: float,
+    c_rate: float | None,
+    loss: float,
 ) -> np.ndarray:
     """Φ(δ) of the NREL BLAST-Lite LFP cycle-fade term (data/ageing_curves.yaml).
 
     ``kcyc(δ) = (p4 + p5·δ + p6·C)·(exp(p7/T) + exp(−p8/T))`` and ``q_loss = kcyc·EFC^pcyc``:
     cycles of depth δ reach the loss ``L = 1 − SOH_eol`` after ``EFC = (L/kcyc)^(1/pcyc)``
     equivalent full cycles, i.e. ``N(δ) = EFC/δ`` cycles, so ``Φ(δ) = δ·(kcyc(δ)/L)^(1/pcyc)``.
+    BLAST's C is the time-average ``|dSOC/dt|`` of a day (rest included); ``c_rate=None``
+    takes one cycle of depth δ a day, ``C = 2δ/24`` per hour.
     """
     p = params
     T = temperature_c + 273.15
     depth = np.asarray(depth, dtype=float)
-    k = (p["p4"] + p["p5"] * depth + p["p6"] * c_rate) * (
+    c = 2.0 * depth / 24.0 if c_rate is None else c_rate
+    k = (p["p4"] + p["p5"] * depth + p["p6"] * c) * (
         np.exp(p["p7"] / T) + np.exp(-p["p8"] / T)
     )
     return depth * (k / loss) ** (1.0 / p["pcyc"])
 
 
-def phi_of(spec: AgeingSpec, c_rate: float) -> Any:
+def phi_of(spec: AgeingSpec) -> Any:
     """Φ(δ) for a unit: share of life one cycle of depth δ (fraction of W) uses."""
     loss = 1.0 - spec.end_of_life_soh
     if spec.cycle_life is not None:
@@ -192,7 +199,7 @@ def phi_of(spec: AgeingSpec, c_rate: float) -> Any:
         return lambda d: np.interp(np.asarray(d, dtype=float), depth, phi)
     preset = curve_presets()[spec.curve]
     params = {k: float(v) for k, v in preset["params"].items()}
-    return lambda d: nrel_cycle_phi(d, params, spec.temperature_c, c_rate, loss)
+    return lambda d: nrel_cycle_phi(d, params, spec.temperature_c, None, loss)
 
 
 def segment_costs(
@@ -320,7 +327,7 @@ def build_ageing(
     """An :class:`Ageing` for the units of a validated scenario model (None: no block).
 
     ``power``, ``energy`` (× count), ``eta_d``, ``soc_min``, ``soc_max`` are the units'
-    arrays of :class:`~essdispatch.inputs.Inputs` (the C-rate of the NREL preset is P/E).
+    arrays of :class:`~essdispatch.inputs.Inputs`.
     """
     specs = [u.ageing for site in model.sites for u in site.storage]
     if not any(s is not None for s in specs):
@@ -360,8 +367,7 @@ def build_ageing(
             value = getattr(s, field)
             if value is not None:
                 out[key][b] = float(value)
-        c_rate = float(power[b] / energy[b]) if energy[b] > 0 else 0.5
-        phi = phi_of(s, c_rate)
+        phi = phi_of(s)
         phi_rows.append(phi(CURVE_SAMPLES))
         names.append("scenario" if s.cycle_life is not None else s.curve)
         if s.cost == "depth_aware":

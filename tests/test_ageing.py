@@ -182,7 +182,7 @@ def test_one_price_for_every_segment_is_the_linear_cost(seed, segments, eta, soc
 def test_convex_curve_gives_rising_costs_and_the_preset_matches_blast():
     preset = curve_presets()["lfp_nrel_250ah"]
     params = {k: float(v) for k, v in preset["params"].items()}
-    phi = lambda d: nrel_cycle_phi(d, params, 25.0, 0.5, 0.2)  # noqa: E731
+    phi = lambda d: nrel_cycle_phi(d, params, 25.0, None, 0.2)  # noqa: E731
     c = segment_costs(phi, 10, 465_000.0, 0.945, 0.9)
     assert np.all(np.diff(c) > 0)
     blast = pytest.importorskip("essdispatch.life").blast_model
