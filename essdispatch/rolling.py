@@ -775,6 +775,8 @@ def run_rolling(
     starts = np.arange(0, N, W)
     arrays = {k: np.zeros((inputs.n_sites, N)) for k in ("cur", "imp", "exp", "shed")}
     arrays.update(ch=np.zeros((B, N)), dis=np.zeros((B, N)), e=np.zeros((B, N + 1)))
+    seg_names = ("seg_ch", "seg_dis") if inputs.n_segments else ()  # MODEL.md 13
+    arrays.update({k: np.zeros((inputs.n_segments, N)) for k in seg_names})
     e_now = inputs.soc_initial * inputs.energy
     arrays["e"][:, 0] = e_now
     actual_cost = 0.0
@@ -838,7 +840,7 @@ def run_rolling(
         lay = slp.layout
         n0 = lay.n_cols
         K = 2 * B * (b - a)
-        for name in ("cur", "imp", "exp", "shed", "ch", "dis"):
+        for name in ("cur", "imp", "exp", "shed", "ch", "dis", *seg_names):
             arrays[name][:, a:b] = lay.take(xs, name)
         e_win = lay.take(xs, "e")
         if B:
