@@ -275,6 +275,9 @@ def format_headline(summary: dict, folder: Path | None) -> str:
     ]
     for series, val in summary["emissions_displaced_tco2"].items():
         lines.append(f"  emissions displaced ({series}) {val:,.1f} tCO2")
+    from essdispatch.life import life_lines  # battery life (MODEL.md 13–14)
+
+    lines.extend(life_lines(summary))
     if folder is not None:
         lines.append(f"  results: {folder}")
     return "\n".join(lines)

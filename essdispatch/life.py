@@ -301,3 +301,29 @@ def life_finance(run: Any, baseline: Any, block: Any, life: dict[str, Any]) -> d
         "note": "the economics block's calendar/cycle fade and replacement are replaced by"
         " the assessed SOH trajectory and augmentation at end of life",
     }
+
+
+def life_lines(summary: dict[str, Any], max_units: int = 5) -> list[str]:
+    """Console lines of the ``life`` block: per unit cycles, fade, end of life."""
+    life = summary.get("life") or {}
+    cycles = summary.get("equivalent_full_cycles", {})
+    lines = []
+    for k, (name, unit) in enumerate(life.items()):
+        if k == max_units:
+            lines.append(f"  life: {len(life) - max_units} more units in summary.json")
+            break
+        a = unit.get("assessment")
+        text = f"  life {name}: {cycles.get(name, 0.0):.2f} cycles, {unit['cost_model']} cost"
+        if a:
+            eol = a.get("end_of_life_year")
+            fade = a.get("fade_per_year")
+            text += (f"; fade {100 * fade:.2f} %/yr" if fade is not None else "") + (
+                f", SOH {a['end_of_life_soh']:.0%} in year {eol:.1f}"
+                if eol is not None
+                else f", SOH above {a['end_of_life_soh']:.0%} for {a['simulated_years']:.0f} yr"
+            )
+            ratio = unit.get("lp_vs_assessed_cycle_fade")
+            if ratio is not None:
+                text += f"; LP/assessed cycle fade {ratio:.2f}"
+        lines.append(text)
+    return lines
