@@ -326,4 +326,13 @@ def life_lines(summary: dict[str, Any], max_units: int = 5) -> list[str]:
             if ratio is not None:
                 text += f"; LP/assessed cycle fade {ratio:.2f}"
         lines.append(text)
+    fin = (summary.get("finance") or {}).get("with_assessed_fade") or {}
+    if fin.get("available"):
+        irr = fin.get("irr")
+        aug = ", ".join(map(str, fin["augmentation_years"])) or "none"
+        lines.append(
+            f"  finance with assessed fade: NPV {fin['npv']:,.0f}"
+            + (f", IRR {100 * irr:.2f} %" if irr is not None else "")
+            + f", augmentation in year(s) {aug}"
+        )
     return lines
