@@ -176,9 +176,7 @@ def nrel_cycle_phi(
     T = temperature_c + 273.15
     depth = np.asarray(depth, dtype=float)
     c = 2.0 * depth / 24.0 if c_rate is None else c_rate
-    k = (p["p4"] + p["p5"] * depth + p["p6"] * c) * (
-        np.exp(p["p7"] / T) + np.exp(-p["p8"] / T)
-    )
+    k = (p["p4"] + p["p5"] * depth + p["p6"] * c) * (np.exp(p["p7"] / T) + np.exp(-p["p8"] / T))
     return depth * (k / loss) ** (1.0 / p["pcyc"])
 
 
@@ -564,3 +562,71 @@ def ageing_figures(r: DispatchResult) -> dict[str, Any]:
             )
         out[name] = unit
     return out
+
+
+# =========================================================================== rolling
+@dataclass
+class HealthTracker:
+    """State of health carried between rolling windows from realised cycles (docs/MODEL.md
+    "State of health over years"): after each settled window the ageing cost it realised
+    (linear ``cdeg`` and segment costs) is a share of the unit's life, ``cost / (R·E)``;
+    ``SOH = 1 − (1 − SOH_eol)·Σ share``. The next window plans and settles with usable
+    energy ``E·SOH`` (stored energy kept) and segment costs ``c_j / SOH`` (the same share
+    of life per cycle moves less energy). Units without ``R`` keep SOH 1."""
+
+    soh: np.ndarray
+    used: np.ndarray
+    active: np.ndarray
+    history: list[list[float]]
+
+    @classmethod
+    def of(cls, inputs: Inputs) -> HealthTracker | None:
+        a = inputs.ageing
+        if a is None:
+            return None
+        active = a.has & (a.replacement_per_mwh > 0) & (inputs.energy > 0)
+        if not active.any():
+            return None
+        B = inputs.n_units
+        return cls(np.ones(B), np.zeros(B), active, [])
+
+    def apply(self, window: Inputs) -> Inputs:
+        """The window's inputs with faded usable energy and raised segment costs."""
+        a = window.ageing
+        soh = np.where(self.active, self.soh, 1.0)
+        return replace(
+            window,
+            energy=window.energy * soh,
+            soc_initial=np.minimum(window.soc_max, window.soc_initial / soh),
+            ageing=replace(a, segment_cost=a.segment_cost / soh[a.segment_unit]),
+        )
+
+    def update(self, window: Inputs, dis: np.ndarray, seg_dis: np.ndarray | None) -> None:
+        """Add the life share a settled window used (``window`` as :meth:`apply` gave it)."""
+        a = window.ageing
+        cost = window.dt_h * window.degradation_cost * dis.sum(axis=1)
+        if seg_dis is not None and a.n_segments:
+            per_seg = window.dt_h * a.segment_cost * seg_dis.sum(axis=1)
+            np.add.at(cost, a.segment_unit, per_seg)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(
+                self.active,
+                cost
+                / (a.replacement_per_mwh * window.energy / np.where(self.active, self.soh, 1.0)),
+                0.0,
+            )
+        self.used += np.nan_to_num(share)
+        self.soh = np.clip(1.0 - (1.0 - a.end_of_life_soh) * self.used, 0.05, 1.0)
+        self.history.append([float(v) for v in self.soh])
+
+    def describe(self, unit_names: tuple[str, ...]) -> dict[str, Any]:
+        """The ``state_of_health`` block of a rolling run's summary."""
+        return {
+            "by_window": {
+                name: [h[b] for h in self.history]
+                for b, name in enumerate(unit_names)
+                if self.active[b]
+            },
+            "rule": "SOH = 1 − (1 − end_of_life_soh)·Σ realised ageing cost / (R·E); next"
+            " window: usable energy E·SOH, segment costs c_j/SOH",
+        }

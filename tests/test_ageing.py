@@ -394,3 +394,54 @@ def test_rolling_operation_keeps_the_segment_cost_and_the_limits():
     for b in range(inp.n_units):
         per_day = np.bincount(codes, weights=inp.dt_h * rolled.dis[b], minlength=days.size)
         assert np.all(per_day <= 0.8 * W[b] + 1e-6)
+
+
+def test_rolling_fades_usable_energy_and_raises_the_segment_costs_between_windows():
+    """A curve of 10 full cycles to 80 % SOH: each day's realised cycling visibly fades the
+    unit; the next window plans with E·SOH and costs c_j/SOH, so it stores less."""
+    from essdispatch.rolling import parse_operation, run_rolling
+
+    prices = [100.0] * 6 + [900.0] * 6 + [100.0] * 6 + [900.0] * 6
+    ageing = {
+        "cost": "depth_aware",
+        "segments": 4,
+        "replacement_cost_per_kwh": 1,
+        "cycle_life": {"cycles_at_full_depth": 10, "exponent": 1.5},
+        "assess": False,
+    }
+    data = {
+        "name": "fade",
+        "horizon": {
+            "start": "2026-06-01",
+            "end": "2026-06-04",
+            "resolution": "60min",
+            "timezone": TZ,
+        },
+        "signals": {"price": {"hourly": prices}},
+        "sites": [
+            {
+                "name": "s",
+                "load": 20.0,
+                "storage": [
+                    unit(
+                        ageing,
+                        soc_initial=0.5,
+                        terminal="free",
+                        power_mw=5,
+                        charge_efficiency=0.95,
+                        discharge_efficiency=0.95,
+                    )
+                ],
+            }
+        ],
+    }
+    inp = inputs_of(data)
+    rolled, stats = run_rolling(
+        inp, parse_operation({"mode": "rolling", "window": "24h", "lookahead": "0h"})
+    )
+    soh = stats.state_of_health["by_window"]["bess"]
+    assert len(soh) == 3 and 1.0 > soh[0] > soh[1] > soh[2] > 0.8
+    # usable energy of day 3 is E·SOH after day 2
+    day3 = rolled.e[0, 48:]
+    assert day3.max() <= 10 * soh[1] + 1e-6
+    assert stats.summary()["state_of_health"]["by_window"]["bess"] == soh
