@@ -284,8 +284,8 @@ class Ageing:
         return bool(np.isfinite(self.max_cycles_day).any())
 
     def n_days(self, index: pd.DatetimeIndex) -> int:
-        """Local calendar days of ``index`` (0 without a daily cycle limit)."""
-        return day_structure(index)[1].size if self.has_daily_limit else 0
+        """Local calendar days of ``index`` (the extent of the ``cycles_day`` duals)."""
+        return day_structure(index)[1].size
 
 
 def day_structure(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:

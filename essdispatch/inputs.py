@@ -128,7 +128,7 @@ class Inputs:
 
     @property
     def n_days(self) -> int:
-        """Local calendar days touched by the horizon (0 without a daily cycle limit)."""
+        """Local calendar days touched by the horizon (0 without ``ageing:`` keys)."""
         return self.ageing.n_days(self.index) if self.ageing is not None else 0
 
     @property

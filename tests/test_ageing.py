@@ -445,3 +445,47 @@ def test_rolling_fades_usable_energy_and_raises_the_segment_costs_between_window
     day3 = rolled.e[0, 48:]
     assert day3.max() <= 10 * soh[1] + 1e-6
     assert stats.summary()["state_of_health"]["by_window"]["bess"] == soh
+
+
+@settings(
+    max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    seed=st.integers(0, 10_000),
+    segments=st.integers(1, 5),
+    depth=st.lists(st.booleans(), min_size=3, max_size=3),
+    day=st.sampled_from([None, 0.7, 2.0]),
+    year=st.sampled_from([None, 200.0]),
+    throughput=st.sampled_from([None, 900.0]),
+    sigma=st.sampled_from([0.0, 0.01]),
+    terminal=st.sampled_from(["at_least_initial", "cyclic", "free"]),
+)
+def test_declared_families_compile_to_the_direct_lp(
+    seed, segments, depth, day, year, throughput, sigma, terminal
+):
+    """Random fleets with ageing: the Pyomo view compiles to exactly the direct LP, the
+    declared sizes are what is built, and the per-site route equals the joint solve."""
+    data = fleet(AGEING)
+    for s, site in enumerate(data["sites"]):
+        u = site["storage"][0]
+        u["terminal"] = terminal
+        u["self_discharge_per_hour"] = sigma
+        ag = {"assess": False, "replacement_cost_per_kwh": 100 + seed % 400}
+        if depth[s]:
+            ag.update(cost="depth_aware", segments=segments)
+        for key, value in (
+            ("max_cycles_per_day", day),
+            ("max_cycles_per_year", year),
+            ("max_throughput_mwh_per_year", throughput),
+        ):
+            if value is not None and (seed + s) % 2 == 0:
+                ag[key] = value
+        u["ageing"] = ag
+    inp = inputs_of(data)
+    direct = assemble_lp(inp)
+    assert_lp_equal(compile_model(build_model(inp)), direct)
+    size = inputs_size(inp)
+    assert (size.rows, size.columns, size.nonzeros) == (direct.n_rows, direct.n_cols, direct.A.nnz)
+    split, _ = solve_dispatch(inp, decompose=True, workers=1)
+    joint, _ = solve_dispatch(inp, decompose=False)
+    assert split.objective == pytest.approx(joint.objective, rel=1e-7, abs=1e-6)
