@@ -457,6 +457,11 @@ def route_essdispatch(
         "variables": solver.get("variables"),
         "constraints": solver.get("constraints"),
         "notes": solver.get("notes", []),
+        "iterations": solver.get("iterations"),
+        "site_seconds": solver.get("site_seconds"),
+        "site_iterations": solver.get("site_iterations"),
+        "handover_seconds": solver.get("handover_seconds"),
+        "baseline_iterations": solver.get("baseline", {}).get("iterations"),
         "rss_start_mib": rss_start,
         "rss_by_phase_mib": rss,
         "peak_rss_mib": peak_rss_mib(),
@@ -788,6 +793,14 @@ def phase_table(res: dict) -> str:
     lines = [f"{'phase':<72} {'wall s':>8} {'peak RSS MiB':>13}", "-" * 95]
     for label, sec, mem in rows:
         lines.append(f"{label:<72} {_fmt(sec, '8.2f'):>8} {_fmt(mem, '13.0f'):>13}")
+    if res.get("site_seconds"):
+        its, site_its = res.get("iterations") or 0, res.get("site_iterations") or 0
+        lines.append(
+            f"run route phases: per-site {res['site_seconds']:.2f} s wall ({site_its} iterations)"
+            f", basis hand-over {res.get('handover_seconds') or 0.0:.2f} s, joint"
+            f" {its - site_its} iterations (HiGHS time of the run: per-site + joint"
+            f" {tm.get('run_solve_seconds', 0.0):.2f} s)"
+        )
     lines.append(
         f"route: run {res.get('solver_route')}, baseline {res.get('baseline_route')}"
         + (f"; {'; '.join(res['notes'])}" if res.get("notes") else "")
@@ -814,6 +827,8 @@ def summarize(report: dict) -> dict:
         "ess_overhead_pct": 100 * (total - highs_own) / highs_own if ess and highs_own else None,
         "ess_rss_mib": ess.get("peak_rss_mib"),
         "ess_objective": ess.get("objective"),
+        "ess_iterations": ess.get("iterations"),
+        "highs_iterations": hi.get("simplex_iterations"),
         "highs_wall_s": hi.get("wall_seconds"),
         "highs_run_s": hi.get("solve_seconds"),
         "highs_rss_mib": hi.get("peak_rss_mib"),
@@ -875,6 +890,15 @@ def comparison_table(report: dict) -> str:
                 d = rel_diff(ref, ok[other]["objective"])
                 verdict = "OK" if d <= REL_TOL else "MISMATCH"
                 lines.append(f"objective essdispatch vs {other}: rel diff {d:.2e} ({verdict})")
+        if "highs" in ok:
+            e, hb = ok["essdispatch"], ok["highs"]
+            lines.append(
+                f"essdispatch end to end / bare cold HiGHS run: "
+                f"{e['timings']['total_seconds'] / hb['solve_seconds']:.2f}"
+                f"   simplex iterations: essdispatch run {_fmt(e.get('iterations'), 'd')}"
+                f" (per-site {_fmt(e.get('site_iterations'), 'd')}), bare HiGHS"
+                f" {_fmt(hb.get('simplex_iterations'), 'd')}"
+            )
         if "pypsa" in ok:
             e, p = ok["essdispatch"], ok["pypsa"]
             lines.append(

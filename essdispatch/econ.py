@@ -126,6 +126,14 @@ def couples_periods(inputs: Inputs) -> bool:
     return econ is not None and bool((econ.demand_charge > 0).any())
 
 
+def capital_recovery_factor(rate: float, lifetime_years: float) -> float:
+    """``CRF = r(1+r)^L / ((1+r)^L − 1)``; ``1/L`` when ``r = 0`` [1/year]."""
+    if rate == 0.0:
+        return 1.0 / lifetime_years
+    g = (1.0 + rate) ** lifetime_years
+    return rate * g / (g - 1.0)
+
+
 # --------------------------------------------------------------------------- calendar
 def month_structure(index: pd.DatetimeIndex, dt_h: float) -> tuple[np.ndarray, np.ndarray, tuple]:
     """Months of the horizon: (month_of_period (T,), k_m (M,), labels).
@@ -411,8 +419,6 @@ def build_economics(model: object, index: pd.DatetimeIndex, dt_h: float) -> Econ
 
     Fixed-size units carry ``p_min = p_max = P·count`` and ``e_min = e_max = E·count``.
     """
-    from essdispatch.econ_keys import capital_recovery_factor
-
     if not uses_economics(model):
         return None
     units = [u for site in model.sites for u in site.storage]

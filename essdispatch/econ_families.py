@@ -36,13 +36,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from essdispatch.core_families import _energy_bounds
 from essdispatch.econ import KW_PER_MW
 from essdispatch.families import (
     Block,
     BlockBuilder,
     Family,
     Variable,
-    _energy_bounds,
     register,
     register_variable,
     variable,

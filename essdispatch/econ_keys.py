@@ -22,6 +22,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from essdispatch.econ import capital_recovery_factor  # noqa: F401  (re-exported)
 from essdispatch.series import rule_error
 
 #: beyond these a number is a unit mistake, not a cost
@@ -206,14 +207,6 @@ class EconomicsBlock(_Model):
                 ]
             )
         return self
-
-
-def capital_recovery_factor(rate: float, lifetime_years: float) -> float:
-    """``CRF = r(1+r)^L / ((1+r)^L − 1)``; ``1/L`` when ``r = 0`` [1/year]."""
-    if rate == 0.0:
-        return 1.0 / lifetime_years
-    g = (1.0 + rate) ** lifetime_years
-    return rate * g / (g - 1.0)
 
 
 def sizing_problems(unit: BaseModel) -> list[tuple[str, str]]:

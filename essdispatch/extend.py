@@ -28,7 +28,12 @@ path or a file, ``path/to/file.py:function``).
 * the baseline: the same inputs without storage (``m.B`` is empty, so ``m.ch``,
   ``m.dis`` and ``m.e`` have no entries and there is no ``m.y``);
 * each rolling window (``operation: rolling``), for the plan on forecasts and the
-  settlement on actuals (``inputs`` is the window; settlement has no ``m.y``);
+  settlement on actuals (``inputs`` is the window, whose period 0 is the window's
+  first period: a constraint between periods reaches no further back than the
+  window; settlement has no ``m.y``). The value of stored energy for
+  ``terminal_value: perfect_foresight`` comes from the declared model without the
+  hook, and the rolling ``total_cost`` is MODEL.md's objective on the settled
+  dispatch (objective terms the hook adds are not in it);
 * the infeasibility explanation, whose elastic re-solve names a user's
   constraint that cannot hold as ``user constraint <component>[<index>]``.
 

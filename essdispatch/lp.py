@@ -54,6 +54,9 @@ class Layout:
     exclusive: bool
     offsets: dict[str, int] = field(default_factory=dict)
     shapes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: the unit of each SOC segment (owner ``segment``, MODEL.md 13)
+    segment_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    _idx: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, inputs: Inputs) -> Layout:
@@ -62,8 +65,15 @@ class Layout:
             shapes[var.name] = var.shape(inputs)
             offsets[var.name] = pos
             pos += shapes[var.name][0] * shapes[var.name][1]
+        seg = inputs.ageing.segment_unit if inputs.ageing is not None else np.zeros(0, np.int64)
         return cls(
-            inputs.n_sites, inputs.n_units, inputs.n_periods, inputs.exclusive, offsets, shapes
+            inputs.n_sites,
+            inputs.n_units,
+            inputs.n_periods,
+            inputs.exclusive,
+            offsets,
+            shapes,
+            seg,
         )
 
     @property
@@ -76,9 +86,14 @@ class Layout:
         return sum(r * c for r, c in self.shapes.values())
 
     def idx(self, name: str) -> np.ndarray:
-        """Column indices of a block, shaped like the block."""
-        rows, cols = self.shapes[name]
-        return self.offsets[name] + np.arange(rows * cols).reshape(rows, cols)
+        """Column indices of a block, shaped like the block (read-only, cached)."""
+        out = self._idx.get(name)
+        if out is None:
+            rows, cols = self.shapes[name]
+            out = self.offsets[name] + np.arange(rows * cols).reshape(rows, cols)
+            out.flags.writeable = False
+            self._idx[name] = out
+        return out
 
     def take(self, x: np.ndarray, name: str) -> np.ndarray:
         """The values of block ``name`` from a solution vector, shaped (owners, periods)."""
@@ -156,24 +171,34 @@ def assemble_lp(inputs: Inputs) -> LinearProgram:
     lay = Layout.of(inputs)
     lo, hi, c, integrality = column_data(inputs, lay)
     rows, cols, vals, lower, upper = [], [], [], [], []
+    shifts: list[tuple[int, int, int]] = []  # (first entry, last entry, row offset)
     families: dict[str, slice] = {}
     blocks: dict[str, RowBlock] = {}
-    n_rows = 0
+    n_rows = n_entries = 0
     for fam in FAMILIES:
         block = fam.build(inputs, lay)
         if block is None:
             continue
-        rows.append(block.rows + n_rows)
-        cols.append(block.cols)
-        vals.append(block.vals)
+        size = 0
+        for r, c_, v in block.parts:
+            rows.append(r)
+            cols.append(c_)
+            vals.append(v)
+            size += r.size
+        shifts.append((n_entries, n_entries + size, n_rows))
+        n_entries += size
         lower.append(block.lower)
         upper.append(block.upper)
         families[fam.name] = slice(n_rows, n_rows + block.n_rows)
         blocks[fam.name] = RowBlock(fam.owner, block.owners, block.width)
         n_rows += block.n_rows
     if rows:
+        row_index = np.concatenate(rows)
+        for a, b, offset in shifts:  # local rows -> rows of the program, in place
+            if offset:
+                row_index[a:b] += offset
         coo = sp.coo_array(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            (np.concatenate(vals), (row_index, np.concatenate(cols))),
             shape=(n_rows, lay.n_cols),
         )
         A = sp.csc_array(coo)

@@ -226,6 +226,8 @@ def compile_model(m: pyo.ConcreteModel, *, with_columns: bool = False) -> Any:
             v.setlb(lb)
             v.setub(ub)
             v.fix()
+    if info.c.shape[0] > 1:
+        raise ValueError(f"the model has {info.c.shape[0]} active objectives; one is needed")
     compiled = list(info.columns)
     position = {id(v): j for j, v in enumerate(expected)}
     extra = [v for v in compiled if id(v) not in position]

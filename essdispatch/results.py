@@ -18,6 +18,9 @@ from essdispatch.families import FAMILIES, RowBlock, owner_count, time_extent
 from essdispatch.inputs import Inputs
 from essdispatch.lp import Layout
 
+#: the largest residual of constraint 1 a result may have [MW] (MODEL.md: below 1e-6)
+BALANCE_TOL_MW = 1e-6
+
 SITE_VARS = ("pv", "cur", "imp", "exp", "shed")
 UNIT_VARS = ("ch", "dis")
 

@@ -39,9 +39,8 @@ from essdispatch.exceptions import ResultsError, ScenarioError, SolveError
 from essdispatch.inputs import Inputs
 from essdispatch.life import assess, check_life_available
 from essdispatch.numerics import coefficient_warnings, inputs_size, size_problems
-from essdispatch.results import DispatchResult, delta_figures
+from essdispatch.results import BALANCE_TOL_MW, DispatchResult, delta_figures
 from essdispatch.solve import SolverOptions
-from essdispatch.testing import BALANCE_TOL_MW
 
 Progress = Callable[[str], None]
 
@@ -74,6 +73,7 @@ def solver_options_from(scenario: Any, overrides: SolverOptions | None = None) -
         threads=overrides.threads if overrides.threads is not None else base.threads,
         highs={**base.highs, **overrides.highs},
         verbose=overrides.verbose,
+        warm_start=overrides.warm_start,
     )
 
 
@@ -467,7 +467,12 @@ def run_loaded(
         check_writable(out_dir)
         check_free_space(out_dir, results_size(inputs, csv))
     opts = solver_options_from(scenario, options)
-    if inputs.econ is not None and getattr(scenario, "operation", None) is not None:
+    operation_block = getattr(scenario, "operation", None)
+    if (
+        inputs.econ is not None
+        and isinstance(operation_block, dict)
+        and operation_block.get("mode", "perfect_foresight") != "perfect_foresight"
+    ):
         raise ScenarioError(
             file or getattr(scenario, "file", None),
             [

@@ -47,6 +47,7 @@ from essdispatch.inputs import Inputs, default_voll
 from essdispatch.numerics import ProblemSize, estimate_size, size_problems
 from essdispatch.series import (
     SeriesContext,
+    SeriesMemo,
     SeriesSpec,
     evaluate_series,
     format_timestamp,
@@ -641,11 +642,14 @@ def load_scenario(path: str | Path) -> Scenario:
     )
 
 
-def scenario_from_dict(data: dict, base_dir: Path, file: str = "<dict>") -> Scenario:
+def scenario_from_dict(
+    data: dict, base_dir: Path, file: str = "<dict>", *, memo: SeriesMemo | None = None
+) -> Scenario:
     """Validate a scenario given as plain data (sweeps, tests); same checks as a file.
 
     ``raw_text`` is the YAML dump of the keys the validated scenario set and
-    ``sha256`` its digest.
+    ``sha256`` its digest. ``memo`` (:class:`essdispatch.series.SeriesMemo`) shares
+    series evaluations between scenarios, e.g. the cases of a sweep.
     """
     if not isinstance(data, Mapping):
         raise ScenarioError(file, [("", f"expected a mapping, got {type(data).__name__}")])
@@ -657,6 +661,7 @@ def scenario_from_dict(data: dict, base_dir: Path, file: str = "<dict>") -> Scen
         sha256=None,
         raw_text=None,
         extra_problems=[],
+        memo=memo,
     )
 
 
@@ -669,6 +674,7 @@ def _build(
     sha256: str | None,
     raw_text: str | None,
     extra_problems: list[tuple[str, str]],
+    memo: SeriesMemo | None = None,
 ) -> Scenario:
     problems = list(extra_problems)
     try:
@@ -680,7 +686,7 @@ def _build(
     problems += size_problems(_scenario_size(model))
     if problems:  # an enormous horizon: evaluate no series of that length
         raise ScenarioError(file, problems)
-    series, more = _resolve_series(model, base_dir, file)
+    series, more = _resolve_series(model, base_dir, file, memo)
     problems += more + _signal_problems(model, series)
     if problems:
         raise ScenarioError(file, problems)
@@ -837,12 +843,12 @@ _PER_UNIT_KINDS = ("profile", "availability")
 
 
 def _resolve_series(
-    model: ScenarioSpec, base_dir: Path, file: str
+    model: ScenarioSpec, base_dir: Path, file: str, memo: SeriesMemo | None = None
 ) -> tuple[dict[str, np.ndarray], list[tuple[str, str]]]:
     """Evaluate every series once; range-check it. Returns (key -> array, problems)."""
     index = horizon_index(model.horizon)
     root = SeriesContext(
-        index=index, dt_h=period_hours(model.horizon), base_dir=base_dir, file=file
+        index=index, dt_h=period_hours(model.horizon), base_dir=base_dir, file=file, memo=memo
     )
     out: dict[str, np.ndarray] = {}
     problems: list[tuple[str, str]] = []

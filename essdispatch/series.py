@@ -244,6 +244,7 @@ class SeriesContext:
     solar : whether the series is a solar per-unit profile (``pvlib`` allowed)
     cache : shared by every series of one scenario (minute grid, parsed CSVs)
     depth : preset nesting depth
+    memo : a :class:`SeriesMemo` shared by several scenarios (the cases of a sweep)
     """
 
     index: pd.DatetimeIndex
@@ -256,6 +257,7 @@ class SeriesContext:
     solar: bool = False
     cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
     depth: int = 0
+    memo: SeriesMemo | None = field(default=None, compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -942,6 +944,8 @@ def evaluate_series(spec: Any, ctx: SeriesContext) -> np.ndarray:
     Dispatches through :data:`SERIES_FORMS`; raises :class:`ScenarioError` at
     ``ctx.key`` for any problem with the data the spec points to.
     """
+    if ctx.memo is not None:
+        return ctx.memo.evaluate(spec, replace(ctx, memo=None))
     form = _FORM_BY_TYPE.get(type(spec))
     if form is None:
         if isinstance(spec, (int, float)) and not isinstance(spec, bool):
@@ -956,3 +960,55 @@ def evaluate_series(spec: Any, ctx: SeriesContext) -> np.ndarray:
         i = int(np.argmax(bad))
         raise ctx.error(f"value {values[i]} is not finite at {format_timestamp(ctx.index[i])}")
     return values
+
+
+class SeriesMemo:
+    """Evaluate each distinct series once across several scenarios (the cases of a sweep).
+
+    Cases usually change numbers, not series, yet every case is validated in full; a
+    pvlib profile costs ~0.2 s per site. Pass one memo to
+    :func:`essdispatch.scenario.scenario_from_dict` for every case. The key is the
+    spec and everything the value depends on: the horizon (first period, length,
+    frequency, time zone) and every field of the :class:`SeriesContext` but the
+    per-scenario cache and the file name (so a field added to the context is part of
+    the key). Errors are not memoised, so each case reports its own.
+    """
+
+    _SKIP = frozenset({"index", "cache", "memo", "file"})
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[Any, ...], np.ndarray] = {}
+        self.hits = 0
+
+    def key(self, spec: Any, ctx: SeriesContext) -> tuple[Any, ...] | None:
+        """The memo key of ``spec`` at ``ctx``; None when it cannot be formed."""
+        import json
+        from dataclasses import fields
+
+        try:
+            plain = spec.model_dump(mode="json") if hasattr(spec, "model_dump") else spec
+            text = json.dumps(plain, sort_keys=True, separators=(",", ":"), default=str)
+            index = ctx.index
+            where = (
+                str(index[0]) if len(index) else "",
+                len(index),
+                index.freqstr,
+                str(index.tz),
+            )
+            rest = tuple(
+                (f.name, str(getattr(ctx, f.name))) for f in fields(ctx) if f.name not in self._SKIP
+            )
+        except (TypeError, ValueError, AttributeError):
+            return None
+        return (type(spec).__name__, text, where, rest)
+
+    def evaluate(self, spec: Any, ctx: SeriesContext) -> np.ndarray:
+        """:func:`evaluate_series`, from the memo when this series was evaluated before."""
+        key = self.key(spec, ctx)
+        if key is None:
+            return evaluate_series(spec, ctx)
+        if key in self.values:
+            self.hits += 1
+        else:
+            self.values[key] = evaluate_series(spec, ctx)
+        return self.values[key]

@@ -21,6 +21,7 @@ import numpy as np
 
 from essdispatch.exceptions import SolveError
 from essdispatch.lp import LinearProgram
+from essdispatch.warmstart import Basis, apply_basis, basis_of
 
 MIP_REL_GAP = 1e-6  # MODEL.md: exclusive mode is solved to a relative gap of at most 1e-6
 
@@ -68,12 +69,16 @@ class SolverOptions:
         split by site or time block gives each part this limit
     threads : HiGHS threads (None: HiGHS default)
     highs : any other HiGHS option by name (e.g. ``{"solver": "ipm"}``)
+    verbose : echo HiGHS's log on stderr
+    warm_start : when a group limit binds after the per-site solves, start the joint
+        simplex from their optimal bases (False: solve it cold)
     """
 
     time_limit_s: float | None = None
     threads: int | None = None
     highs: dict[str, Any] = field(default_factory=dict)
     verbose: bool = False
+    warm_start: bool = True  # start a joint solve from per-site bases (issue 12)
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class SolveResult:
     mip_gap: float | None = None
     iterations: int = 0
     notes: tuple[str, ...] = ()
+    basis: Basis | None = None  # the optimal basis, when asked for (LP only)
 
 
 def termination_of(h: highspy.Highs) -> Termination:
@@ -322,13 +328,21 @@ def _lp_bound_text(info: Any) -> str:
     )
 
 
-def solve_lp(lp: LinearProgram, options: SolverOptions | None = None) -> SolveResult:
+def solve_lp(
+    lp: LinearProgram,
+    options: SolverOptions | None = None,
+    start: Basis | None = None,
+    keep_basis: bool = False,
+) -> SolveResult:
     """Solve ``lp`` with HiGHS; raise :class:`SolveError` unless the result is optimal.
 
     Parameters
     ----------
     lp : the problem (from :func:`essdispatch.lp.assemble_lp` or the Pyomo route)
     options : solver options
+    start : a basis to start simplex from (LP only; refused with a note when it does
+        not fit, and the solve runs cold)
+    keep_basis : return the optimal basis in :attr:`SolveResult.basis` (LP only)
 
     Returns
     -------
@@ -338,8 +352,13 @@ def solve_lp(lp: LinearProgram, options: SolverOptions | None = None) -> SolveRe
     options = options or SolverOptions()
     t0 = time.perf_counter()
     h = highs_for(lp, options)
+    notes: list[str] = []
+    if start is not None and not lp.is_mip:
+        refused = apply_basis(h, lp, start)
+        if refused:
+            notes.append(refused)
     t1 = time.perf_counter()
-    notes = run_highs(h)
+    notes += run_highs(h)
     t2 = time.perf_counter()
     term = termination_of(h)
     info = h.getInfo()
@@ -371,4 +390,5 @@ def solve_lp(lp: LinearProgram, options: SolverOptions | None = None) -> SolveRe
         mip_gap=float(info.mip_gap) if lp.is_mip else None,
         iterations=int(info.simplex_iteration_count),
         notes=tuple(notes),
+        basis=basis_of(h) if keep_basis and not lp.is_mip else None,
     )

@@ -43,7 +43,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,7 @@ from essdispatch.sweep_file import (  # the file side of sweeps, re-exported her
     load_sweep,
     parse_key_path,
 )
+from essdispatch.warmstart import shared_bases
 
 __all__ = [
     "Case",
@@ -212,13 +213,16 @@ def execute_case(
     try:
         # in a Dask worker (a daemon process) per-site solves stay in the process: the
         # cluster already uses the cores and a daemon may not start a process pool
-        outcome = run_loaded(
-            scenario,
-            None,
-            options=options,
-            file=scenario.file,
-            workers=1 if in_worker else None,
-        )
+        # cases of one structure (same sites and units, other costs or bounds) start from
+        # the basis of a case this process solved before (issue 12)
+        with shared_bases():
+            outcome = run_loaded(
+                scenario,
+                None,
+                options=options,
+                file=scenario.file,
+                workers=1 if in_worker else None,
+            )
     except EssDispatchError as exc:
         return CaseOutcome(
             ok=False,
@@ -244,10 +248,7 @@ def _case_options(scenario: Scenario, options: SolverOptions | None) -> SolverOp
         return options
     if block is not None and block.threads is not None:
         return options
-    base = options or SolverOptions()
-    return SolverOptions(
-        time_limit_s=base.time_limit_s, threads=1, highs=dict(base.highs), verbose=base.verbose
-    )
+    return replace(options or SolverOptions(), threads=1)
 
 
 # --------------------------------------------------------------------------- the index
@@ -278,7 +279,7 @@ def flatten_figures(summary: Mapping[str, Any]) -> dict[str, float]:
         if fig in base:
             _flatten(f"baseline.{fig}", base[fig], out)
     solver = summary.get("solver") or {}
-    for key in ("solve_seconds", "build_seconds", "variables", "constraints"):
+    for key in ("solve_seconds", "build_seconds", "variables", "constraints", "iterations"):
         if key in solver:
             _flatten(f"solver.{key}", solver[key], out)
     if "total_seconds" in (summary.get("timings") or {}):

@@ -11,14 +11,13 @@ one :class:`~essdispatch.exceptions.ScenarioError`. Running the cases is
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import itertools
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from essdispatch.exceptions import ScenarioError
 from essdispatch.scenario import Scenario, load_scenario, scenario_from_dict
-from essdispatch.series import validation_problems
+from essdispatch.series import SeriesMemo, validation_problems
 
 #: hex digits of the case hash that name its folder
 HASH_DIGITS = 12
@@ -382,51 +381,6 @@ def expand_cases(spec: SweepSpec) -> list[tuple[str, dict[str, Any]]]:
     return [(f"{n},{label}", {**sets, **p}) for n, sets in named for label, p in grid]
 
 
-@contextlib.contextmanager
-def _shared_series() -> Iterator[None]:
-    """Evaluate each distinct series once while the cases of a sweep are validated.
-
-    Cases usually change numbers, not series, yet every case is validated in full;
-    a pvlib profile costs ~0.2 s per site. The memo key is everything the value
-    depends on (the spec, the horizon, the data folder, the key path, the site's
-    location, the solar flag); errors are not memoised, so each case reports its own.
-    """
-    from essdispatch import scenario as scenario_module
-
-    original = scenario_module.evaluate_series
-    memo: dict[tuple[Any, ...], np.ndarray] = {}
-
-    def evaluate(spec: Any, ctx: Any) -> np.ndarray:
-        try:
-            plain = spec.model_dump(mode="json") if hasattr(spec, "model_dump") else spec
-            index = ctx.index
-            key = (
-                type(spec).__name__,
-                _canonical(plain),
-                str(index[0]) if len(index) else "",
-                len(index),
-                index.freqstr,
-                str(index.tz),
-                ctx.dt_h,
-                str(ctx.base_dir),
-                ctx.key,
-                ctx.lat,
-                ctx.lon,
-                ctx.solar,
-            )
-        except (TypeError, ValueError, AttributeError):
-            return original(spec, ctx)
-        if key not in memo:
-            memo[key] = original(spec, ctx)
-        return memo[key]
-
-    scenario_module.evaluate_series = evaluate
-    try:
-        yield
-    finally:
-        scenario_module.evaluate_series = original
-
-
 def load_sweep(path: str | Path) -> Sweep:
     """Read a sweep file, load its base scenario, expand and validate every case.
 
@@ -487,8 +441,7 @@ def load_sweep(path: str | Path) -> Sweep:
         if name in seen:
             problems.append((f"case {name}", f"two cases have this name (#{seen[name]}, #{i})"))
         seen.setdefault(name, i)
-    with _shared_series():
-        cases = _validate_cases(expanded, base, file, problems)
+    cases = _validate_cases(expanded, base, file, problems)
     if problems:
         shown = problems[:MAX_PROBLEMS]
         if len(problems) > MAX_PROBLEMS:
@@ -503,7 +456,12 @@ def _validate_cases(
     file: str,
     problems: list[tuple[str, str]],
 ) -> list[Case]:
-    """Apply each case's overrides to the base and validate it; problems are appended."""
+    """Apply each case's overrides to the base and validate it; problems are appended.
+
+    The cases share one :class:`~essdispatch.series.SeriesMemo`: each distinct series
+    is evaluated once for the whole sweep.
+    """
+    memo = SeriesMemo()
     base_data = base.to_dict()
     defaults = base.model.model_dump(mode="json")
     cases: list[Case] = []
@@ -519,7 +477,9 @@ def _validate_cases(
         if bad:
             continue
         try:
-            scenario = scenario_from_dict(data, base_dir=base.base_dir, file=f"{file} case {name}")
+            scenario = scenario_from_dict(
+                data, base_dir=base.base_dir, file=f"{file} case {name}", memo=memo
+            )
         except ScenarioError as e:
             problems.extend(
                 (f"case {name}: {k}" if k else f"case {name}", m) for k, m in e.problems

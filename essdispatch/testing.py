@@ -16,9 +16,19 @@ import scipy.sparse as sp
 
 from essdispatch.inputs import Inputs, default_voll
 from essdispatch.lp import LinearProgram
-from essdispatch.results import DispatchResult
+from essdispatch.results import BALANCE_TOL_MW, DispatchResult
 
-BALANCE_TOL_MW = 1e-6
+__all__ = [
+    "BALANCE_TOL_MW",
+    "assert_energy_balance",
+    "assert_lp_equal",
+    "assert_results_folder",
+    "assert_soc_within_bounds",
+    "assert_storage_dynamics",
+    "assert_terminal_rule",
+    "assert_valid_result",
+    "make_inputs",
+]
 
 
 def assert_lp_equal(a: LinearProgram, b: LinearProgram, tol: float = 1e-12) -> None:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from essdispatch.ageing import curve_presets, nrel_cycle_phi, segment_costs
 from essdispatch.diagnostics import shadow_prices
-from essdispatch.dispatch import solve_dispatch, solve_joint
+from essdispatch.dispatch import SolveStats, solve_dispatch, solve_joint
 from essdispatch.exceptions import ScenarioError
 from essdispatch.lp import assemble_lp
 from essdispatch.model import build_model, compile_model
@@ -297,25 +297,7 @@ AGEING = {
 
 def test_per_site_decomposition_equals_joint():
     inp = inputs_of(fleet(AGEING))
-    joint = solve_joint(
-        inp,
-        SolverOptions(),
-        type(
-            "S",
-            (),
-            {
-                "build_seconds": 0.0,
-                "transfer_seconds": 0.0,
-                "solve_seconds": 0.0,
-                "extract_seconds": 0.0,
-                "variables": 0,
-                "constraints": 0,
-                "status": "",
-                "termination": "",
-                "mip_gap": None,
-            },
-        )(),
-    )
+    joint = solve_joint(inp, SolverOptions(), SolveStats())
     split, stats = solve_dispatch(inp, decompose=True, workers=1)
     assert "site" in stats.route
     assert split.objective == pytest.approx(joint.objective, rel=1e-8)
@@ -489,3 +471,37 @@ def test_declared_families_compile_to_the_direct_lp(
     split, _ = solve_dispatch(inp, decompose=True, workers=1)
     joint, _ = solve_dispatch(inp, decompose=False)
     assert split.objective == pytest.approx(joint.objective, rel=1e-7, abs=1e-6)
+
+
+def test_warm_started_joint_equals_cold_with_segments_and_limits():
+    """A binding group tie forces the joint solve; it starts from the per-site bases (SOC
+    segments and cycle limits included) and reaches the cold optimum."""
+    from essdispatch.dispatch import _solve_sites
+    from essdispatch.solve import solve_lp
+    from essdispatch.warmstart import joint_basis, site_columns
+
+    data = fleet(AGEING)
+    for site in data["sites"]:
+        site["solar"] = {"mw": 8.0}
+        site["load"] = 0.5
+    data["signals"] = {
+        "buy_price": 1000.0,
+        "sell_price": {"hourly": [100.0 + 10 * h for h in range(24)]},
+    }
+    data["groups"] = [{"name": "tie", "sites": ["s0", "s1", "s2"], "export_limit_mw": 4.0}]
+    inputs = inputs_of(data)
+    warm, stats = solve_dispatch(inputs)
+    cold = solve_joint(inputs, SolverOptions(warm_start=False))
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-7, abs=1e-6)
+    assert "warm-started" in stats.route, stats.notes
+    lp = assemble_lp(inputs)
+    solved = _solve_sites(inputs, None, SolveStats(), 1, lambda _m: None, keep_basis=True)
+    parts = []
+    for sites, _res, (basis, keys) in solved:
+        units = np.flatnonzero(np.isin(inputs.unit_site, sites))
+        sub = assemble_lp(inputs.subset_sites(sites)).layout
+        parts.append((site_columns(lp.layout, sub, sites, units), basis, keys))
+    start, why = joint_basis(lp, parts)
+    assert why is None and start is not None and start.n_basic == lp.n_rows
+    sol = solve_lp(lp, None, start=start)
+    assert sol.objective == pytest.approx(cold.objective, rel=1e-7, abs=1e-6)

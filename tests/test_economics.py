@@ -732,3 +732,109 @@ def test_scenarios_md_economics_example_validates():
     assert inputs.econ.sized.tolist() == [True]
     run, base = solve(data)
     assert_energy_balance(run)
+
+
+def test_sized_unit_pinned_at_its_optimum_equals_the_fixed_unit():
+    """Solve a sized unit; pin the bounds at the optimal (Pn, En): same objective; a fixed-size
+    unit with those ratings: same objective less the investment term, same cash figures."""
+    data = _random_case(12, n_sites=1)
+    unit0 = data["sites"][0]["storage"][0]
+    if "sizing" not in unit0:
+        unit0.pop("power_mw"), unit0.pop("energy_mwh")
+        unit0["sizing"] = dict(SIZED, duration_h={"min": 1, "max": 4})
+    run, _ = solve(data)
+    name = unit0["name"]
+    p, e = run.figures["sized_power_mw"][name], run.figures["sized_energy_mwh"][name]
+    assert p > 0.1 and e > 0.1
+    pinned = copy.deepcopy(data)
+    sz = pinned["sites"][0]["storage"][0]["sizing"]
+    sz["power_mw"], sz["energy_mwh"] = {"min": p, "max": p}, {"min": e, "max": e}
+    sz.pop("duration_h", None)
+    run_pinned, _ = solve(pinned)
+    assert run_pinned.objective == pytest.approx(run.objective, abs=1e-6 * abs(run.objective))
+    fixed = copy.deepcopy(data)
+    u = fixed["sites"][0]["storage"][0]
+    u.pop("sizing")
+    u["power_mw"], u["energy_mwh"] = p, e
+    run_fixed, _ = solve(fixed)
+    inv = run.figures["investment_cost"]
+    assert run_fixed.objective == pytest.approx(run.objective - inv, abs=1e-6 * abs(run.objective))
+    assert run_fixed.figures["cash_cost"] == pytest.approx(
+        run.figures["cash_cost"] - inv, abs=1e-6 * abs(run.objective)
+    )
+    assert run_fixed.figures["investment_cost"] == 0.0
+
+
+def test_rolling_operation_with_economics_keys_is_refused():
+    from essdispatch.run import run_loaded
+
+    data = scenario(
+        [{"name": "a", "storage": [unit(sizing=SIZED)]}],
+        "2026-06-01 00:00",
+        "2026-06-03 00:00",
+        price={"hourly": [10] * 12 + [90] * 12},
+        operation={"mode": "rolling", "window": "24h", "lookahead": "0h"},
+    )
+    sc = scenario_from_dict(data, HERE, file="roll.yaml")
+    with pytest.raises(ScenarioError, match="roll.yaml: operation: rolling operation does not"):
+        run_loaded(sc, None)
+    data["operation"] = {"mode": "perfect_foresight"}
+    out = run_loaded(scenario_from_dict(data, HERE), None)
+    assert out.summary["sized_energy_mwh"]["bess"] >= 0
+
+
+@pytest.mark.skipif(not FACTORY.exists(), reason="example scenario not present")
+def test_console_and_compare_show_cash_first(tmp_path):
+    from click.testing import CliRunner
+
+    from essdispatch.cli import cli
+    from essdispatch.compare import compare_table
+
+    result = CliRunner().invoke(cli, ["run", str(FACTORY), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("  ")]
+    assert lines[0].lstrip().startswith("cash cost")
+    assert "carbon cost" in lines[1] and "unserved cost" in lines[1]
+    assert any(line.lstrip().startswith("finance: NPV") for line in lines)
+    assert any(line.lstrip().startswith("assumptions:") for line in lines)
+    folder = tmp_path / "xian-ci-factory-demand-charge-week"
+    table = compare_table([folder, folder])
+    figures = list(dict.fromkeys(table.index.get_level_values("figure")))
+    assert figures[:4] == ["cash_cost", "cash_savings", "carbon_cost", "unserved_cost"]
+
+
+@pytest.mark.parametrize("seed", [10, 12, 17])
+def test_warm_started_joint_equals_cold_with_sized_units(seed):
+    """A binding group tie forces the joint solve; it starts from the per-site bases (sized
+    units, demand charges, compensation, capacity payment included) and reaches the cold
+    optimum; the assembled basis has one basic column per row."""
+    from essdispatch.lp import assemble_lp
+    from essdispatch.solve import SolverOptions, solve_lp
+    from essdispatch.warmstart import joint_basis, site_columns
+
+    data = _random_case(seed, n_sites=3)
+    data["groups"] = [{"name": "tie", "sites": ["s0", "s1", "s2"], "export_limit_mw": 3.0}]
+    inputs = prepare_inputs(scenario_from_dict(data, HERE))
+    warm, stats = solve_dispatch(inputs)
+    cold = solve_joint(inputs, SolverOptions(warm_start=False))
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-7, abs=1e-6)
+    assert warm.figures["cash_cost"] == pytest.approx(cold.figures["cash_cost"], rel=1e-6, abs=1e-4)
+    assert "group limit binds" in " ".join(stats.notes) or stats.route.startswith("joint")
+    lp = assemble_lp(inputs)
+    solved = _solve_sites(inputs)
+    parts = []
+    for sites, _res, (basis, keys) in solved:
+        units = np.flatnonzero(np.isin(inputs.unit_site, sites))
+        sub = assemble_lp(inputs.subset_sites(sites)).layout
+        parts.append((site_columns(lp.layout, sub, sites, units), basis, keys))
+    start, why = joint_basis(lp, parts)
+    assert why is None and start is not None and start.n_basic == lp.n_rows
+    sol = solve_lp(lp, None, start=start)
+    assert sol.objective == pytest.approx(cold.objective, rel=1e-7, abs=1e-6)
+
+
+def _solve_sites(inputs):
+    from essdispatch.dispatch import SolveStats
+    from essdispatch.dispatch import _solve_sites as solve_sites
+
+    return solve_sites(inputs, None, SolveStats(), 1, lambda _m: None, keep_basis=True)

@@ -254,3 +254,37 @@ def test_hook_errors_from_python_are_scenario_errors(ramp_file: Path):
     assert isinstance(info.value, ScenarioError)
     with pytest.raises(ExtensionError, match="not callable"):
         run_scenario(ramp_file, None, extend=42)
+
+
+def test_per_site_hook_in_worker_processes_and_in_this_process(tmp_path: Path):
+    # the two-site case with a per-site hook (imp ≤ 0.5 MW at each site, so 0.5 MW shed
+    # at each at voll 10 000): cost 5 + 10 + 2·5 000 = 10 015, whether the sites are
+    # solved in worker processes (a module-level hook pickles) or, for a lambda, here
+    from essdispatch.dispatch import solve_dispatch
+    from essdispatch.scenario import load_scenario, prepare_inputs
+
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO)
+    inputs = prepare_inputs(load_scenario(path))
+    hook = Extension.of(half_import)
+    result, stats = solve_dispatch(inputs, extension=hook, workers=2)
+    assert stats.route == "per-site" and stats.subproblems == 2
+    assert result.objective == pytest.approx(10_015.0, abs=1e-6)
+    # one more MW of import at a site saves voll − price: duals −9 990 (a), −9 980 (b)
+    assert result.duals["half_import"] == pytest.approx([-9_990.0, -9_980.0], abs=1e-6)
+
+    def local(m, inputs):
+        half_import(m, inputs)
+
+    local.couples_sites = False
+    result, stats = solve_dispatch(inputs, extension=Extension.of(local), workers=2)
+    assert stats.route == "per-site"
+    assert result.objective == pytest.approx(10_015.0, abs=1e-6)
+
+
+def half_import(m, inputs):
+    """imp[s,t] ≤ 0.5 MW at every site."""
+    m.half_import = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.imp[s, t] <= 0.5)
+
+
+half_import.couples_sites = False

@@ -347,3 +347,22 @@ def test_counts_of_inputs_matches_estimate():
     assert (c.no_grid_charge_sites, c.no_grid_charge_units, c.exclusive) == (1, 1, True)
     lp = assemble_lp(inp)
     assert inputs_size(inp).rows == lp.n_rows
+
+
+def test_compile_keeps_fixed_and_unused_columns_and_refuses_two_objectives():
+    import pyomo.environ as pyo
+
+    inp = make_inputs(pv=[0, 0], buy_price=[10, 100], units=[UNIT])
+    m = build_model(inp)
+    m.ch[0, 1].fix(0.25)
+    m.spare = pyo.Var(bounds=(0, 1))  # in no row and not in the objective
+    lp = compile_model(m)
+    base = assemble_lp(inp)
+    assert lp.n_cols == base.n_cols  # the unused user variable is dropped, ours are kept
+    j = base.layout.idx("ch")[0, 1]
+    assert lp.col_lower[j] == lp.col_upper[j] == 0.25
+    assert m.ch[0, 1].fixed and m.ch[0, 1].lb == 0.0  # the model is left as it was
+    assert_lp_equal(replace(lp, col_lower=base.col_lower, col_upper=base.col_upper), base)
+    m.other = pyo.Objective(expr=m.imp[0, 0])
+    with pytest.raises(ValueError, match="2 active objectives"):
+        compile_model(m)

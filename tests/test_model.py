@@ -292,3 +292,47 @@ def test_baseline_equals_closed_form():
     assert r.figures["emissions_tco2"]["average"] == pytest.approx(
         0.5 * np.sum(ci * (imp - exp_)), abs=1e-6
     )
+
+
+# ------------------------------------------------------------------ figures kept
+def _figures_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "scenario_figures.py"
+    spec = importlib.util.spec_from_file_location("scenario_figures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _recorded() -> dict:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "scenario_figures_main.json"
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) if "year" in n else n for n in sorted(_recorded())],
+)
+def test_every_scenario_gives_the_figures_recorded_before_the_registry(name):
+    # benchmarks/scenario_figures_main.json was recorded from main before the model was
+    # declared once (issue 11); every number of summary.json must stay within 1e-9 relative
+    figs = _figures_module()
+    root = figs.ROOT / "scenarios" / name
+    got = figs.figures_of(root)
+    want = _recorded()[name]
+    assert set(want) <= set(got)
+    # Multi-site fleets now start their per-site and joint solves from other optimal bases
+    # (issue 12), which may end on another vertex of the same optimal face: every figure of
+    # MODEL.md stays equal, but the diagnostics that describe the vertex (hours at a limit
+    # or an SOC bound, mean shadow prices) may move (MODEL.md, "Alternative optima").
+    single_site = ("yulin-pv-storage", "poyang-fishery", "shaanxi-ci-factory")
+    vertex_free = name.startswith(single_site)  # one site: one LP, solved cold as before
+    for key, value in want.items():
+        if key.startswith("diagnostics/") and not vertex_free:
+            continue
+        assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-6), key

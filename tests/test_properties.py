@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from essdispatch.dispatch import solve_dispatch, solve_joint
 from essdispatch.inputs import Inputs, default_voll
 from essdispatch.model import build_model, solve_model
+from essdispatch.solve import SolverOptions
 from essdispatch.testing import assert_valid_result
 
 PROPS = settings(
@@ -167,8 +168,12 @@ def test_binding_group_falls_back_to_joint_solve():
         carbon_price=0.0,
     )
     r, stats = solve_dispatch(inp)
-    assert stats.route == "joint (group limit binds without storage)"
+    assert stats.route == "closed form (no storage)"
     assert r.figures["curtailed_mwh"] == pytest.approx(8.0, abs=1e-9)
+    assert r.objective == pytest.approx(-600.0, abs=1e-9)
+    # the same without warm starts (the option concerns storage fleets only)
+    r, stats = solve_dispatch(inp, SolverOptions(warm_start=False))
+    assert stats.route == "closed form (no storage)"
     assert r.objective == pytest.approx(-600.0, abs=1e-9)
 
 
@@ -286,7 +291,7 @@ def test_group_that_binds_only_with_storage_is_caught_after_per_site_solve():
         terminal=("free", "free"),
     )
     r, stats = solve_dispatch(inp)
-    assert stats.route == "joint (group limit binds)"
+    assert stats.route == "joint, warm-started from the per-site bases (group limit binds)"
     assert (r.exp.sum(axis=0) <= 12 + 1e-6).all()
     assert r.objective == pytest.approx(-1320.0, abs=1e-6)
     # 6 MWh stay unused, so one more MW of tie is worth the price of that period:
@@ -298,6 +303,10 @@ def test_storage_free_problem_in_time_blocks_equals_joint():
     from essdispatch import dispatch
 
     inp = random_fleet(7, 3, 0, 400, group_export=15.0).without_storage()
+    # a negative effective buy price somewhere: the closed form does not apply
+    buy = inp.buy_price.copy()
+    buy[0, 5] = -1000.0
+    inp = replace(inp, buy_price=buy, sell_price=np.minimum(inp.sell_price, buy))
     blocks, stats = solve_dispatch(inp)
     assert stats.route.startswith("time blocks") and stats.subproblems == 3
     joint = solve_joint(inp)
