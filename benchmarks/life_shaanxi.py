@@ -25,7 +25,9 @@ R_PER_KWH = 465.0
 def variant(text: str, name: str, block: str, degradation: str) -> str:
     anchor = "        degradation_cost: 68\n"
     assert anchor in text
-    return text.replace(anchor, f"        degradation_cost: {degradation}\n        ageing: {block}\n", 1)
+    return text.replace(
+        anchor, f"        degradation_cost: {degradation}\n        ageing: {block}\n", 1
+    )
 
 
 def main() -> None:
@@ -49,12 +51,16 @@ def main() -> None:
     table = {"equivalent_linear_cost_per_mwh": eq, "cycles_to_eol_full_depth": 1 / phi1}
     for key, body in variants.items():
         path = src.with_name(f"_life-{key}-{which}.yaml")
-        path.write_text(body.replace(f"name: shaanxi-fleet-1100mwh-{which}",
-                                     f"name: life-{key}-{which}", 1), encoding="utf-8")
+        path.write_text(
+            body.replace(f"name: shaanxi-fleet-1100mwh-{which}", f"name: life-{key}-{which}", 1),
+            encoding="utf-8",
+        )
         t0 = time.perf_counter()
-        outcome = run_scenario(path, out=out)
+        try:
+            outcome = run_scenario(path, out=out)
+        finally:
+            path.unlink()
         wall = time.perf_counter() - t0
-        path.unlink()
         s = outcome.summary
         table[key] = {
             "wall_s": wall,
@@ -69,8 +75,12 @@ def main() -> None:
             "life": {
                 u: {
                     k: v.get("assessment", {}).get(k)
-                    for k in ("fade_per_year", "end_of_life_year", "soh_end_of_horizon",
-                              "rainflow_mean_depth")
+                    for k in (
+                        "fade_per_year",
+                        "end_of_life_year",
+                        "soh_end_of_horizon",
+                        "rainflow_mean_depth",
+                    )
                 }
                 | {"lp_vs_assessed_cycle_fade": v.get("lp_vs_assessed_cycle_fade")}
                 for u, v in s["life"].items()
