@@ -608,13 +608,9 @@ class HealthTracker:
         if seg_dis is not None and a.n_segments:
             per_seg = window.dt_h * a.segment_cost * seg_dis.sum(axis=1)
             np.add.at(cost, a.segment_unit, per_seg)
+        energy_new = window.energy / np.where(self.active, self.soh, 1.0)  # E before fading
         with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.where(
-                self.active,
-                cost
-                / (a.replacement_per_mwh * window.energy / np.where(self.active, self.soh, 1.0)),
-                0.0,
-            )
+            share = np.where(self.active, cost / (a.replacement_per_mwh * energy_new), 0.0)
         self.used += np.nan_to_num(share)
         self.soh = np.clip(1.0 - (1.0 - a.end_of_life_soh) * self.used, 0.05, 1.0)
         self.history.append([float(v) for v in self.soh])

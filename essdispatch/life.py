@@ -223,6 +223,13 @@ def check_life_available(inputs: Any, file: Any) -> None:
     )
 
 
+def _extend(traj: list[float], n: int) -> np.ndarray:
+    """An SOH trajectory lengthened to ``n`` entries, its last year's fade continuing."""
+    t = np.asarray(traj, dtype=float)
+    step = float(t[-2] - t[-1]) if t.size > 1 else 0.0
+    return np.concatenate([t, t[-1] - step * np.arange(1, n - t.size + 1)])
+
+
 def life_finance(run: Any, baseline: Any, block: Any, life: dict[str, Any]) -> dict[str, Any]:
     """Project finance with the assessed state of health (issue 17 item 4).
 
@@ -243,21 +250,7 @@ def life_finance(run: Any, baseline: Any, block: Any, life: dict[str, Any]) -> d
     L = block.lifetime_years
     trajs = [life[inp.unit_names[b]]["assessment"]["soh_by_year"] for b in units]
     n = max(len(t) for t in trajs)
-    padded = np.array(
-        [
-            np.concatenate(
-                [
-                    t,
-                    np.full(
-                        n - len(t),
-                        t[-1]
-                        - (t[-2] - t[-1] if len(t) > 1 else 0.0) * np.arange(1, n - len(t) + 1),
-                    ),
-                ]
-            )
-            for t in trajs
-        ]
-    )
+    padded = np.array([_extend(t, n) for t in trajs])
     fleet = (w[:, None] * padded).sum(axis=0)
     threshold = float((w * a.end_of_life_soh[units]).sum())
     cap, augmented = capacity_by_year(list(fleet), L, threshold)
