@@ -319,6 +319,26 @@ def life_lines(summary: dict[str, Any], max_units: int = 5) -> list[str]:
             if ratio is not None:
                 text += f"; LP/assessed cycle fade {ratio:.2f}"
         lines.append(text)
+    limits = (summary.get("diagnostics") or {}).get("shadow_prices", {}).get("cycle_limits", {})
+    cur = summary.get("currency", "")
+    for name, unit in list(limits.items())[:max_units]:
+        for key, info in unit.items():
+            if key == "cycles_per_day" and info["days_binding"]:
+                lines.append(
+                    f"  {name}: {info['limit']:g} cycles/day binds on {info['days_binding']} of"
+                    f" {info['days']} days; one more cycle is worth up to"
+                    f" {info['value_per_cycle_max']:,.0f} {cur}"
+                )
+            elif key == "cycles_per_year" and info["binding"]:
+                lines.append(
+                    f"  {name}: {info['limit']:g} cycles/year binds; one more cycle is worth"
+                    f" {info['value_per_cycle']:,.0f} {cur}"
+                )
+            elif key == "throughput_per_year" and info["binding"]:
+                lines.append(
+                    f"  {name}: {info['limit_mwh']:g} MWh/year throughput binds; one more MWh is"
+                    f" worth {info['value_per_mwh']:,.2f} {cur}"
+                )
     fin = (summary.get("finance") or {}).get("with_assessed_fade") or {}
     if fin.get("available"):
         irr = fin.get("irr")
