@@ -39,7 +39,8 @@ from pydantic import (
     model_validator,
 )
 
-from essdispatch.ageing import AgeingSpec, build_ageing
+from essdispatch.ageing import build_ageing
+from essdispatch.ageing_keys import AgeingSpec
 from essdispatch.econ import build_economics
 from essdispatch.econ_keys import CostPerKW, EconomicsBlock, Hours, Sizing, sizing_problems
 from essdispatch.exceptions import ScenarioError
