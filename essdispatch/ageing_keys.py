@@ -112,3 +112,13 @@ class AgeingSpec(_Model):
         if problems:
             raise rule_error(problems)
         return self
+
+
+class LifeBlock(_Model):
+    """The top-level ``life:`` block: project-level settings of the life assessment."""
+
+    redispatch_years: bool = Field(
+        False,
+        description="with economics: re-solve the horizon for every project year at the"
+        " usable energy the assessment leaves (one solve per distinct capacity)",
+    )

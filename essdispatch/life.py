@@ -230,14 +230,68 @@ def _extend(traj: list[float], n: int) -> np.ndarray:
     return np.concatenate([t, t[-1] - step * np.arange(1, n - t.size + 1)])
 
 
-def life_finance(run: Any, baseline: Any, block: Any, life: dict[str, Any]) -> dict[str, Any]:
+def redispatched_years(
+    run: Any, baseline: Any, life: dict[str, Any], lifetime: int, resolve: Any
+) -> dict[str, Any]:
+    """Re-solve the horizon for every project year at the usable energy the assessment
+    leaves: each assessed unit's own SOH trajectory with augmentation at its end-of-life
+    SOH (:func:`capacity_by_year`); energy ``E·cap``, segment costs ``c_j/cap``
+    (:class:`essdispatch.ageing.HealthTracker`). One solve per distinct capacity vector.
+
+    Returns per year (1…L): ``capacity`` (B,), ``gross`` (cash savings before degradation
+    and investment), ``degradation``, ``discharge_mwh`` for the horizon, and per unit the
+    augmentation years."""
+    from essdispatch.ageing import HealthTracker
+    from essdispatch.econ import unit_figures
+
+    inp = run.inputs
+    a = inp.ageing
+    caps = np.ones((lifetime, inp.n_units))
+    augmented: dict[str, list[int]] = {}
+    for b in np.flatnonzero(a.has):
+        name = inp.unit_names[b]
+        traj = life.get(name, {}).get("assessment", {}).get("soh_by_year")
+        if traj:
+            caps[:, b], augmented[name] = capacity_by_year(traj, lifetime, a.end_of_life_soh[b])
+    tracker = HealthTracker.of(inp)
+    base_cash = float(baseline.figures["cash_cost"])
+    solved: dict[tuple, dict[str, float]] = {}
+    years = []
+    for cap in caps:
+        key = tuple(np.round(cap, 6))
+        if key not in solved:
+            if tracker is not None:
+                tracker.soh = cap.copy()
+                faded = tracker.apply(inp)
+            else:
+                faded = inp
+            r = resolve(faded) if np.any(cap < 1.0) else run
+            terms = unit_figures(r)
+            solved[key] = {
+                "gross": base_cash
+                - float(r.figures["cash_cost"])
+                + float(terms["degradation"].sum())
+                + float(terms["investment"].sum()),
+                "degradation": float(terms["degradation"].sum()),
+                "discharge_mwh": inp.dt_h * float(r.dis.sum()),
+            }
+        years.append({"capacity": cap, **solved[key]})
+    return {"years": years, "augmented": augmented, "solves": len(solved)}
+
+
+def life_finance(
+    run: Any, baseline: Any, block: Any, life: dict[str, Any], resolve: Any = None
+) -> dict[str, Any]:
     """Project finance with the assessed state of health (issue 17 item 4).
 
     The economics block's constant fade is replaced by the fleet's assessed SOH trajectory
     (energy-weighted over the assessed units, :func:`capacity_by_year`), with augmentation
     back to full capacity, paid at the units' replacement cost, in each year whose
-    capacity would fall below the energy-weighted end-of-life SOH. NPV, IRR, paybacks and
-    LCOS are recomputed by :mod:`essdispatch.finance` on that table.
+    capacity would fall below the energy-weighted end-of-life SOH; the operating value
+    scales with capacity. With ``resolve`` (``life: {redispatch_years: true}``) each year is
+    instead re-solved at its faded energy (:func:`redispatched_years`, each unit augmented
+    at its own threshold). NPV, IRR, paybacks and LCOS are recomputed with
+    :mod:`essdispatch.finance` on that table.
     """
     from essdispatch.finance import cash_flow_table, finance_case, irr, lcos, npv, payback_years
 
@@ -266,6 +320,24 @@ def life_finance(run: Any, baseline: Any, block: Any, life: dict[str, Any]) -> d
     table["degradation_cost"] = case.annual_degradation_cost * factor
     table["replacement"] = replacement
     table["discharge_mwh"] = case.annual_discharge_mwh * factor
+    redispatch = None
+    if resolve is not None:
+        redispatch = redispatched_years(run, baseline, life, L, resolve)
+        H = inp.n_periods * inp.dt_h / 8760.0
+        rows = redispatch["years"]
+        cap = np.array([float((w * r["capacity"][units]).sum()) for r in rows])
+        factor = np.concatenate([[0.0], cap])
+        table["capacity_factor"] = factor
+        table["gross_value"] = np.concatenate([[0.0], [r["gross"] / H for r in rows]]) * grow
+        table["degradation_cost"] = np.concatenate([[0.0], [r["degradation"] / H for r in rows]])
+        table["discharge_mwh"] = np.concatenate([[0.0], [r["discharge_mwh"] / H for r in rows]])
+        per_unit = a.replacement_per_mwh * inp.energy
+        augmented = sorted({y for ys in redispatch["augmented"].values() for y in ys})
+        replacement = np.zeros(len(y))
+        for name, ys in redispatch["augmented"].items():
+            b = inp.unit_names.index(name)
+            replacement[np.isin(y, ys)] += per_unit[b]
+        table["replacement"] = replacement
     net = (
         table["gross_value"]
         - table["degradation_cost"]
@@ -291,8 +363,19 @@ def life_finance(run: Any, baseline: Any, block: Any, life: dict[str, Any]) -> d
         "augmentation_years": augmented,
         "augmentation_cost": aug_cost,
         "augmentation_threshold_soh": threshold,
+        "redispatched_years": redispatch is not None,
+        **(
+            {
+                "redispatch_solves": redispatch["solves"],
+                "augmentation_years_by_unit": redispatch["augmented"],
+                "gross_value_by_year": [float(v) for v in table["gross_value"].to_numpy()[1:]],
+            }
+            if redispatch is not None
+            else {}
+        ),
         "note": "the economics block's calendar/cycle fade and replacement are replaced by"
-        " the assessed SOH trajectory and augmentation at end of life",
+        " the assessed SOH trajectory and augmentation at end of life"
+        + ("; every year re-solved at its faded energy" if redispatch is not None else ""),
     }
 
 

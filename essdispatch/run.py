@@ -534,8 +534,15 @@ def run_loaded(
         if summary.get("life"):  # multi-year state of health from the assessment
             from essdispatch.life import life_finance
 
+            settings = getattr(scenario.model, "life", None)
+            resolve = None
+            if settings is not None and settings.redispatch_years:
+
+                def resolve(faded: Inputs) -> DispatchResult:
+                    return solve_dispatch(faded, opts, decompose=decompose, workers=workers)[0]
+
             summary["finance"]["with_assessed_fade"] = _clean(
-                life_finance(run, baseline, block, summary["life"])
+                life_finance(run, baseline, block, summary["life"], resolve)
             )
         summary["warnings"] = list(summary.get("warnings", [])) + finance["warnings"]
         extra_files["cashflows.csv"] = cashflows.to_csv(index=False)

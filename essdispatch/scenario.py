@@ -40,7 +40,7 @@ from pydantic import (
 )
 
 from essdispatch.ageing import build_ageing
-from essdispatch.ageing_keys import AgeingSpec
+from essdispatch.ageing_keys import AgeingSpec, LifeBlock
 from essdispatch.econ import build_economics
 from essdispatch.econ_keys import CostPerKW, EconomicsBlock, Hours, Sizing, sizing_problems
 from essdispatch.exceptions import ScenarioError
@@ -523,6 +523,9 @@ class ScenarioSpec(_Model):
     solver: SolverSettings | None = Field(None, description="solver settings")
     economics: EconomicsBlock | None = Field(
         None, description="project finance: life, discount rate, capex, fade (docs/ECONOMICS.md)"
+    )
+    life: LifeBlock | None = Field(
+        None, description="life assessment settings (docs/MODEL.md battery-life extensions)"
     )
 
 

@@ -203,3 +203,35 @@ def test_missing_blast_is_a_one_line_error_naming_the_key(monkeypatch):
     # assess: false needs no library
     inputs = prepare_inputs(scenario_from_dict(scenario({"assess": False}), HERE))
     check_life_available(inputs, "life-case.yaml")
+
+
+@needs_blast
+def test_redispatched_years_fade_the_value_and_augmentation_restores_it(tmp_path):
+    """``life: {redispatch_years: true}``: every project year is re-solved at the energy
+    the assessment leaves; the value falls as the unit fades and is back to year 1's after
+    the augmentation."""
+    import yaml
+
+    data = scenario(
+        {"cost": "depth_aware", "segments": 4, "replacement_cost_per_kwh": 450, "max_years": 25},
+        economics=True,
+    )
+    data["economics"]["lifetime_years"] = 22
+    data["life"] = {"redispatch_years": True}
+    src = tmp_path / "life-case.yaml"
+    src.write_text(yaml.safe_dump(data), encoding="utf-8")
+    summary = run_scenario(src, out=tmp_path / "out").summary
+    fin = summary["finance"]["with_assessed_fade"]
+    assert fin["redispatched_years"] and fin["redispatch_solves"] > 2
+    aug = fin["augmentation_years_by_unit"]["bess"]
+    assert aug, "the unit should reach end of life within 22 years"
+    first = aug[0]
+    gross = np.asarray(fin["gross_value_by_year"])
+    cap = np.asarray(fin["capacity_by_year"])
+    assert cap[0] == 1.0 and cap[first - 1] == 1.0
+    assert np.all(np.diff(cap[: first - 1]) < 0)
+    assert np.all(np.diff(gross[: first - 1]) <= 1e-6 * gross[0])  # less energy, less value
+    assert gross[first - 2] < gross[0]
+    assert gross[first - 1] == pytest.approx(gross[0], rel=1e-9)  # augmented: as new
+    # year 1 at full capacity is the economics block's own operating value
+    assert gross[0] == pytest.approx(summary["finance"]["annual_gross_value"], rel=1e-9)
