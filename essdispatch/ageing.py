@@ -178,10 +178,6 @@ class Ageing:
         """Indices of the segments of the given units, in segment order."""
         return np.flatnonzero(np.isin(self.segment_unit, units))
 
-    @property
-    def has_daily_limit(self) -> bool:
-        return bool(np.isfinite(self.max_cycles_day).any())
-
     def n_days(self, index: pd.DatetimeIndex) -> int:
         """Local calendar days of ``index`` (the extent of the ``cycles_day`` duals)."""
         return day_structure(index)[1].size
@@ -215,16 +211,14 @@ def window_mwh(inputs: Inputs) -> np.ndarray:
 
 def build_ageing(
     model: Any,
-    power: np.ndarray,
-    energy: np.ndarray,
     eta_d: np.ndarray,
     soc_min: np.ndarray,
     soc_max: np.ndarray,
 ) -> Ageing | None:
     """An :class:`Ageing` for the units of a validated scenario model (None: no block).
 
-    ``power``, ``energy`` (× count), ``eta_d``, ``soc_min``, ``soc_max`` are the units'
-    arrays of :class:`~essdispatch.inputs.Inputs`.
+    ``eta_d``, ``soc_min``, ``soc_max`` are the units' arrays of
+    :class:`~essdispatch.inputs.Inputs` (the segment costs are per MWh discharged).
     """
     specs = [u.ageing for site in model.sites for u in site.storage]
     if not any(s is not None for s in specs):

@@ -1118,8 +1118,6 @@ def prepare_inputs(scenario: Scenario) -> Inputs:
         econ=build_economics(model, index, period_hours(model.horizon)),
         ageing=build_ageing(
             model,
-            power * count,
-            per_unit([_rating(u, "energy_mwh") for _, _, u in units]) * count,
             per_unit([u.discharge_efficiency for _, _, u in units]),
             per_unit([u.soc_min for _, _, u in units]),
             per_unit([u.soc_max for _, _, u in units]),
