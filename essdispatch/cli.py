@@ -472,6 +472,9 @@ def format_headline(summary: dict, folder: Path | None) -> str:
         names = ", ".join(f"{c['preset']} ({c['reason']})" for c in caveats)
         lines.append(_fill(f"  rests on: {names}", "    "))
     lines.extend(_broken_promises(summary))
+    from essdispatch.life import life_lines  # battery life (MODEL.md 13–14)
+
+    lines.extend(life_lines(summary))
     if folder is not None:
         lines.append(f"  results: {folder}")
     return "\n".join(_fit(line) for line in lines)

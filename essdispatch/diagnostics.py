@@ -213,6 +213,11 @@ def shadow_prices(result: DispatchResult) -> dict[str, Any]:
                 "end": float(value[b, -1]),
             }
     out = {"available": True, "groups": groups, "storage_energy": storage}
+    from essdispatch.ageing import limit_shadow_prices  # MODEL.md 14
+
+    cycles = limit_shadow_prices(result)
+    if cycles:
+        out["cycle_limits"] = cycles
     user = user_family_duals(result)
     if user:
         out["user_families"] = user

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from essdispatch.ageing import stitch_segments
 from essdispatch.closed_form import closed_form_applies, solve_storage_free
 from essdispatch.econ import couples_periods, stitch_sizes
 from essdispatch.families import FAMILIES, couples_sites, time_extent
@@ -198,7 +199,12 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
     arrays.update(ch=np.zeros((B, T)), dis=np.zeros((B, T)), e=np.zeros((B, T + 1)))
     owners = {"site": S, "unit": B, "group": inputs.n_groups}
     duals = {
-        f.name: np.zeros((owners[f.owner], time_extent(f.time, T, inputs.n_months)))
+        f.name: np.zeros(
+            (
+                owners.get(f.owner, 0),
+                time_extent(f.time, T, inputs.n_months, inputs.n_days if f.time == "D" else 0),
+            )
+        )
         for f in FAMILIES
     }
     have_duals = all(part.duals for _, part in parts)
@@ -219,6 +225,7 @@ def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> Di
     for k, arr in arrays.items():
         x[layout.idx(k).ravel()] = arr.ravel()
     stitch_sizes(inputs, parts, x, layout)  # sized units (MODEL.md 9)
+    stitch_segments(inputs, parts, x, layout)  # SOC segments (MODEL.md 13)
     result = extract(inputs, layout, x, objective)
     if have_duals:
         result.duals.update(duals)

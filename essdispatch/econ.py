@@ -203,13 +203,18 @@ def unit_figures(r: DispatchResult) -> dict[str, np.ndarray]:
     ``investment`` (B,), ``compensation`` (B,), ``capacity`` (B,), ``degradation`` (B,),
     ``demand`` (S,) and ``energy`` (S,) (the energy cost ``Σ Δt·(pb·imp − ps·exp)``).
     """
+    from essdispatch.ageing import depth_ageing_cost_by_unit
+
     inp = r.inputs
     dt = inp.dt_h
     B, S = inp.n_units, inp.n_sites
     econ = inp.econ
     out = {
         "energy": dt * (inp.buy_price * r.imp - inp.sell_price * r.exp).sum(axis=1),
-        "degradation": dt * inp.degradation_cost * r.dis.sum(axis=1) if B else np.zeros(0),
+        "degradation": dt * inp.degradation_cost * r.dis.sum(axis=1)
+        + depth_ageing_cost_by_unit(r)  # MODEL.md 13 (essdispatch.ageing)
+        if B
+        else np.zeros(0),
         "investment": np.zeros(B),
         "compensation": np.zeros(B),
         "capacity": np.zeros(B),

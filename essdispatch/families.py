@@ -40,6 +40,7 @@ from the declaration. Then add its test: a hand-solvable case in
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,25 +54,32 @@ if TYPE_CHECKING:
     from essdispatch.lp import Layout
 
 #: owner kinds of rows and columns, and the Pyomo set each is indexed by
-OWNER_SETS = {"site": "S", "unit": "B", "group": "G"}
+OWNER_SETS = {"site": "S", "unit": "B", "group": "G", "segment": "K"}
 #: time index kinds: the Pyomo set and the number of entries (``one``: a single entry,
-#: e.g. a unit's sized power; ``M``: the calendar months of the horizon, MODEL.md 10)
-TIME_SETS = {"T": "T", "T1": "T1", "one": "ONE", "M": "M"}
+#: e.g. a unit's sized power; ``M``: the calendar months of the horizon, MODEL.md 10;
+#: ``D``: the local calendar days of the horizon, MODEL.md 14)
+TIME_SETS = {"T": "T", "T1": "T1", "one": "ONE", "M": "M", "D": "D"}
 
 
-def time_extent(time: str, n_periods: int, n_months: int = 0) -> int:
+def time_extent(time: str, n_periods: int, n_months: int = 0, n_days: int = 0) -> int:
     """Entries of a time index kind: ``T`` periods, ``T1`` period boundaries 0..N,
-    ``one`` a single entry, ``M`` the calendar months touched by the horizon."""
-    return {"T": n_periods, "T1": n_periods + 1, "one": 1, "M": n_months}[time]
+    ``one`` a single entry, ``M`` the calendar months touched by the horizon, ``D``
+    its local calendar days."""
+    return {"T": n_periods, "T1": n_periods + 1, "one": 1, "M": n_months, "D": n_days}[time]
 
 
 def owner_count(owner: str, counts: Any) -> int:
-    """Number of sites, units or groups of an :class:`Inputs` or :class:`Counts`."""
+    """Number of sites, units, groups or SOC segments (MODEL.md 13) of an
+    :class:`Inputs` or :class:`Counts`."""
+    if owner == "segment":
+        return int(getattr(counts, "n_segments", 0))
     return int({"site": counts.n_sites, "unit": counts.n_units, "group": counts.n_groups}[owner])
 
 
 def owner_names(inputs: Inputs, owner: str) -> tuple[str, ...]:
-    """The names of the sites, units or groups of ``inputs``."""
+    """The names of the sites, units, groups or SOC segments (``unit#j``) of ``inputs``."""
+    if owner == "segment":
+        return inputs.segment_names
     return {"site": inputs.site_names, "unit": inputs.unit_names, "group": inputs.group_names}[
         owner
     ]
@@ -93,6 +101,9 @@ class Counts:
     no_grid_charge_units: int = 0  # |B⁰|
     n_months: int = 0  # calendar months of the horizon (MODEL.md 10; essdispatch.econ)
     econ: Any = field(default=None, compare=False)  # MODEL.md 9–12 parameters, or None
+    n_days: int = 0  # local calendar days of the horizon (MODEL.md 14; essdispatch.ageing)
+    n_segments: int = 0  # SOC segments of depth-aware units (MODEL.md 13)
+    ageing: Any = field(default=None, compare=False)  # MODEL.md 13–14 parameters, or None
 
     @classmethod
     def of(cls, inputs: Inputs) -> Counts:
@@ -111,6 +122,9 @@ class Counts:
             no_grid_charge_units=int(ngc.sum()),
             n_months=inputs.n_months,
             econ=inputs.econ,
+            n_days=inputs.n_days,
+            n_segments=inputs.n_segments,
+            ageing=inputs.ageing,
         )
 
 
@@ -141,7 +155,12 @@ class Variable:
     def shape(self, counts: Any) -> tuple[int, int]:
         """(owners, time entries) for an :class:`Inputs` or :class:`Counts`."""
         n = owner_count(self.owner, counts)
-        extent = time_extent(self.time, counts.n_periods, getattr(counts, "n_months", 0))
+        extent = time_extent(
+            self.time,
+            counts.n_periods,
+            getattr(counts, "n_months", 0),
+            getattr(counts, "n_days", 0) if self.time == "D" else 0,
+        )
         return (n, extent if self.applies(counts) else 0)
 
 
@@ -333,3 +352,7 @@ class RowBlock:
 # here (first, so that their columns and rows come first), so every reader sees them
 from essdispatch import core_families as _core_families  # noqa: E402, F401
 from essdispatch import econ_families as _econ_families  # noqa: E402, F401  (MODEL.md 9–12)
+
+# MODEL.md 13–14 (depth-aware ageing cost, cycle and throughput limits), registered after
+# 1–12 (not an import statement, so that sorting imports cannot move it before them)
+_ageing_families = importlib.import_module("essdispatch.ageing_families")

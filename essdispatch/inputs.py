@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from essdispatch.ageing import Ageing
     from essdispatch.econ import Economics
 
 TERMINAL_MODES = ("at_least_initial", "cyclic", "free")
@@ -60,6 +61,9 @@ class Inputs:
         ``charge_power`` and ``energy`` hold its maximum ratings
     carbon_free_share : (S, T) carbon-free share of grid imports [fraction], or ``None`` when
         no site gives ``signals.carbon.carbon_free_share`` (reporting only: 24/7 matching)
+    ageing : the parameters of MODEL.md 13–14 (depth-aware ageing cost, cycle limits) and
+        of the life assessment (:class:`essdispatch.ageing.Ageing`), ``None`` when no unit
+        has an ``ageing:`` block
     """
 
     name: str
@@ -101,6 +105,7 @@ class Inputs:
     group_import_limit: np.ndarray = field(default_factory=lambda: np.zeros(0))
     econ: Economics | None = None
     carbon_free_share: np.ndarray | None = None
+    ageing: Ageing | None = None
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -123,6 +128,26 @@ class Inputs:
     def n_months(self) -> int:
         """Calendar months touched by the horizon (0 without economics keys)."""
         return self.econ.n_months if self.econ is not None else 0
+
+    @property
+    def n_days(self) -> int:
+        """Local calendar days touched by the horizon (0 without ``ageing:`` keys)."""
+        return self.ageing.n_days(self.index) if self.ageing is not None else 0
+
+    @property
+    def n_segments(self) -> int:
+        """SOC segments of the depth-aware units (MODEL.md 13; 0 without)."""
+        return self.ageing.n_segments if self.ageing is not None else 0
+
+    @property
+    def segment_names(self) -> tuple[str, ...]:
+        """``unit#j`` for each SOC segment (j = 1 is the shallowest)."""
+        if self.ageing is None:
+            return ()
+        return tuple(
+            f"{self.unit_names[b]}#{j + 1}"
+            for b, j in zip(self.ageing.segment_unit, self.ageing.segment_pos, strict=True)
+        )
 
     # ------------------------------------------------------------- derived
     @property
@@ -161,6 +186,7 @@ class Inputs:
             terminal=(),
             exclusive=False,
             econ=self.econ.without_units() if self.econ is not None else None,
+            ageing=None,
         )
 
     def subset_periods(self, periods: slice) -> Inputs:
@@ -222,6 +248,7 @@ class Inputs:
             group_export_limit=np.zeros(0),
             group_import_limit=np.zeros(0),
             econ=self.econ.take(sites, pick) if self.econ is not None else None,
+            ageing=self.ageing.take(pick) if self.ageing is not None else None,
         )
 
 

@@ -54,6 +54,8 @@ class Layout:
     exclusive: bool
     offsets: dict[str, int] = field(default_factory=dict)
     shapes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: the unit of each SOC segment (owner ``segment``, MODEL.md 13)
+    segment_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     _idx: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -63,8 +65,15 @@ class Layout:
             shapes[var.name] = var.shape(inputs)
             offsets[var.name] = pos
             pos += shapes[var.name][0] * shapes[var.name][1]
+        seg = inputs.ageing.segment_unit if inputs.ageing is not None else np.zeros(0, np.int64)
         return cls(
-            inputs.n_sites, inputs.n_units, inputs.n_periods, inputs.exclusive, offsets, shapes
+            inputs.n_sites,
+            inputs.n_units,
+            inputs.n_periods,
+            inputs.exclusive,
+            offsets,
+            shapes,
+            seg,
         )
 
     @property

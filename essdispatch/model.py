@@ -81,6 +81,8 @@ def build_model(inputs: Inputs) -> pyo.ConcreteModel:
     m.T1 = pyo.RangeSet(0, inputs.n_periods)
     m.ONE = pyo.RangeSet(0, 0)
     m.M = pyo.RangeSet(0, inputs.n_months - 1)  # calendar months (MODEL.md 10)
+    m.D = pyo.RangeSet(0, inputs.n_days - 1)  # local calendar days (MODEL.md 14)
+    m.K = pyo.RangeSet(0, inputs.n_segments - 1)  # SOC segments (MODEL.md 13)
     m.S0 = pyo.Set(initialize=no_grid_charge_sites(inputs).tolist(), ordered=True)
     lay = Layout.of(inputs)
     lo, hi, cost, _ = column_data(inputs, lay)

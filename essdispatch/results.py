@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from essdispatch.ageing import depth_ageing_cost
 from essdispatch.econ import economics_figures, economics_objective_terms, sized_inputs
 from essdispatch.families import FAMILIES, RowBlock, owner_count, time_extent
 from essdispatch.inputs import Inputs
@@ -100,6 +101,8 @@ class DispatchResult:
     objective: float
     duals: dict[str, np.ndarray] = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
+    #: the solved values of extension column blocks (e.g. ``seg_dis`` of MODEL.md 13)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     # ------------------------------------------------------------ per site
     def site_sum(self, unit_array: np.ndarray) -> np.ndarray:
@@ -192,6 +195,7 @@ def extract(
         e=layout.take(x, "e"),
         objective=float(objective),
         duals=named_duals(inputs, row_dual, row_families, row_blocks),
+        extra={k: layout.take(x, k).copy() for k in layout.names if k.startswith("seg_")},
     )
     result.figures.update(figures(result))
     return result
@@ -217,7 +221,8 @@ def named_duals(
     out: dict[str, np.ndarray] = {}
     for fam in FAMILIES:
         n = owner_count(fam.owner, inputs)
-        arr = np.zeros((n, time_extent(fam.time, T, inputs.n_months)))
+        days = inputs.n_days if fam.time == "D" else 0
+        arr = np.zeros((n, time_extent(fam.time, T, inputs.n_months, days)))
         rows = row_families.get(fam.name)
         if rows is not None:
             block = (row_blocks or {}).get(fam.name)
@@ -258,7 +263,9 @@ def figures(r: DispatchResult) -> dict:
         "emissions_tco2": {k: dt * float((ci * net).sum()) for k, ci in inp.carbon.items()},
         "energy_cost": dt * float((inp.buy_price * r.imp - inp.sell_price * r.exp).sum()),
         "carbon_cost": inp.carbon_price * dt * float((ci_steer * net).sum()),
-        "degradation_cost": dt * float((inp.degradation_cost[:, None] * r.dis).sum()),
+        # MODEL.md 13: the depth-aware segment cost is part of the degradation cost
+        "degradation_cost": dt * float((inp.degradation_cost[:, None] * r.dis).sum())
+        + depth_ageing_cost(r),
         "total_cost": r.objective,
         "equivalent_full_cycles": dict(zip(inp.unit_names, map(float, efc), strict=True)),
         "simultaneous_charge_discharge_mwh": dt * float(np.minimum(r.ch, r.dis).sum()),

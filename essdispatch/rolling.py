@@ -58,6 +58,7 @@ from pydantic import (
     model_validator,
 )
 
+from essdispatch.ageing import HealthTracker
 from essdispatch.exceptions import ScenarioError, SolveError
 from essdispatch.inputs import Inputs
 from essdispatch.lp import Layout, LinearProgram, assemble_lp
@@ -681,6 +682,7 @@ class RollingStats:
     relaxed_windows: list[int] = field(default_factory=list)
     soc_drift_mwh: float = 0.0
     total_seconds: float = 0.0
+    state_of_health: dict = field(default_factory=dict)  # essdispatch.ageing.HealthTracker
 
     def summary(self, per_window: bool = True) -> dict:
         """The ``windows`` block of summary.json."""
@@ -702,6 +704,8 @@ class RollingStats:
             "model_reuse": self.reuse,
             "total_seconds": self.total_seconds,
         }
+        if self.state_of_health:
+            out["state_of_health"] = self.state_of_health
         if per_window:
             out["per_window"] = [w.as_dict() for w in self.windows]
         return out
@@ -822,8 +826,11 @@ def run_rolling(
     starts = np.arange(0, N, W)
     arrays = {k: np.zeros((inputs.n_sites, N)) for k in ("cur", "imp", "exp", "shed")}
     arrays.update(ch=np.zeros((B, N)), dis=np.zeros((B, N)), e=np.zeros((B, N + 1)))
+    seg_names = ("seg_ch", "seg_dis") if inputs.n_segments else ()  # MODEL.md 13
+    arrays.update({k: np.zeros((inputs.n_segments, N)) for k in seg_names})
     e_now = inputs.soc_initial * inputs.energy
     arrays["e"][:, 0] = e_now
+    health = HealthTracker.of(inputs)  # SOH from realised cycles between windows (MODEL.md 13)
     actual_cost = 0.0
     planner = _Planner(options, reuse)
     settler = _Planner(options, reuse)
@@ -841,6 +848,7 @@ def run_rolling(
         # ---------------------------------------------------------- plan on forecasts
         t0 = time.perf_counter()
         fc = window_inputs(forecasts, a, c, e_now)
+        fc = health.apply(fc) if health is not None else fc
         lp = assemble(fc)
         e_cols = lp.layout.idx("e")[:, c - a] if B else np.zeros(0, dtype=np.int64)
         final = c == N and B > 0
@@ -872,6 +880,7 @@ def run_rolling(
         # ---------------------------------------------------------- settle on actuals
         t1 = time.perf_counter()
         act = window_inputs(inputs, a, b, e_now)
+        act = health.apply(act) if health is not None else act
         terminal = None
         if b == N and B:
             units = np.flatnonzero(term != "free")
@@ -885,7 +894,7 @@ def run_rolling(
         lay = slp.layout
         n0 = lay.n_cols
         K = 2 * B * (b - a)
-        for name in ("cur", "imp", "exp", "shed", "ch", "dis"):
+        for name in ("cur", "imp", "exp", "shed", "ch", "dis", *seg_names):
             arrays[name][:, a:b] = lay.take(xs, name)
         e_win = lay.take(xs, "e")
         if B:
@@ -895,6 +904,8 @@ def run_rolling(
             )
             arrays["e"][:, a + 1 : b + 1] = e_win[:, 1:]
             e_now = e_win[:, -1].copy()
+        if health is not None:
+            health.update(act, lay.take(xs, "dis"), lay.take(xs, "seg_dis") if seg_names else None)
         window_cost = float(slp.c[:n0] @ xs[:n0])
         actual_cost += window_cost
         deviation = float(xs[n0 : n0 + 2 * K].sum()) * inputs.dt_h
@@ -931,6 +942,8 @@ def run_rolling(
     result.figures["total_cost"] = recomputed_objective(result)
     result = replace(result, objective=result.figures["total_cost"])
     stats.total_seconds = time.perf_counter() - t_start
+    if health is not None:
+        stats.state_of_health = health.describe(inputs.unit_names)
     return result, stats
 
 

@@ -38,6 +38,7 @@ from essdispatch.dispatch import SolveStats, solve_dispatch
 from essdispatch.econ import revenue_streams
 from essdispatch.exceptions import ResultsError, ScenarioError, SolveError
 from essdispatch.inputs import Inputs
+from essdispatch.life import assess, check_life_available
 from essdispatch.numerics import coefficient_warnings, inputs_size, size_problems
 from essdispatch.results import (
     BALANCE_TOL_MW,
@@ -557,6 +558,7 @@ def preflight(
     if problems:
         raise ScenarioError(file, problems)
     operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
+    check_life_available(inputs, file or getattr(scenario, "file", None))  # BLAST-Lite (MODEL.md 13–14)
     return inputs, opts, operation
 
 
@@ -687,6 +689,11 @@ def _solve_and_write(
         summary["warnings"] = list(getattr(rolled, "warnings", [])) + summary["warnings"]
     if extension is not None:
         summary["extension"] = _clean(extension.describe())
+    if inputs.ageing is not None:  # battery life (essdispatch.life)
+        say("assessing battery life")
+        t_life = time.perf_counter()
+        summary["life"] = _clean(assess(run))
+        summary["timings"]["life_seconds"] = time.perf_counter() - t_life
     extra_files: dict[str, str] = {}
     block = getattr(scenario.model, "economics", None) if hasattr(scenario, "model") else None
     if block is not None:  # project finance (docs/ECONOMICS.md)
@@ -694,6 +701,19 @@ def _solve_and_write(
 
         finance, cashflows = project_finance(run, baseline, block)
         summary["finance"] = _clean(finance)
+        if summary.get("life"):  # multi-year state of health from the assessment
+            from essdispatch.life import life_finance
+
+            settings = getattr(scenario.model, "life", None)
+            resolve = None
+            if settings is not None and settings.redispatch_years:
+
+                def resolve(faded: Inputs) -> DispatchResult:
+                    return solve_dispatch(faded, opts, decompose=decompose, workers=workers)[0]
+
+            summary["finance"]["with_assessed_fade"] = _clean(
+                life_finance(run, baseline, block, summary["life"], resolve)
+            )
         summary["warnings"] = list(summary.get("warnings", [])) + finance["warnings"]
         extra_files["cashflows.csv"] = cashflows.to_csv(index=False)
     summary["data_caveats"] = data_caveats(scenario.raw_text)

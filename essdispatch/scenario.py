@@ -42,6 +42,8 @@ from pydantic import (
     model_validator,
 )
 
+from essdispatch.ageing import build_ageing
+from essdispatch.ageing_keys import AgeingSpec, LifeBlock
 from essdispatch.econ import build_economics
 from essdispatch.econ_keys import CostPerKW, EconomicsBlock, Hours, Sizing, sizing_problems
 from essdispatch.exceptions import ScenarioError
@@ -447,10 +449,16 @@ class Storage(_Model):
     capacity_reference_hours: Hours = Field(
         4.0, description="h, hours of discharge for full capacity credit (constraint 12)"
     )
+    # battery life (MODEL.md 13–14; essdispatch.ageing, essdispatch.life)
+    ageing: AgeingSpec | None = Field(
+        None, description="depth-aware ageing cost, cycle limits, life assessment"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Storage:
         problems: list[tuple[str, str]] = sizing_problems(self)
+        if self.ageing is not None and self.sizing is not None:
+            problems.append(("ageing", "cannot be combined with sizing (give power_mw, energy_mwh)"))
         if self.soc_min > self.soc_max:
             problems.append(
                 (
@@ -567,6 +575,9 @@ class ScenarioSpec(_Model):
     solver: SolverSettings | None = Field(None, description="solver settings")
     economics: EconomicsBlock | None = Field(
         None, description="project finance: life, discount rate, capex, fade (docs/ECONOMICS.md)"
+    )
+    life: LifeBlock | None = Field(
+        None, description="life assessment settings (docs/MODEL.md battery-life extensions)"
     )
 
 
@@ -1163,6 +1174,12 @@ def prepare_inputs(scenario: Scenario) -> Inputs:
         group_export_limit=np.array([limit(g.export_limit_mw) for g in model.groups]),
         group_import_limit=np.array([limit(g.import_limit_mw) for g in model.groups]),
         econ=build_economics(model, index, period_hours(model.horizon)),
+        ageing=build_ageing(
+            model,
+            per_unit([u.discharge_efficiency for _, _, u in units]),
+            per_unit([u.soc_min for _, _, u in units]),
+            per_unit([u.soc_max for _, _, u in units]),
+        ),
     )
 
 

@@ -123,7 +123,11 @@ def site_columns(full: Layout, sub: Layout, sites: np.ndarray, units: np.ndarray
             continue
         declared = variable(name)
         owner = declared.owner if declared is not None else None
-        owners = {"site": sites, "unit": units}.get(owner)
+        owners = {
+            "site": sites,
+            "unit": units,
+            "segment": np.flatnonzero(np.isin(full.segment_unit, units)),  # MODEL.md 13
+        }.get(owner)
         if owners is None or owners.size != rows:
             raise ValueError(f"column block {name!r} (owner {owner}) has no per-site counterpart")
         start = sub.offsets[name]

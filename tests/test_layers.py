@@ -21,14 +21,38 @@ STAGES: list[tuple[str, set[str]]] = [
     ("base", {"exceptions", "inputs", "yamlio", "safe_write", "weather"}),
     # the model declared once: column blocks and constraint families over Inputs, the
     # matrix they assemble to, and what can be known of it before it is built
-    ("model", {"families", "core_families", "econ_families", "econ", "numerics", "lp"}),
+    (
+        "model",
+        {
+            "families",
+            "core_families",
+            "econ_families",
+            "econ",
+            "ageing",
+            "ageing_families",
+            "numerics",
+            "lp",
+        },
+    ),
     # scenario files -> validated scenario -> Inputs (series forms, presets)
     (
         "scenario",
-        {"series", "presets", "scenario", "econ_keys", "econ_presets", "grid_model", "caveats"},
+        {
+            "series",
+            "presets",
+            "scenario",
+            "econ_keys",
+            "ageing_keys",
+            "econ_presets",
+            "grid_model",
+            "caveats",
+        },
     ),
     # one HiGHS entry point on a LinearProgram, and the result of a solve
-    ("solve", {"solve", "warmstart", "results", "diagnostics", "stored_carbon", "finance"}),
+    (
+        "solve",
+        {"solve", "warmstart", "results", "diagnostics", "stored_carbon", "finance", "life"},
+    ),
     # the Pyomo view of the declared model, compiled back; user extensions of it
     ("pyomo", {"model", "extend"}),
     # routes: per site, time blocks, closed form; infeasibility explained
