@@ -466,6 +466,42 @@ def _optional_sections(s: dict, cur: str) -> str:
             parts.append("<h3>By site</h3>")
             first = next(iter(per_site.values()))
             parts.append(_per_table(per_site, dict.fromkeys(first, "currency"), cur, "site"))
+    life = s.get("life")
+    if isinstance(life, dict) and life:
+        parts.append('<h2 id="life">Battery life (docs/MODEL.md, battery-life extensions)</h2>')
+        rows = []
+        for unit, fig in life.items():
+            if not isinstance(fig, dict):
+                continue
+            a = fig.get("assessment") if isinstance(fig.get("assessment"), dict) else {}
+            fade = a.get("fade_per_year")
+            eol = a.get("end_of_life_year")
+            ratio = fig.get("lp_vs_assessed_cycle_fade")
+            rows.append(
+                [
+                    _esc(unit),
+                    _esc(_num((s.get("equivalent_full_cycles") or {}).get(unit), "")),
+                    _esc("—" if fade is None else f"{100 * fade:.2f} %"),
+                    _esc("—" if a.get("soh_end_of_horizon") is None
+                         else f"{100 * a['soh_end_of_horizon']:.2f} %"),
+                    _esc("—" if eol is None else f"{eol:.1f}"),
+                    _esc("—" if ratio is None else f"{ratio:.2f}"),
+                ]
+            )
+        header = [
+            "unit",
+            "equivalent full cycles",
+            "assessed fade [%/year]",
+            "state of health, end of horizon",
+            "end-of-life year",
+            "LP ÷ assessed cycle fade",
+        ]
+        parts.append(_table(header, rows))
+        parts.append(
+            '<p class="muted">Assessed with NREL BLAST-Lite (LFP, calendar and cycle fade with '
+            "rainflow counting) on the unit's state-of-charge profile; the horizon is repeated "
+            "to a year. Full figures: summary.json <code>life</code>.</p>"
+        )
     fin = s.get("finance")
     if isinstance(fin, dict) and fin:
         parts.append('<h2 id="finance">Project finance</h2>')

@@ -148,11 +148,20 @@ def test_report_optional_sections_from_their_keys(run, tmp_path):
     s["revenue_streams"] = {"total": {"energy_arbitrage": 1000.0, "capacity_payment": 250.0,
                                       "cash_savings": 1250.0}}
     s["finance"] = {"npv": 1.5e6, "irr": 0.125}
+    unit = next(iter(s["equivalent_full_cycles"]))
+    s["life"] = {
+        unit: {
+            "lp_vs_assessed_cycle_fade": 0.66,
+            "assessment": {"fade_per_year": 0.0201, "soh_end_of_horizon": 0.9996,
+                           "end_of_life_year": 21.8},
+        }
+    }
     (copy / "summary.json").write_text(json.dumps(s), encoding="utf-8")
     page = build_report(copy)
     assert 'id="carbon-split"' in page and "12.5" in page
     assert 'id="revenue"' in page and "energy arbitrage" in page and "capacity payment" in page
     assert 'id="finance"' in page and "12.5 %" in page
+    assert 'id="life"' in page and "2.01 %" in page and "21.8" in page and "0.66" in page
 
 
 def test_report_escapes_text(page):
