@@ -482,10 +482,19 @@ def _solve_sites(
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         ctx = multiprocessing.get_context(method)
         args = [(sub, opts, assemble, keep_basis, template) for _, sub in jobs_left]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        try:
             for k, out in enumerate(pool.map(_solve_one, args), start=len(results)):
                 say(f"solved site {k + 1}/{n} ({workers} processes)")
                 results.append(out)
+        except BaseException:
+            # an interrupt (SIGINT/SIGTERM) or a failed site: stop the other workers now
+            # instead of waiting for their solves to end
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     for _, sub_stats, _ in results:
         for key in ("build_seconds", "transfer_seconds", "solve_seconds", "extract_seconds"):
             setattr(stats, key, getattr(stats, key) + getattr(sub_stats, key))

@@ -914,10 +914,8 @@ def long_milp(folder: Path) -> Path:
     return write_scenario(folder, doc, "long.yaml")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_signal_stops_the_solve_promptly(tmp_path, signum):
-    path = long_milp(tmp_path)
-    out = tmp_path / "out"
+def start_run(path: Path, out: Path) -> subprocess.Popen:
+    """``essdispatch run`` of ``path`` in a child process, stderr piped (text)."""
     proc = subprocess.Popen(
         cli_cmd("run", str(path), "--out", str(out), "--time-limit", "120"),
         env=env(),
@@ -926,6 +924,14 @@ def test_signal_stops_the_solve_promptly(tmp_path, signum):
         text=True,
     )
     assert proc.stderr is not None
+    return proc
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_the_solve_promptly(tmp_path, signum):
+    path = long_milp(tmp_path)
+    out = tmp_path / "out"
+    proc = start_run(path, out)
     for line in proc.stderr:
         if "run: solving joint problem" in line:
             break
@@ -1051,14 +1057,7 @@ def test_kill_during_the_solve_leaves_nothing_behind(tmp_path):
     no --out folder the run created; the next run of the name is not blocked."""
     path = long_milp(tmp_path)
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        cli_cmd("run", str(path), "--out", str(out), "--time-limit", "120"),
-        env=env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
+    proc = start_run(path, out)
     for line in proc.stderr:
         if "run: solving joint problem" in line:
             break
@@ -1108,3 +1107,36 @@ def test_sweep_out_that_is_a_file_exits_4_with_one_line(tmp_path):
     assert result.exit_code == 4
     assert "sweep folder" in one_line_error(result.stderr)
     assert target.read_text() == "x"
+
+
+def test_signal_stops_per_site_worker_processes_promptly(tmp_path):
+    """Per-site MILPs in worker processes (4 sites × 35 040 periods, exclusive mode): a
+    SIGTERM to the parent stops the workers at once; exit 130, nothing written."""
+    import psutil
+
+    path = long_milp(tmp_path)
+    text = path.read_text()
+    doc = yaml.safe_load(text)
+    site = doc["sites"][0]
+    doc["sites"] = [dict(site, name=f"s{i}", storage=[dict(site["storage"][0], name=f"u{i}")])
+                    for i in range(4)]
+    path = write_scenario(tmp_path, doc, "many.yaml")
+    out = tmp_path / "out"
+    proc = start_run(path, out)
+    deadline = time.monotonic() + 60
+    children: list = []
+    while time.monotonic() < deadline and len(children) < 2:
+        time.sleep(0.5)
+        children = psutil.Process(proc.pid).children(recursive=True)
+    assert len(children) >= 2, "no worker processes started"
+    time.sleep(3.0)  # the workers are inside their branch and bound
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=150)[1]
+    waited = time.monotonic() - sent
+    assert proc.returncode == 130, rest
+    assert waited < 20, f"took {waited:.1f} s to stop after the signal"
+    time.sleep(1.0)
+    alive = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert alive == []
+    assert not (out / doc["name"]).exists() and not (out.exists() and hidden(out))
