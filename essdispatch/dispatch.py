@@ -489,9 +489,10 @@ def _solve_sites(
                 results.append(out)
         except BaseException:
             # an interrupt (SIGINT/SIGTERM) or a failed site: stop the other workers now
-            # instead of waiting for their solves to end
+            # instead of waiting for their solves to end (a pool worker would take a
+            # signal as one task's failure and go on with the next task, so: SIGKILL)
             for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                proc.terminate()
+                proc.kill()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()
