@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 
 from essdispatch.econ import HOURS_PER_YEAR, KW_PER_MW, unit_figures
 
@@ -145,6 +144,8 @@ def irr(flows: np.ndarray) -> float | None:
     if change.size == 0:
         return None
     k = change[np.argmin(np.abs(grid[change]))]
+    from scipy.optimize import brentq
+
     return float(brentq(npv, grid[k], grid[k + 1], args=(flows,), xtol=1e-12, rtol=1e-12))
 
 

@@ -20,9 +20,9 @@ order: ``balance``, ``group_export``, ``group_import``, ``storage``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from essdispatch.families import (
     FAMILIES,
@@ -33,6 +33,9 @@ from essdispatch.families import (
     solar_surplus,
 )
 from essdispatch.inputs import Inputs
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = [
     "Layout",
@@ -192,6 +195,8 @@ def assemble_lp(inputs: Inputs) -> LinearProgram:
         families[fam.name] = slice(n_rows, n_rows + block.n_rows)
         blocks[fam.name] = RowBlock(fam.owner, block.owners, block.width)
         n_rows += block.n_rows
+    import scipy.sparse as sp  # imported at the first assembly: `validate` never needs it
+
     if rows:
         row_index = np.concatenate(rows)
         for a, b, offset in shifts:  # local rows -> rows of the program, in place

@@ -53,7 +53,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import solve_banded
 
 from essdispatch.results import DispatchResult
 
@@ -121,6 +120,8 @@ def _pool_recursion(keep: np.ndarray, inflow: np.ndarray, start: np.ndarray) -> 
     bands = np.zeros((2, T))
     bands[0] = 1.0
     bands[1, : T - 1] = -keep[1:]
+    from scipy.linalg import solve_banded
+
     out[1:] = solve_banded((1, 0), bands, rhs, check_finite=False)
     return out
 

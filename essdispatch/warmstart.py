@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from essdispatch.families import variable
 from essdispatch.lp import Layout, LinearProgram
@@ -102,6 +101,8 @@ def row_keys(lp: LinearProgram) -> RowKeys:
     family_id = np.full(lp.n_rows, -1, dtype=np.int16)
     for k, name in enumerate(names):
         family_id[lp.row_families[name]] = k
+    import scipy.sparse as sp
+
     A = sp.csr_array(lp.A)
     A.sort_indices()
     starts, ends = A.indptr[:-1], A.indptr[1:]
