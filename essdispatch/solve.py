@@ -290,15 +290,35 @@ def highs_lp(lp: LinearProgram) -> highspy.HighsLp:
 # process runs on it; otherwise the running count is kept and a note says so.
 
 _SCHEDULER_LOCK = threading.Lock()
-_scheduler: dict[str, Any] = {"threads": None, "pid": os.getpid(), "active": 0}
+_scheduler: dict[str, Any] = {"threads": None, "pid": os.getpid(), "active": 0, "fork_clean": True}
+
+
+def _before_fork() -> None:
+    # A child would copy the scheduler without its threads, and any lock such a thread held
+    # at that moment: calling into it (even to reset it) can hang the child. So a parent
+    # whose scheduler is idle shuts it down first (joining its threads) and the child starts
+    # a fresh one; the parent starts its own again at its next solve.
+    if not _SCHEDULER_LOCK.acquire(blocking=False):
+        _scheduler["fork_clean"] = False
+        return
+    try:
+        idle = _scheduler["active"] == 0 and _scheduler["pid"] == os.getpid()
+        if idle and _scheduler["threads"] not in (None, "inherited"):
+            _reset_scheduler()
+            _scheduler["threads"] = None
+        _scheduler["fork_clean"] = idle and _scheduler["threads"] is None
+    finally:
+        _SCHEDULER_LOCK.release()
 
 
 def _after_fork_in_child() -> None:
-    # the child has a copy of the parent's scheduler but none of its threads
-    _scheduler.update(threads="inherited", pid=os.getpid(), active=0)
+    # a clean fork: nothing to inherit; else the child has a copy of the parent's scheduler
+    # but none of its threads
+    clean = bool(_scheduler.get("fork_clean"))
+    _scheduler.update(threads=None if clean else "inherited", pid=os.getpid(), active=0)
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 def _reset_scheduler() -> None:

@@ -118,3 +118,21 @@ def test_highs_banner_does_not_reach_stdout(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "HiGHS" not in res.stdout
     assert "two-sites-shared-tie-day" in res.stdout
+
+
+def test_forked_children_start_a_fresh_scheduler():
+    """A parent whose scheduler runs 2 threads forks again and again: each child starts a
+    fresh scheduler (the parent shuts its idle one down before the fork), so a child never
+    calls into a copy whose threads and locks it does not have."""
+    from essdispatch import solve
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork start method on this platform")
+    ctx = multiprocessing.get_context("fork")
+    for _ in range(8):
+        objectives([2])
+        assert solve._scheduler["threads"] == 2
+        with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+            got = list(pool.map(objectives, [[1], [None], [2]], timeout=60))
+        assert got == [pytest.approx([OBJECTIVE], abs=1e-9)] * 3
+        assert solve._scheduler["threads"] is None  # shut down before the fork
