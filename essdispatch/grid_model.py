@@ -63,7 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from essdispatch.weather import daily_weather, days_in_year
+from essdispatch.weather import daily_weather, days_in_year, period_means
 
 __all__ = [
     "SIGNALS",
@@ -472,15 +472,9 @@ def grid_signal(
     if end == pd.Timestamp(f"{years[-1]}-01-01") and len(years) > 1:
         years = years[:-1]
     hourly = np.concatenate([getattr(grid_year(region_name, seed, y), attr) for y in years])
+    mean = period_means(hourly, years[0], wall, dt_h)
     origin = pd.Timestamp(f"{years[0]}-01-01")
     start_h = np.asarray((wall - origin) / pd.Timedelta(hours=1), dtype=float)
-    integral = np.r_[0.0, np.cumsum(hourly)]
-
-    def cum(x: np.ndarray) -> np.ndarray:
-        i = np.minimum(np.floor(x).astype(np.int64), len(hourly) - 1)
-        return integral[i] + (x - i) * hourly[i]
-
-    mean = (cum(start_h + dt_h) - cum(start_h)) / dt_h
     exact = dt_h == 1.0 and np.all(start_h == np.floor(start_h))
     if exact:  # hourly periods on the hour: the values themselves (exact zeros stay zero)
         mean = hourly[start_h.astype(np.int64)]

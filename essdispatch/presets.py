@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from essdispatch.weather import daily_weather
+from essdispatch.weather import daily_weather, period_means
 
 __all__ = [
     "CONFIDENCE_LEVELS",
@@ -701,16 +701,8 @@ def _spot_function(cfg: Mapping[str, Any], seed: int, edition_year: int | None) 
         hourly = np.concatenate(
             [_spot_year_matrix(cfg, y, seed, floor_for(y)).ravel() for y in years]
         )
-        origin = pd.Timestamp(f"{years[0]}-01-01")
-        start_h = np.asarray((wall - origin) / pd.Timedelta(hours=1), dtype=float)
-        # Mean of the piecewise-constant hourly series over [start, start + dt_h).
-        integral = np.r_[0.0, np.cumsum(hourly)]
-
-        def cum(x: np.ndarray) -> np.ndarray:
-            i = np.minimum(np.floor(x).astype(np.int64), len(hourly) - 1)
-            return integral[i] + (x - i) * hourly[i]
-
-        mean = (cum(start_h + dt_h) - cum(start_h)) / dt_h
+        # mean of the piecewise-constant hourly series over [start, start + dt_h)
+        mean = period_means(hourly, years[0], wall, dt_h)
         # differencing the cumulative sum leaves ~1e-10 rounding: keep within [floor, cap]
         return np.clip(mean, min(floor_for(y) for y in years), cap)
 

@@ -19,7 +19,24 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["DailyWeather", "daily_weather", "days_in_year"]
+__all__ = ["DailyWeather", "daily_weather", "days_in_year", "period_means"]
+
+
+def period_means(
+    hourly: np.ndarray, first_year: int, wall: pd.DatetimeIndex, dt_h: float
+) -> np.ndarray:
+    """Mean of a piecewise-constant hourly series (hour 0 = 1 January ``first_year``, local
+    wall-clock time) over each period ``[start, start + dt_h)`` of ``wall``, vectorised
+    through the cumulative sum."""
+    origin = pd.Timestamp(f"{first_year}-01-01")
+    start_h = np.asarray((wall - origin) / pd.Timedelta(hours=1), dtype=float)
+    integral = np.r_[0.0, np.cumsum(hourly)]
+
+    def cum(x: np.ndarray) -> np.ndarray:
+        i = np.minimum(np.floor(x).astype(np.int64), len(hourly) - 1)
+        return integral[i] + (x - i) * hourly[i]
+
+    return (cum(start_h + dt_h) - cum(start_h)) / dt_h
 
 
 def days_in_year(year: int) -> int:
