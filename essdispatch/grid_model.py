@@ -207,9 +207,47 @@ class GridYear:
 # Shapes
 
 
+#: clear-sky profiles of the grid model computed in this process, by cache key
+_SOLAR_MEMO: dict[str, np.ndarray] = {}
+#: part of the disk-cache key: raise it whenever :func:`_solar_clearsky_compute` changes
+_SOLAR_CODE_VERSION = 1
+
+
 def _solar_clearsky(region: Mapping[str, Any], hours: pd.DatetimeIndex) -> np.ndarray:
-    """Per-unit clear-sky plane-of-array irradiance at the hour midpoints (pvlib)."""
-    import pvlib  # heavy import, only when a modelled signal is used
+    """Per-unit clear-sky plane-of-array irradiance at the hour midpoints (pvlib), cached.
+
+    pvlib's import takes longer than the rest of the model; the profile depends only on the
+    region's location and tilt, the hours and pvlib's version, so it is kept in memory and on
+    disk next to the PV profiles (:func:`essdispatch.series.cached_profile`): a modelled
+    carbon signal reads it back bit for bit without importing pvlib.
+    """
+    import hashlib
+    import json
+
+    from essdispatch.series import _pvlib_version, cached_profile
+
+    loc_cfg = region["location"]
+    parts = {
+        "what": "grid_model.solar_clearsky",
+        "v": _SOLAR_CODE_VERSION,
+        "pvlib": _pvlib_version(),
+        "lat": float(loc_cfg["lat"]),
+        "lon": float(loc_cfg["lon"]),
+        "tilt": float(loc_cfg["tilt"]),
+        "azimuth": 180.0,
+        "tz": "Asia/Shanghai",
+        "n": len(hours),
+        "index": hashlib.sha256(hours.asi8.tobytes()).hexdigest(),
+    }
+    key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+    return cached_profile(
+        key, len(hours), lambda: _solar_clearsky_compute(region, hours), _SOLAR_MEMO
+    )
+
+
+def _solar_clearsky_compute(region: Mapping[str, Any], hours: pd.DatetimeIndex) -> np.ndarray:
+    """:func:`_solar_clearsky` computed with pvlib (no cache)."""
+    import pvlib  # heavy import, only when a modelled signal is computed
 
     loc_cfg = region["location"]
     mid = (hours + pd.Timedelta(minutes=30)).tz_localize("Asia/Shanghai")

@@ -982,11 +982,28 @@ def _clearsky_per_unit(
 
     pvlib's solar position and clear-sky model cost about 0.1 s per site-year and pvlib's
     import over a second; the result depends only on the key of :func:`_clearsky_key`, so it
-    is kept in memory and in :func:`pvlib_cache_dir` (a ``.npy`` per key, written atomically;
-    a cache that cannot be read or written is ignored).
+    is kept in memory and in :func:`pvlib_cache_dir` (see :func:`cached_profile`).
     """
-    key = _clearsky_key(spec, lat, lon, index, dt_h)
-    hit = _CLEARSKY_MEMO.get(key)
+    return cached_profile(
+        _clearsky_key(spec, lat, lon, index, dt_h),
+        len(index),
+        lambda: _clearsky_compute(spec, lat, lon, index, dt_h),
+        _CLEARSKY_MEMO,
+    )
+
+
+def cached_profile(
+    key: str, n: int, compute: Callable[[], np.ndarray], memo: dict[str, np.ndarray]
+) -> np.ndarray:
+    """The read-only float array of ``n`` values cached under ``key``, else ``compute()``.
+
+    Looked up in ``memo`` (this process), then in :func:`pvlib_cache_dir` (a ``.npy`` per
+    key, written atomically; a file that cannot be read, has another shape or a non-finite
+    value, or a folder that cannot be written, is ignored). ``key`` must change with every
+    input of ``compute`` and with its code (callers hash a version number into it). The
+    ``.npy`` round trip is exact, so a cached value equals the computed one bit for bit.
+    """
+    hit = memo.get(key)
     if hit is not None:
         return hit
     folder = pvlib_cache_dir()
@@ -994,15 +1011,15 @@ def _clearsky_per_unit(
     if path is not None and path.is_file():
         try:
             arr = np.load(path, allow_pickle=False)
-            if arr.shape == (len(index),) and np.isfinite(arr).all():
+            if arr.shape == (n,) and arr.dtype == np.float64 and np.isfinite(arr).all():
                 arr.setflags(write=False)
-                _remember(key, arr)
+                _remember(memo, key, arr)
                 return arr
         except (OSError, ValueError):
             pass
-    arr = _clearsky_compute(spec, lat, lon, index, dt_h)
+    arr = np.asarray(compute(), dtype=np.float64)
     arr.setflags(write=False)
-    _remember(key, arr)
+    _remember(memo, key, arr)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -1014,10 +1031,10 @@ def _clearsky_per_unit(
     return arr
 
 
-def _remember(key: str, arr: np.ndarray) -> None:
-    if len(_CLEARSKY_MEMO) >= _CLEARSKY_MEMO_MAX:
-        _CLEARSKY_MEMO.pop(next(iter(_CLEARSKY_MEMO)))
-    _CLEARSKY_MEMO[key] = arr
+def _remember(memo: dict[str, np.ndarray], key: str, arr: np.ndarray) -> None:
+    if len(memo) >= _CLEARSKY_MEMO_MAX:
+        memo.pop(next(iter(memo)))
+    memo[key] = arr
 
 
 def _clearsky_compute(
