@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import os
 import signal
 import sys
@@ -17,14 +18,16 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import highspy
 import numpy as np
 
 from essdispatch.exceptions import SolveError
 from essdispatch.lp import LinearProgram
 from essdispatch.warmstart import Basis, apply_basis, basis_of
+
+if TYPE_CHECKING:  # highspy is imported where a solver object is made or read, so that
+    import highspy  # reading and validating a scenario does not load HiGHS
 
 MIP_REL_GAP = 1e-6  # MODEL.md: exclusive mode is solved to a relative gap of at most 1e-6
 
@@ -45,21 +48,28 @@ class Termination(str, enum.Enum):
     ERROR = "error"
 
 
-_STATUS = {
-    highspy.HighsModelStatus.kOptimal: Termination.OPTIMAL,
-    highspy.HighsModelStatus.kInfeasible: Termination.INFEASIBLE,
-    highspy.HighsModelStatus.kUnbounded: Termination.UNBOUNDED,
-    highspy.HighsModelStatus.kUnboundedOrInfeasible: Termination.INFEASIBLE_OR_UNBOUNDED,
-    highspy.HighsModelStatus.kTimeLimit: Termination.TIME_LIMIT,
-    highspy.HighsModelStatus.kIterationLimit: Termination.ITERATION_LIMIT,
-    highspy.HighsModelStatus.kInterrupt: Termination.INTERRUPTED,
-    highspy.HighsModelStatus.kSolutionLimit: Termination.SOLUTION_LIMIT,
-    highspy.HighsModelStatus.kMemoryLimit: Termination.MEMORY_LIMIT,
-    highspy.HighsModelStatus.kObjectiveBound: Termination.OBJECTIVE_BOUND,
-    highspy.HighsModelStatus.kObjectiveTarget: Termination.OBJECTIVE_BOUND,
-}
-if hasattr(highspy.HighsModelStatus, "kHighsInterrupt"):
-    _STATUS[highspy.HighsModelStatus.kHighsInterrupt] = Termination.INTERRUPTED
+@functools.cache
+def _status_map() -> dict[Any, Termination]:
+    """HiGHS model status -> :class:`Termination` (built on first use: imports highspy)."""
+    import highspy
+
+    status = {
+        highspy.HighsModelStatus.kOptimal: Termination.OPTIMAL,
+        highspy.HighsModelStatus.kInfeasible: Termination.INFEASIBLE,
+        highspy.HighsModelStatus.kUnbounded: Termination.UNBOUNDED,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible: Termination.INFEASIBLE_OR_UNBOUNDED,
+        highspy.HighsModelStatus.kTimeLimit: Termination.TIME_LIMIT,
+        highspy.HighsModelStatus.kIterationLimit: Termination.ITERATION_LIMIT,
+        highspy.HighsModelStatus.kInterrupt: Termination.INTERRUPTED,
+        highspy.HighsModelStatus.kSolutionLimit: Termination.SOLUTION_LIMIT,
+        highspy.HighsModelStatus.kMemoryLimit: Termination.MEMORY_LIMIT,
+        highspy.HighsModelStatus.kObjectiveBound: Termination.OBJECTIVE_BOUND,
+        highspy.HighsModelStatus.kObjectiveTarget: Termination.OBJECTIVE_BOUND,
+    }
+    if hasattr(highspy.HighsModelStatus, "kHighsInterrupt"):
+        status[highspy.HighsModelStatus.kHighsInterrupt] = Termination.INTERRUPTED
+    return status
+
 
 _EXPLAIN = {
     Termination.INFEASIBLE: "the scenario has no feasible dispatch (check terminal rules, "
@@ -145,6 +155,8 @@ def _coerced(h: highspy.Highs, key: str, value: Any) -> Any:
     """YAML 1.1 reads an unquoted ``on``/``off`` as true/false: give a string option
     (``presolve``, ``parallel``) its on/off text back."""
     if isinstance(value, bool):
+        import highspy
+
         status, kind = h.getOptionType(key)
         if status == highspy.HighsStatus.kOk and kind == highspy.HighsOptionType.kString:
             return "on" if value else "off"
@@ -168,6 +180,8 @@ def option_problems(options: SolverOptions, prefix: str = "") -> list[tuple[str,
             problems.append((f"{prefix}{key}", said))
     if not options.highs:
         return problems
+    import highspy
+
     h = _SCRATCH.get("h")
     if h is None or _SCRATCH.get("pid") != os.getpid():
         h = _new_highs(banner_to=os.devnull)
@@ -251,12 +265,14 @@ class SolveResult:
 
 def termination_of(h: highspy.Highs) -> Termination:
     """The :class:`Termination` of a HiGHS object after ``run()``."""
-    return _STATUS.get(h.getModelStatus(), Termination.ERROR)
+    return _status_map().get(h.getModelStatus(), Termination.ERROR)
 
 
 def highs_lp(lp: LinearProgram) -> highspy.HighsLp:
     """The :class:`LinearProgram` as a ``highspy.HighsLp`` (column-wise matrix, no copy
     of the cost and bound vectors beyond what highspy makes)."""
+    import highspy
+
     model = highspy.HighsLp()
     model.num_col_ = lp.n_cols
     model.num_row_ = lp.n_rows
@@ -322,6 +338,8 @@ os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 def _reset_scheduler() -> None:
+    import highspy
+
     reset = getattr(highspy.Highs, "resetGlobalScheduler", None)
     if reset is not None:  # highspy < 1.8 has none and no per-process check either
         reset(True)
@@ -381,15 +399,20 @@ class _Log:
 _BANNER_SILENCED = False
 
 
-class _Highs(highspy.Highs):
+@functools.cache
+def _highs_class() -> type:
     """``highspy.Highs`` that carries its captured log and requested thread count (older
-    highspy objects take no new attributes)."""
+    highspy objects take no new attributes); made on first use (imports highspy)."""
+    import highspy
 
-    _essdispatch_log: _Log | None = None
-    _essdispatch_threads: int | None = None
+    class _Highs(highspy.Highs):
+        _essdispatch_log: _Log | None = None
+        _essdispatch_threads: int | None = None
+
+    return _Highs
 
 
-def _new_highs(banner_to: str | None = None) -> _Highs:
+def _new_highs(banner_to: str | None = None) -> highspy.Highs:
     """A ``highspy.Highs`` whose start-up banner does not reach stdout.
 
     HiGHS prints its banner from C++ on the first construction in a process, before any
@@ -399,19 +422,19 @@ def _new_highs(banner_to: str | None = None) -> _Highs:
     """
     global _BANNER_SILENCED
     if _BANNER_SILENCED:
-        return _Highs()
+        return _highs_class()()
     try:
         sys.stdout.flush()
         saved = os.dup(1)
     except (OSError, ValueError):
-        return _Highs()
+        return _highs_class()()
     try:
         sink = os.open(banner_to or os.devnull, os.O_WRONLY)
     except OSError:
         sink = 2
     try:
         os.dup2(sink, 1)
-        h = _Highs()
+        h = _highs_class()()
     finally:
         os.dup2(saved, 1)
         os.close(saved)
@@ -427,6 +450,8 @@ def highs_for(lp: LinearProgram, options: SolverOptions | None = None) -> highsp
     For callers that keep the object and change data between solves (rolling horizon).
     HiGHS's log goes to a callback (``h._essdispatch_log``), echoed on stderr when verbose.
     """
+    import highspy
+
     options = options or SolverOptions()
     h = _new_highs()
     log = _Log(bool(options.verbose))
@@ -579,6 +604,8 @@ def _lp_bound_text(info: Any) -> str:
     solution is feasible (dual simplex, phase 2); otherwise there is no bound yet.
     """
     iterations = int(info.simplex_iteration_count) + int(info.ipm_iteration_count)
+    import highspy
+
     feasible = int(highspy.SolutionStatus.kSolutionStatusFeasible)
     if int(info.dual_solution_status) == feasible:
         return (

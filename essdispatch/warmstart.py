@@ -19,23 +19,35 @@ the solve runs cold, with a note saying why.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import highspy
 import numpy as np
 
 from essdispatch.families import variable
 from essdispatch.lp import Layout, LinearProgram
 
+if TYPE_CHECKING:  # imported where a basis is read or set (not when the module is)
+    import highspy
+
 LOWER, BASIC, UPPER, ZERO, NONBASIC = 0, 1, 2, 3, 4
-_STATUS = np.empty(5, dtype=object)
-for _code in range(5):
-    _STATUS[_code] = highspy.HighsBasisStatus(_code)
+
+
+@functools.cache
+def _status_objects() -> np.ndarray:
+    """``highspy.HighsBasisStatus`` by code (object array, built on first use)."""
+    import highspy
+
+    out = np.empty(5, dtype=object)
+    for code in range(5):
+        out[code] = highspy.HighsBasisStatus(code)
+    return out
 
 
 @dataclass(frozen=True)
@@ -85,9 +97,12 @@ def apply_basis(h: highspy.Highs, lp: LinearProgram, basis: Basis) -> str | None
     """Start ``h`` (holding ``lp``) from ``basis``; a note when it is refused (then cold)."""
     why = basis.fits(lp)
     if why is None:
+        import highspy
+
+        status = _status_objects()
         hb = highspy.HighsBasis()
-        hb.col_status = _STATUS[basis.col].tolist()
-        hb.row_status = _STATUS[basis.row].tolist()
+        hb.col_status = status[basis.col].tolist()
+        hb.row_status = status[basis.row].tolist()
         hb.valid = True
         if h.setBasis(hb) == highspy.HighsStatus.kOk:
             return None
