@@ -184,6 +184,20 @@ def load_yaml_text(text: str, file: str | None) -> Any:
     fast = _load_fast(text)
     if fast is not _FALLBACK:
         return fast
+    bad = yaml.reader.Reader.NON_PRINTABLE.search(text)
+    if bad:  # PyYAML's reader refuses it while being made (was a traceback)
+        line = text.count("\n", 0, bad.start()) + 1
+        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        raise ScenarioError(
+            file,
+            [
+                (
+                    "",
+                    f"invalid YAML at line {line}, column {column}: character"
+                    f" #x{ord(bad.group()):04x} is not allowed (a control character?)",
+                )
+            ],
+        )
     loader = _Loader(text)
     try:
         try:
