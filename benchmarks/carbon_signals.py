@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from essdispatch.grid_model import grid_year
+from essdispatch.results.stored_carbon import carbon_accounting
 from essdispatch.run import solve_pair
-from essdispatch.scenario import prepare_inputs, scenario_from_dict
-from essdispatch.stored_carbon import carbon_accounting
+from essdispatch.scenario.grid_model import grid_year
+from essdispatch.scenario.load import prepare_inputs, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

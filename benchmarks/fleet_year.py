@@ -302,12 +302,12 @@ def write_scenario(fleet: Fleet, folder: Path) -> Path:
 
 
 def fleet_inputs(fleet: Fleet):
-    """The fleet as :class:`essdispatch.inputs.Inputs` directly (no scenario file).
+    """The fleet as :class:`essdispatch.base.inputs.Inputs` directly (no scenario file).
 
     Equal to ``prepare_inputs(load_scenario(path))`` of the written file up to
     CSV rounding; used to cross-check the loader and when it is unavailable.
     """
-    from essdispatch.inputs import Inputs, default_voll
+    from essdispatch.base.inputs import Inputs, default_voll
 
     S, T = fleet.n_sites, fleet.n_periods
     hour = fleet.index.hour.to_numpy()
@@ -362,7 +362,7 @@ def fleet_inputs(fleet: Fleet):
 
 def load_inputs(scenario: Path):
     """``prepare_inputs(load_scenario(scenario))`` — the Inputs every route solves."""
-    from essdispatch.scenario import load_scenario, prepare_inputs
+    from essdispatch.scenario.load import load_scenario, prepare_inputs
 
     return prepare_inputs(load_scenario(scenario))
 
@@ -405,7 +405,7 @@ def route_essdispatch(
 ) -> dict[str, Any]:
     """``run_scenario`` end to end; per-phase timings and the peak RSS at each phase's end."""
     from essdispatch.run import run_scenario
-    from essdispatch.solve import SolverOptions
+    from essdispatch.solve.highs import SolverOptions
 
     rss: dict[str, float] = {}
     state = {"phase": "start"}
@@ -472,7 +472,7 @@ def route_essdispatch(
 
 def _highs_model(lp):
     """The LP as a ``highspy.HighsLp``: the same hand-over essdispatch uses."""
-    from essdispatch.solve import highs_lp
+    from essdispatch.solve.highs import highs_lp
 
     return highs_lp(lp)
 
@@ -481,7 +481,7 @@ def route_highs(scenario: Path | None, solver_options: dict[str, Any], inputs=No
     """Bare HiGHS: the joint LP as scipy sparse -> highspy; no baseline, no results."""
     import highspy
 
-    from essdispatch.lp import assemble_lp
+    from essdispatch.model.lp import assemble_lp
 
     t0 = time.perf_counter()
     if inputs is None:

@@ -31,8 +31,8 @@ def variant(text: str, name: str, block: str, degradation: str) -> str:
 
 
 def main() -> None:
-    from essdispatch.ageing import phi_of
-    from essdispatch.ageing_keys import AgeingSpec
+    from essdispatch.model.ageing import phi_of
+    from essdispatch.scenario.ageing_keys import AgeingSpec
 
     out = Path(sys.argv[1])
     which = sys.argv[2] if len(sys.argv) > 2 else "week"

@@ -11,10 +11,10 @@ from __future__ import annotations
 import sys
 import time
 
-from essdispatch.lp import assemble_lp
-from essdispatch.model import build_model, compile_model
-from essdispatch.scenario import load_scenario, prepare_inputs
-from essdispatch.solve import solve_lp
+from essdispatch.model.lp import assemble_lp
+from essdispatch.model.pyomo_view import build_model, compile_model
+from essdispatch.scenario.load import load_scenario, prepare_inputs
+from essdispatch.solve.highs import solve_lp
 
 
 def main(path: str) -> None:

@@ -17,9 +17,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from essdispatch.dispatch import solve_dispatch
-from essdispatch.inputs import Inputs, default_voll
-from essdispatch.rolling import build_forecasts, parse_operation, run_rolling
+from essdispatch.base.inputs import Inputs, default_voll
+from essdispatch.operate.rolling import build_forecasts, parse_operation, run_rolling
+from essdispatch.solve.dispatch import solve_dispatch
 
 
 def fleet(n_sites: int = 20, days: int = 365, seed: int = 0) -> Inputs:

@@ -32,8 +32,8 @@ grid:
 
 
 def run(path: Path, warm: bool) -> tuple[float, int, int, dict[str, dict]]:
-    from essdispatch.solve import SolverOptions
-    from essdispatch.sweep import flatten_figures, run_sweep
+    from essdispatch.solve.highs import SolverOptions
+    from essdispatch.sweeps.sweep import flatten_figures, run_sweep
 
     out = Path(tempfile.mkdtemp())
     t0 = time.perf_counter()

@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from essdispatch.exceptions import (
+from essdispatch.base.exceptions import (
     EssDispatchError,
     ResultsError,
     ResultsInputError,
@@ -106,7 +106,7 @@ class _Choice(click.Choice):
         try:
             return super().convert(value, param, ctx)
         except click.BadParameter as exc:
-            from essdispatch.exceptions import close_names
+            from essdispatch.base.exceptions import close_names
 
             hint = close_names(str(value), [str(c) for c in self.choices])
             if hint:
@@ -123,7 +123,7 @@ class _Phase:
     running clock while one long solve has no steps to count.
 
     Messages ``"<label>: solving site k/n"`` / ``"<label>: solved site k/n ..."`` from
-    :func:`essdispatch.dispatch.solve_dispatch` drive a tqdm bar per label instead of
+    :func:`essdispatch.solve.dispatch.solve_dispatch` drive a tqdm bar per label instead of
     printing one line per site. A message that starts a single solve (``"... solving joint
     problem"``, ``"... compiling and solving"``) starts a bar that shows the time spent so
     far (refreshed twice a second, on a terminal only) until the next message.
@@ -220,10 +220,10 @@ def cli_solver_options(
     verbose: bool = False,
     allow_loose_gap: bool = False,
 ) -> Any:
-    """The run's :class:`~essdispatch.solve.SolverOptions` from the command line, every
+    """The run's :class:`~essdispatch.solve.highs.SolverOptions` from the command line, every
     value checked (bounds, HiGHS option names and values): ScenarioError (exit 2) naming
     the option otherwise."""
-    from essdispatch.solve import SolverOptions, option_problems
+    from essdispatch.solve.highs import SolverOptions, option_problems
 
     options = SolverOptions(
         time_limit_s=time_limit,
@@ -369,7 +369,7 @@ def run(
     finally:
         phase.close()
     if xlsx and outcome.folder is not None:
-        from essdispatch.export import write_workbook
+        from essdispatch.analysis.export import write_workbook
 
         write_workbook(outcome.folder)
     click.echo(format_headline(outcome.summary, outcome.folder))
@@ -385,7 +385,7 @@ def _fill(text: str, indent: str = "  ", width: int = 100) -> str:
 
 def echo_diagnostics(summary: dict, quiet: bool = False) -> None:
     """Warnings and data caveats (always) and diagnostic headlines (unless quiet) on stderr."""
-    from essdispatch.diagnostics import headlines
+    from essdispatch.results.diagnostics import headlines
 
     for text in summary.get("warnings", []):
         click.echo(f"essdispatch: warning: {text}", err=True)
@@ -421,7 +421,7 @@ def _broken_promises(summary: dict) -> list[str]:
 
 def format_headline(summary: dict, folder: Path | None) -> str:
     """A short human summary of a run (fits 100 columns)."""
-    from essdispatch.finance import headline_lines
+    from essdispatch.results.finance import headline_lines
 
     cur = summary.get("currency", "")
     operation = summary.get("operation") or {}
@@ -430,7 +430,7 @@ def format_headline(summary: dict, folder: Path | None) -> str:
     gap = solver.get("mip_gap")
     state = "optimal"
     if isinstance(gap, int | float):  # a MILP: say how close to optimal it is proven
-        from essdispatch.solve import MIP_REL_GAP
+        from essdispatch.solve.highs import MIP_REL_GAP
 
         state = (
             f"optimal (MIP gap {gap:.2g})"
@@ -440,7 +440,7 @@ def format_headline(summary: dict, folder: Path | None) -> str:
     lines = [
         f"{summary['scenario']['name']}: {state} "
         f"({solver['route']}, solve {solver['solve_seconds']:.2f} s)",
-        *headline_lines(summary),  # cash first (MODEL.md economics; essdispatch.finance)
+        *headline_lines(summary),  # cash first (MODEL.md economics; essdispatch.results.finance)
     ]
     if mode == "rolling":
         lines.append(
@@ -464,7 +464,7 @@ def format_headline(summary: dict, folder: Path | None) -> str:
     ]
     for series, val in summary["emissions_displaced_tco2"].items():
         lines.append(f"  emissions displaced ({series}) {val:,.1f} tCO2")
-    from essdispatch.stored_carbon import split_lines
+    from essdispatch.results.stored_carbon import split_lines
 
     lines += split_lines(summary)
     caveats = summary.get("data_caveats") or []
@@ -472,7 +472,7 @@ def format_headline(summary: dict, folder: Path | None) -> str:
         names = ", ".join(f"{c['preset']} ({c['reason']})" for c in caveats)
         lines.append(_fill(f"  rests on: {names}", "    "))
     lines.extend(_broken_promises(summary))
-    from essdispatch.life import life_lines  # battery life (MODEL.md 13–14)
+    from essdispatch.results.life import life_lines  # battery life (MODEL.md 13–14)
 
     lines.extend(life_lines(summary))
     if folder is not None:
@@ -494,7 +494,7 @@ def _fit(line: str) -> str:
 def validate(scenario: Path) -> None:
     """Check SCENARIO (every key, series and rule); solve nothing."""
     from essdispatch.run import preflight
-    from essdispatch.scenario import load_scenario
+    from essdispatch.scenario.load import load_scenario
 
     sc = load_scenario(scenario)
     inputs, _, _ = preflight(sc)  # everything `run` reads: series, solver, operation
@@ -553,19 +553,17 @@ def compare(
     A single sweep folder (results/sweeps/NAME) gives one table for the whole sweep,
     and --plot draws the headline figures against the swept parameters.
     """
-    from essdispatch.sweep_plots import compare_sweep, is_sweep_folder
+    from essdispatch.sweeps.sweep_plots import compare_sweep, is_sweep_folder
 
     if len(folders) == 1 and is_sweep_folder(folders[0]):
         click.echo(
-            compare_sweep(
-                folders[0], csv=csv_path, json_path=json_path, plot=plot_path, wide=wide
-            )
+            compare_sweep(folders[0], csv=csv_path, json_path=json_path, plot=plot_path, wide=wide)
         )
         for path in (csv_path, json_path, plot_path):
             if path is not None:
                 click.echo(f"wrote {path}", err=True)
         return
-    from essdispatch.compare import (
+    from essdispatch.analysis.compare import (
         TERMINAL_WIDTH,
         compare_table,
         format_scenario_diff,
@@ -587,7 +585,7 @@ def compare(
         click.echo(format_scenario_diff(diff, labels, width=width))
     write_table(table, csv=csv_path, json_path=json_path, scenario_differences=diff)
     if plot_path is not None:
-        from essdispatch.plots import compare_figure, save_png
+        from essdispatch.analysis.plots import compare_figure, save_png
 
         save_png(compare_figure(table), plot_path)
     for path in (csv_path, json_path, plot_path):
@@ -606,7 +604,7 @@ def presets(filter: str | None) -> None:
     preset name for its full provenance. Use a preset in a scenario as
     ``{preset: NAME}``.
     """
-    from essdispatch.presets import presets_table_text
+    from essdispatch.scenario.presets import presets_table_text
 
     try:
         text = presets_table_text(filter)
@@ -714,7 +712,7 @@ def plot(
     dpi: float,
 ) -> None:
     """Draw a figure of the run in results FOLDER as PNG."""
-    from essdispatch.plots import FIGURES, figsize_px, save_png
+    from essdispatch.analysis.plots import FIGURES, figsize_px, save_png
 
     _check_dpi(dpi)
     pixels = _parse_size(size)
@@ -738,7 +736,7 @@ def plot(
 @handle_errors
 def report(folder: Path, out: Path | None) -> None:
     """Write a self-contained HTML page of the run in results FOLDER."""
-    from essdispatch.report import write_report
+    from essdispatch.analysis.report import write_report
 
     click.echo(f"wrote {write_report(folder, out)}")
 
@@ -777,8 +775,8 @@ def sweep(
     quiet: bool,
 ) -> None:
     """Run every case of SWEEP_FILE (resumable); write OUT/sweeps/<name>/."""
-    from essdispatch.sweep import load_sweep, run_sweep
-    from essdispatch.sweep_plots import dry_run_text, sweep_summary_text
+    from essdispatch.sweeps.sweep import load_sweep, run_sweep
+    from essdispatch.sweeps.sweep_plots import dry_run_text, sweep_summary_text
 
     out = _out_path(out)
     bad = [
@@ -812,7 +810,7 @@ def sweep(
 
 def _preflight_cases(sweep: Any) -> None:
     """Check every case as ``run`` would (solver options, operation) before anything runs."""
-    from essdispatch.exceptions import ScenarioError as _ScenarioError
+    from essdispatch.base.exceptions import ScenarioError as _ScenarioError
     from essdispatch.run import preflight
 
     problems: list[tuple[str, str]] = []

@@ -32,23 +32,23 @@ from typing import Any
 import numpy as np
 
 from essdispatch import __version__
-from essdispatch.caveats import data_caveats
-from essdispatch.diagnostics import diagnose, diagnostic_warnings
-from essdispatch.dispatch import SolveStats, solve_dispatch
-from essdispatch.econ import revenue_streams
-from essdispatch.exceptions import ResultsError, ScenarioError, SolveError
-from essdispatch.inputs import Inputs
-from essdispatch.life import assess, check_life_available
-from essdispatch.numerics import coefficient_warnings, inputs_size, size_problems
-from essdispatch.results import (
+from essdispatch.base.exceptions import ResultsError, ScenarioError, SolveError
+from essdispatch.base.inputs import Inputs
+from essdispatch.model.econ import revenue_streams
+from essdispatch.model.numerics import coefficient_warnings, inputs_size, size_problems
+from essdispatch.results.diagnostics import diagnose, diagnostic_warnings
+from essdispatch.results.extract import (
     BALANCE_TOL_MW,
     DispatchResult,
     delta_figures,
     per_site_figures,
     per_unit_figures,
 )
-from essdispatch.solve import SolverOptions
-from essdispatch.stored_carbon import carbon_accounting
+from essdispatch.results.life import assess, check_life_available
+from essdispatch.results.stored_carbon import carbon_accounting
+from essdispatch.scenario.caveats import data_caveats
+from essdispatch.solve.dispatch import SolveStats, solve_dispatch
+from essdispatch.solve.highs import SolverOptions
 
 Progress = Callable[[str], None]
 
@@ -98,12 +98,13 @@ def solve_pair(
     extension: Any = None,
 ) -> tuple[DispatchResult, SolveStats, DispatchResult, SolveStats]:
     """Solve the run and its no-storage baseline the same way (both through ``extension``,
-    an :class:`essdispatch.extend.Extension`, when given)."""
+    an :class:`essdispatch.model.extend.Extension`, when given)."""
     say = progress or (lambda _m: None)
     pair = []
     for label, problem in (("run", inputs), ("baseline", inputs.without_storage())):
         if backend == "pyomo":
-            from essdispatch.model import build_model, solve_model
+            from essdispatch.model.pyomo_view import build_model
+            from essdispatch.solve.pyomo_route import solve_model
 
             say(f"{label}: building Pyomo model")
             t0 = time.perf_counter()
@@ -115,7 +116,7 @@ def solve_pair(
             except ValueError as exc:  # compile: a non-linear term
                 if extension is None:
                     raise
-                from essdispatch.extend import ExtensionError
+                from essdispatch.model.extend import ExtensionError
 
                 raise ExtensionError(
                     None, [("", f"extension {extension.label} made the model not linear: {exc}")]
@@ -169,12 +170,12 @@ def _explained(
     extension: Any = None,
 ) -> SolveError:
     """The error to raise for a failed solve: an infeasible one explains itself
-    (:func:`essdispatch.infeasibility.explain_infeasibility`, on the extended program
+    (:func:`essdispatch.solve.infeasibility.explain_infeasibility`, on the extended program
     when there is an extension), others pass unchanged."""
     if not _is_infeasible(exc):
         return exc
     say(f"{label}: infeasible; re-solving with elastic constraints to explain it")
-    from essdispatch.infeasibility import explain_infeasibility
+    from essdispatch.solve.infeasibility import explain_infeasibility
 
     lp = extension.assemble(problem) if extension is not None else None
     return SolveError(f"{label}: {explain_infeasibility(problem, options, lp)}", "infeasible")
@@ -218,7 +219,7 @@ def build_summary(
 ) -> dict:
     """The ``summary.json`` document (SCENARIOS.md "Running and results").
 
-    Besides the figures it holds ``"diagnostics"`` (:func:`essdispatch.diagnostics.diagnose`
+    Besides the figures it holds ``"diagnostics"`` (:func:`essdispatch.results.diagnostics.diagnose`
     of the run) and ``"warnings"``: the given ones (e.g. coefficient ranges) followed
     by those the diagnostics raise (simultaneous charge/discharge, unserved energy).
     """
@@ -298,7 +299,7 @@ def check_writable(out_dir: Path) -> None:
 def _out_folder(out_dir: Path, name: str) -> Iterator[None]:
     """Create ``out_dir`` (removed again if the run fails and it is still empty) and hold
     the lock of ``<out_dir>/<name>`` for the whole run."""
-    from essdispatch.safe_write import name_lock, recover
+    from essdispatch.base.safe_write import name_lock, recover
 
     created: list[Path] = []
     probe = Path(os.path.abspath(out_dir))
@@ -390,13 +391,13 @@ def write_results(
     """Write the results folder atomically; returns its path.
 
     Everything goes into a hidden ``.<name>.tmp-*`` folder first; the swap
-    (:func:`essdispatch.safe_write.swap_into_place`: an atomic exchange of the two
+    (:func:`essdispatch.base.safe_write.swap_into_place`: an atomic exchange of the two
     folders where the kernel offers one) runs with SIGINT/SIGTERM held back, under the
     name's lock, after repairing what an earlier crash left
-    (:func:`essdispatch.safe_write.recover`). An interrupt or a kill leaves either the
+    (:func:`essdispatch.base.safe_write.recover`). An interrupt or a kill leaves either the
     earlier results or the new ones at ``<out_dir>/<name>``, never neither for good.
     """
-    from essdispatch.safe_write import name_lock, recover, swap_into_place
+    from essdispatch.base.safe_write import name_lock, recover, swap_into_place
 
     target = out_dir / name
     try:
@@ -458,18 +459,18 @@ def run_scenario(
     decompose : solve sites separately when no group limit binds
     progress : called with short phase messages
     extend : an extension hook ``fn(model, inputs)`` that adds Pyomo components, or
-        ``"module:function"`` (:mod:`essdispatch.extend` says where it applies)
+        ``"module:function"`` (:mod:`essdispatch.model.extend` says where it applies)
 
     Raises
     ------
     ScenarioError on bad input, SolveError on a non-optimal solve, ResultsError
     when the folder cannot be written. Nothing is written unless all succeeds.
     """
-    from essdispatch.scenario import load_scenario
+    from essdispatch.scenario.load import load_scenario
 
     say = progress or (lambda _m: None)
     if extend is not None:  # a bad hook fails before anything is loaded
-        from essdispatch.extend import Extension
+        from essdispatch.model.extend import Extension
 
         extend = Extension.of(extend)
     t0 = time.perf_counter()
@@ -493,9 +494,9 @@ def run_scenario(
 def block_problems(model: Any) -> list[tuple[str, str]]:
     """``operation:`` and ``solver:`` checked as the run reads them (cheap: no solve,
     no series), so that ``validate`` and a sweep's ``--dry-run`` refuse what ``run`` would."""
-    from essdispatch.rolling import parse_operation
-    from essdispatch.scenario import period_hours
-    from essdispatch.solve import option_problems
+    from essdispatch.operate.rolling import parse_operation
+    from essdispatch.scenario.load import period_hours
+    from essdispatch.solve.highs import option_problems
 
     problems: list[tuple[str, str]] = []
     try:
@@ -528,9 +529,9 @@ def preflight(
     option or thread count, or a bad ``operation:`` block (its forecasts are built).
     ``validate`` and a sweep's ``--dry-run`` call this too.
     """
-    from essdispatch.rolling import prepare_operation
-    from essdispatch.scenario import prepare_inputs
-    from essdispatch.solve import option_problems
+    from essdispatch.operate.rolling import prepare_operation
+    from essdispatch.scenario.load import prepare_inputs
+    from essdispatch.solve.highs import option_problems
 
     file = file or getattr(scenario, "file", None)
     problems = block_problems(scenario.model) if hasattr(scenario, "model") else []
@@ -558,7 +559,9 @@ def preflight(
     if problems:
         raise ScenarioError(file, problems)
     operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
-    check_life_available(inputs, file or getattr(scenario, "file", None))  # BLAST-Lite (MODEL.md 13–14)
+    check_life_available(
+        inputs, file or getattr(scenario, "file", None)
+    )  # BLAST-Lite (MODEL.md 13–14)
     return inputs, opts, operation
 
 
@@ -577,7 +580,7 @@ def run_loaded(
     workers: int | None = None,
     extend: Any = None,
 ) -> RunOutcome:
-    """Solve an already loaded :class:`essdispatch.scenario.Scenario` (see :func:`run_scenario`).
+    """Solve an already loaded :class:`essdispatch.scenario.load.Scenario` (see :func:`run_scenario`).
 
     Reads no file: the scenario's series are resolved at load time, so this runs on a
     machine that cannot see the scenario's data files (a sweep worker).
@@ -588,7 +591,7 @@ def run_loaded(
     """
     extension = None
     if extend is not None:
-        from essdispatch.extend import Extension
+        from essdispatch.model.extend import Extension
 
         extension = Extension.of(extend)
     t0 = time.perf_counter()
@@ -689,7 +692,7 @@ def _solve_and_write(
         summary["warnings"] = list(getattr(rolled, "warnings", [])) + summary["warnings"]
     if extension is not None:
         summary["extension"] = _clean(extension.describe())
-    if inputs.ageing is not None:  # battery life (essdispatch.life)
+    if inputs.ageing is not None:  # battery life (essdispatch.results.life)
         say("assessing battery life")
         t_life = time.perf_counter()
         summary["life"] = _clean(assess(run))
@@ -697,12 +700,12 @@ def _solve_and_write(
     extra_files: dict[str, str] = {}
     block = getattr(scenario.model, "economics", None) if hasattr(scenario, "model") else None
     if block is not None:  # project finance (docs/ECONOMICS.md)
-        from essdispatch.finance import project_finance
+        from essdispatch.results.finance import project_finance
 
         finance, cashflows = project_finance(run, baseline, block)
         summary["finance"] = _clean(finance)
         if summary.get("life"):  # multi-year state of health from the assessment
-            from essdispatch.life import life_finance
+            from essdispatch.results.life import life_finance
 
             settings = getattr(scenario.model, "life", None)
             resolve = None

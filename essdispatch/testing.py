@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from essdispatch.inputs import Inputs, default_voll
-from essdispatch.lp import LinearProgram
-from essdispatch.results import BALANCE_TOL_MW, DispatchResult
+from essdispatch.base.inputs import Inputs, default_voll
+from essdispatch.model.lp import LinearProgram
+from essdispatch.results.extract import BALANCE_TOL_MW, DispatchResult
 
 __all__ = [
     "BALANCE_TOL_MW",

@@ -86,7 +86,7 @@ proxy. `summary.json` names them under `data_caveats`, and the console and the r
     ),
     (
         "code",
-        """from essdispatch.report import headline
+        """from essdispatch.analysis.report import headline
 
 h = headline(summary)
 for key in ("savings", "energy_bill_savings", "carbon_value", "degradation_cost", "curtailment_absorbed_mwh"):
@@ -106,7 +106,7 @@ by shifting imports out of the peak of the time-of-use tariff.""",
     ),
     (
         "code",
-        """from essdispatch.export import per_site_frame
+        """from essdispatch.analysis.export import per_site_frame
 
 sites = per_site_frame(week.folder).set_index("name")
 cols = ["curtailment_absorbed_mwh", "emissions_displaced_tco2[average]", "emissions_displaced_tco2[marginal]", "savings"]
@@ -122,7 +122,7 @@ sell at the spot shape, the C&I sites buy on the TOU tariff); carbon intensity o
     ),
     (
         "code",
-        """from essdispatch.plots import dispatch_figure, emissions_figure
+        """from essdispatch.analysis.plots import dispatch_figure, emissions_figure
 
 dispatch_figure(week.folder, dpi=70)""",
     ),
@@ -141,7 +141,7 @@ shadow prices, and an interactive chart of the whole horizon. Open `report.html`
     ),
     (
         "code",
-        """from essdispatch.report import write_report
+        """from essdispatch.analysis.report import write_report
 
 page = write_report(week.folder)
 print(page.relative_to(OUT), f"{page.stat().st_size / 1e6:.1f} MB")""",
@@ -157,8 +157,8 @@ first run; `essdispatch compare A B C` prints the same table, 100 columns wide (
     ),
     (
         "code",
-        """from essdispatch.compare import compare_table, format_table
-from essdispatch.plots import compare_figure
+        """from essdispatch.analysis.compare import compare_table, format_table
+from essdispatch.analysis.plots import compare_figure
 
 runs = [week.folder]
 for price in (0, 300):
@@ -183,8 +183,8 @@ A sweep file runs many cases of one scenario; here three durations at the same p
     ),
     (
         "code",
-        """from essdispatch.sweep import load_sweep, run_sweep
-from essdispatch.sweep_plots import add_durations, format_sweep_table, plot_sweep, sweep_table
+        """from essdispatch.sweeps.sweep import load_sweep, run_sweep
+from essdispatch.sweeps.sweep_plots import add_durations, format_sweep_table, plot_sweep, sweep_table
 
 sweep_file = OUT / "durations.yaml"
 sweep_file.write_text(f'''name: fleet-durations
@@ -234,9 +234,15 @@ assert abs(rolling["savings"] - (summary["savings"] - rolling["value_of_foresigh
 
 def build() -> nbformat.NotebookNode:
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
-    nb.cells = [new_markdown_cell(src) if kind == "md" else new_code_cell(src) for kind, src in CELLS]
+    nb.cells = [
+        new_markdown_cell(src) if kind == "md" else new_code_cell(src) for kind, src in CELLS
+    ]
     return nb
 
 

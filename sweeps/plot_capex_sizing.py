@@ -2,7 +2,7 @@
 
     python sweeps/plot_capex_sizing.py results/sweeps/yulin-capex-sizing sweeps/yulin-capex-sizing.png
 
-Reads only the sweep's index (essdispatch.sweep_plots.sweep_table).
+Reads only the sweep's index (essdispatch.sweeps.sweep_plots.sweep_table).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from essdispatch.sweep_plots import sweep_table  # noqa: E402
+from essdispatch.sweeps.sweep_plots import sweep_table  # noqa: E402
 
 BASE_CAPEX_PER_KWH = 385.2  # cn-lfp-energy-capex-2025 (essdispatch/data/economics.yaml)
 

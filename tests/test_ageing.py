@@ -15,15 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from essdispatch.ageing import curve_presets, nrel_cycle_phi, segment_costs
-from essdispatch.diagnostics import shadow_prices
-from essdispatch.dispatch import SolveStats, solve_dispatch, solve_joint
-from essdispatch.exceptions import ScenarioError
-from essdispatch.lp import assemble_lp
-from essdispatch.model import build_model, compile_model
-from essdispatch.numerics import inputs_size
-from essdispatch.scenario import prepare_inputs, scenario_from_dict
-from essdispatch.solve import SolverOptions
+from essdispatch.base.exceptions import ScenarioError
+from essdispatch.model.ageing import curve_presets, nrel_cycle_phi, segment_costs
+from essdispatch.model.lp import assemble_lp
+from essdispatch.model.numerics import inputs_size
+from essdispatch.model.pyomo_view import build_model, compile_model
+from essdispatch.results.diagnostics import shadow_prices
+from essdispatch.scenario.load import prepare_inputs, scenario_from_dict
+from essdispatch.solve.dispatch import SolveStats, solve_dispatch, solve_joint
+from essdispatch.solve.highs import SolverOptions
 from essdispatch.testing import assert_lp_equal
 
 HERE = Path(__file__).resolve().parent
@@ -185,7 +185,7 @@ def test_convex_curve_gives_rising_costs_and_the_preset_matches_blast():
     phi = lambda d: nrel_cycle_phi(d, params, 25.0, None, 0.2)  # noqa: E731
     c = segment_costs(phi, 10, 465_000.0, 0.945, 0.9)
     assert np.all(np.diff(c) > 0)
-    blast = pytest.importorskip("essdispatch.life").blast_model
+    blast = pytest.importorskip("essdispatch.results.life").blast_model
     try:
         cell = blast()
     except Exception as exc:  # noqa: BLE001
@@ -354,9 +354,9 @@ def test_rolling_operation_keeps_the_segment_cost_and_the_limits():
     """Perfect forecasts, 24 h windows: the settled result carries the segments' discharge
     (summing to the unit's), the depth-aware cost in its degradation cost and objective, and
     the daily limit holds day by day."""
-    from essdispatch.ageing import day_structure, depth_ageing_cost
-    from essdispatch.results import recomputed_objective
-    from essdispatch.rolling import parse_operation, run_rolling
+    from essdispatch.model.ageing import day_structure, depth_ageing_cost
+    from essdispatch.operate.rolling import parse_operation, run_rolling
+    from essdispatch.results.extract import recomputed_objective
 
     inp = inputs_of(fleet(AGEING))
     rolled, _ = run_rolling(inp, parse_operation({"mode": "rolling", "window": "24h"}))
@@ -381,7 +381,7 @@ def test_rolling_operation_keeps_the_segment_cost_and_the_limits():
 def test_rolling_fades_usable_energy_and_raises_the_segment_costs_between_windows():
     """A curve of 10 full cycles to 80 % SOH: each day's realised cycling visibly fades the
     unit; the next window plans with E·SOH and costs c_j/SOH, so it stores less."""
-    from essdispatch.rolling import parse_operation, run_rolling
+    from essdispatch.operate.rolling import parse_operation, run_rolling
 
     prices = [100.0] * 6 + [900.0] * 6 + [100.0] * 6 + [900.0] * 6
     ageing = {
@@ -476,9 +476,9 @@ def test_declared_families_compile_to_the_direct_lp(
 def test_warm_started_joint_equals_cold_with_segments_and_limits():
     """A binding group tie forces the joint solve; it starts from the per-site bases (SOC
     segments and cycle limits included) and reaches the cold optimum."""
-    from essdispatch.dispatch import _solve_sites
-    from essdispatch.solve import solve_lp
-    from essdispatch.warmstart import joint_basis, site_columns
+    from essdispatch.solve.dispatch import _solve_sites
+    from essdispatch.solve.highs import solve_lp
+    from essdispatch.solve.warmstart import joint_basis, site_columns
 
     data = fleet(AGEING)
     for site in data["sites"]:

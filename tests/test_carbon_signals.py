@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import yaml
 
-from essdispatch.exceptions import ScenarioError
-from essdispatch.grid_model import grid_signal
-from essdispatch.scenario import prepare_inputs, scenario_from_dict
+from essdispatch.base.exceptions import ScenarioError
+from essdispatch.scenario.grid_model import grid_signal
+from essdispatch.scenario.load import prepare_inputs, scenario_from_dict
 
 BASE = {
     "name": "c",

@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from results_helpers import fleet_scenario
 
 from essdispatch import cli as cli_module
-from essdispatch import series
 from essdispatch.cli import cli
+from essdispatch.scenario import series
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -156,7 +156,7 @@ def test_running_clock_while_one_solve_runs(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_clear_sky_profiles_are_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from essdispatch.scenario import load_scenario, prepare_inputs
+    from essdispatch.scenario.load import load_scenario, prepare_inputs
 
     monkeypatch.setenv("ESSDISPATCH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(series, "_CLEARSKY_MEMO", {})
@@ -196,8 +196,12 @@ def test_validate_on_a_warm_cache_does_not_import_pvlib(tmp_path: Path):
     )
     full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
     warm = subprocess.run(
-        [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, env=full_env,
-        timeout=120, check=False,
+        [sys.executable, "-c", probe, str(path)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+        check=False,
     )
     assert "valid (11 sites" in warm.stdout, warm.stderr
     imported, seconds = warm.stderr.split()[-2:]

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from essdispatch.closed_form import closed_form_applies, solve_storage_free
-from essdispatch.dispatch import solve_dispatch, solve_joint
-from essdispatch.lp import assemble_lp
+from essdispatch.model.lp import assemble_lp
+from essdispatch.solve.closed_form import closed_form_applies, solve_storage_free
+from essdispatch.solve.dispatch import solve_dispatch, solve_joint
 from essdispatch.testing import assert_valid_result
 from tests.test_properties import random_fleet
 

@@ -11,8 +11,7 @@ import pytest
 from click.testing import CliRunner
 from results_helpers import fleet_scenario, read_summary, write_run
 
-from essdispatch.cli import cli
-from essdispatch.compare import (
+from essdispatch.analysis.compare import (
     MISSING,
     comparability,
     compare_table,
@@ -20,10 +19,11 @@ from essdispatch.compare import (
     load_results,
     scenario_diff,
 )
-from essdispatch.exceptions import ResultsError
-from essdispatch.results import DELTA_FIGURES, FIGURE_UNITS
+from essdispatch.base.exceptions import ResultsError
+from essdispatch.cli import cli
+from essdispatch.results.extract import DELTA_FIGURES, FIGURE_UNITS
+from essdispatch.results.stored_carbon import ACCOUNTING_FIGURE_UNITS
 from essdispatch.run import run_scenario
-from essdispatch.stored_carbon import ACCOUNTING_FIGURE_UNITS
 
 
 @pytest.fixture(scope="session")

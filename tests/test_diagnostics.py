@@ -17,15 +17,15 @@ import yaml
 from click.testing import CliRunner
 
 from essdispatch.cli import cli
-from essdispatch.diagnostics import (
+from essdispatch.model.numerics import coefficient_warnings
+from essdispatch.results.diagnostics import (
     MAX_LISTED,
     diagnose,
     diagnostic_warnings,
     headlines,
 )
-from essdispatch.dispatch import solve_dispatch
-from essdispatch.numerics import coefficient_warnings
-from essdispatch.scenario import prepare_inputs, scenario_from_dict
+from essdispatch.scenario.load import prepare_inputs, scenario_from_dict
+from essdispatch.solve.dispatch import solve_dispatch
 from essdispatch.testing import make_inputs
 
 TOL = 1e-6

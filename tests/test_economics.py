@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from essdispatch.dispatch import solve_dispatch, solve_joint
-from essdispatch.econ import month_structure, revenue_streams
-from essdispatch.econ_keys import capital_recovery_factor
-from essdispatch.exceptions import ScenarioError
-from essdispatch.results import delta_figures
+from essdispatch.base.exceptions import ScenarioError
+from essdispatch.model.econ import month_structure, revenue_streams
+from essdispatch.results.extract import delta_figures
 from essdispatch.run import run_scenario
-from essdispatch.scenario import prepare_inputs, scenario_from_dict
+from essdispatch.scenario.econ_keys import capital_recovery_factor
+from essdispatch.scenario.load import prepare_inputs, scenario_from_dict
+from essdispatch.solve.dispatch import solve_dispatch, solve_joint
 from essdispatch.testing import assert_energy_balance
 
 HERE = Path(__file__).resolve().parent
@@ -635,8 +635,8 @@ def test_cli_bad_sizing_exits_2_and_writes_nothing(tmp_path):
 def test_pyomo_view_compiles_to_the_same_lp_with_economics(seed):
     """The Pyomo model generated from the declarations (constraints 9–12 included)
     compiles to exactly the directly assembled LP and reaches the same optimum."""
-    from essdispatch.lp import assemble_lp
     from essdispatch.model import build_model, compile_model, solve_model
+    from essdispatch.model.lp import assemble_lp
     from essdispatch.testing import assert_lp_equal
 
     inputs = prepare_inputs(scenario_from_dict(_random_case(seed, n_sites=2), HERE))
@@ -663,8 +663,8 @@ def test_infeasible_sized_case_is_explained():
     """A sized unit with Emin = 10 MWh, self-discharge, no availability (it cannot charge)
     and a cyclic terminal rule cannot end where it began: infeasible. The explanation names
     the unit and does not invent soc-window trouble for the sized unit."""
-    from essdispatch.exceptions import SolveError
-    from essdispatch.infeasibility import explain_infeasibility
+    from essdispatch.base.exceptions import SolveError
+    from essdispatch.solve.infeasibility import explain_infeasibility
 
     data = scenario(
         [
@@ -694,7 +694,7 @@ def test_infeasible_sized_case_is_explained():
 
 # --------------------------------------------------------------------------- presets, docs
 def test_economics_reference_values_carry_provenance():
-    from essdispatch.econ_presets import economics_table, economics_value
+    from essdispatch.scenario.econ_presets import economics_table, economics_value
 
     table = economics_table()
     found = table[table["confidence"] != "UNCONFIRMED"]
@@ -787,8 +787,8 @@ def test_rolling_operation_with_economics_keys_is_refused():
 def test_console_and_compare_show_cash_first(tmp_path):
     from click.testing import CliRunner
 
+    from essdispatch.analysis.compare import compare_table
     from essdispatch.cli import cli
-    from essdispatch.compare import compare_table
 
     result = CliRunner().invoke(cli, ["run", str(FACTORY), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -808,9 +808,9 @@ def test_warm_started_joint_equals_cold_with_sized_units(seed):
     """A binding group tie forces the joint solve; it starts from the per-site bases (sized
     units, demand charges, compensation, capacity payment included) and reaches the cold
     optimum; the assembled basis has one basic column per row."""
-    from essdispatch.lp import assemble_lp
-    from essdispatch.solve import SolverOptions, solve_lp
-    from essdispatch.warmstart import joint_basis, site_columns
+    from essdispatch.model.lp import assemble_lp
+    from essdispatch.solve.highs import SolverOptions, solve_lp
+    from essdispatch.solve.warmstart import joint_basis, site_columns
 
     data = _random_case(seed, n_sites=3)
     data["groups"] = [{"name": "tie", "sites": ["s0", "s1", "s2"], "export_limit_mw": 3.0}]
@@ -834,7 +834,7 @@ def test_warm_started_joint_equals_cold_with_sized_units(seed):
 
 
 def _solve_sites(inputs):
-    from essdispatch.dispatch import SolveStats
-    from essdispatch.dispatch import _solve_sites as solve_sites
+    from essdispatch.solve.dispatch import SolveStats
+    from essdispatch.solve.dispatch import _solve_sites as solve_sites
 
     return solve_sites(inputs, None, SolveStats(), 1, lambda _m: None, keep_basis=True)

@@ -29,9 +29,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from essdispatch.presets import shaanxi_spot_synthetic
 from essdispatch.run import run_loaded
-from essdispatch.scenario import load_scenario, prepare_inputs
+from essdispatch.scenario.load import load_scenario, prepare_inputs
+from essdispatch.scenario.presets import shaanxi_spot_synthetic
 from essdispatch.testing import assert_results_folder
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -282,7 +282,7 @@ def test_carbon_price_on_hourly_signals_cannot_raise_marginal_emissions():
     is asserted on a constructed case (tests/test_stored_carbon.py); here λ = 0 has ties (equal
     TOU prices) that a solver may break either way."""
     from essdispatch.run import solve_pair
-    from essdispatch.scenario import scenario_from_dict
+    from essdispatch.scenario.load import scenario_from_dict
 
     data = _raw(SCENARIOS / f"{FLEET}-week-hourly.yaml")
     out = {}

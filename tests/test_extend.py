@@ -1,4 +1,4 @@
-"""Extension hooks through the whole pipeline, on real solves (essdispatch.extend).
+"""Extension hooks through the whole pipeline, on real solves (essdispatch.model.extend).
 
 Every optimum below is worked out by hand in the comment above it.
 """
@@ -16,9 +16,9 @@ import pyomo.environ as pyo
 import pytest
 from click.testing import CliRunner
 
+from essdispatch.base.exceptions import ScenarioError, SolveError
 from essdispatch.cli import cli
-from essdispatch.exceptions import ScenarioError, SolveError
-from essdispatch.extend import Extension, ExtensionError, load_extension
+from essdispatch.model.extend import Extension, ExtensionError, load_extension
 from essdispatch.run import run_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -260,8 +260,8 @@ def test_per_site_hook_in_worker_processes_and_in_this_process(tmp_path: Path):
     # the two-site case with a per-site hook (imp ≤ 0.5 MW at each site, so 0.5 MW shed
     # at each at voll 10 000): cost 5 + 10 + 2·5 000 = 10 015, whether the sites are
     # solved in worker processes (a module-level hook pickles) or, for a lambda, here
-    from essdispatch.dispatch import solve_dispatch
-    from essdispatch.scenario import load_scenario, prepare_inputs
+    from essdispatch.scenario.load import load_scenario, prepare_inputs
+    from essdispatch.solve.dispatch import solve_dispatch
 
     path = tmp_path / "two.yaml"
     path.write_text(TWO)

@@ -1,4 +1,4 @@
-"""The model is declared once (essdispatch.families); the matrix and the Pyomo view agree.
+"""The model is declared once (essdispatch.model.families); the matrix and the Pyomo view agree.
 
 * hypothesis: for random fleets with groups, exclusive mode, no-grid-charging units,
   self-discharge, availability and every terminal mode, compiling the Pyomo model
@@ -21,15 +21,15 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from essdispatch import families as fam
-from essdispatch.dispatch import solve_dispatch
-from essdispatch.exceptions import SolveError
-from essdispatch.families import BlockBuilder, Counts, Family
-from essdispatch.infeasibility import explain_infeasibility
-from essdispatch.inputs import TERMINAL_MODES, Inputs, default_voll
-from essdispatch.lp import LinearProgram, assemble_lp
+from essdispatch.base.exceptions import SolveError
+from essdispatch.base.inputs import TERMINAL_MODES, Inputs, default_voll
 from essdispatch.model import build_model, compile_model, solve_model
-from essdispatch.numerics import inputs_size
+from essdispatch.model import families as fam
+from essdispatch.model.families import BlockBuilder, Counts, Family
+from essdispatch.model.lp import LinearProgram, assemble_lp
+from essdispatch.model.numerics import inputs_size
+from essdispatch.solve.dispatch import solve_dispatch
+from essdispatch.solve.infeasibility import explain_infeasibility
 from essdispatch.testing import assert_lp_equal, make_inputs
 
 PROPS = settings(

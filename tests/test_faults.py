@@ -20,12 +20,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from essdispatch.base.exceptions import ResultsError, SolveError
 from essdispatch.cli import EXIT_INTERRUPTED, EXIT_RESULTS, EXIT_SOLVE, cli
-from essdispatch.exceptions import ResultsError, SolveError
-from essdispatch.infeasibility import explain_infeasibility
-from essdispatch.lp import assemble_lp
+from essdispatch.model.lp import assemble_lp
 from essdispatch.run import run_scenario, write_results
-from essdispatch.solve import SolverOptions, solve_lp
+from essdispatch.solve.highs import SolverOptions, solve_lp
+from essdispatch.solve.infeasibility import explain_infeasibility
 from essdispatch.testing import make_inputs
 
 SCENARIO = """\

@@ -7,9 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from essdispatch.dispatch import solve_dispatch
-from essdispatch.econ_keys import EconomicsBlock
-from essdispatch.finance import (
+from essdispatch.results.finance import (
     FinanceCase,
     cash_flow_table,
     evaluate,
@@ -19,7 +17,9 @@ from essdispatch.finance import (
     npv,
     payback_years,
 )
-from essdispatch.scenario import prepare_inputs, scenario_from_dict
+from essdispatch.scenario.econ_keys import EconomicsBlock
+from essdispatch.scenario.load import prepare_inputs, scenario_from_dict
+from essdispatch.solve.dispatch import solve_dispatch
 
 HERE = Path(__file__).resolve().parent
 

@@ -34,10 +34,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from essdispatch.exceptions import ScenarioError, SolveError
+from essdispatch.base.exceptions import ScenarioError, SolveError
 from essdispatch.run import preflight, run_loaded
-from essdispatch.scenario import load_scenario, prepare_inputs, scenario_from_dict
-from essdispatch.sweep_file import load_sweep
+from essdispatch.scenario.load import load_scenario, prepare_inputs, scenario_from_dict
+from essdispatch.sweeps.sweep_file import load_sweep
 
 N_DOCUMENTS = int(os.environ.get("ESSDISPATCH_FUZZ_DOCUMENTS", "10000"))
 #: seconds one document may take before it counts as a hang

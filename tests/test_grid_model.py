@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from essdispatch.grid_model import grid_regions, grid_signal, grid_year, model_config
-from essdispatch.presets import describe_preset, list_presets, preset_info, resolve_preset
-from essdispatch.weather import daily_weather
+from essdispatch.base.weather import daily_weather
+from essdispatch.scenario.grid_model import grid_regions, grid_signal, grid_year, model_config
+from essdispatch.scenario.presets import describe_preset, list_presets, preset_info, resolve_preset
 
 REGIONS = ["shaanxi", "jiangxi", "northwest", "central"]
 

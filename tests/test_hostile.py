@@ -16,10 +16,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from essdispatch.base.exceptions import ScenarioError
 from essdispatch.cli import EXIT_BAD_INPUT, cli
-from essdispatch.exceptions import ScenarioError
-from essdispatch.numerics import estimate_size, size_problems
-from essdispatch.scenario import load_scenario
+from essdispatch.model.numerics import estimate_size, size_problems
+from essdispatch.scenario.load import load_scenario
 
 HOURS = [f"2026-06-01 {h:02d}:00" for h in range(24)]
 PRICE_CSV = "time,price\n" + "".join(f"{t},{300 + 10 * h}\n" for h, t in enumerate(HOURS))
@@ -311,7 +311,7 @@ def test_duplicate_yaml_key(tmp_path):
 
 
 def test_enormous_horizon_is_refused_with_the_numbers(tmp_path, monkeypatch):
-    monkeypatch.setattr("essdispatch.numerics.available_memory", lambda: 10**9)
+    monkeypatch.setattr("essdispatch.model.numerics.available_memory", lambda: 10**9)
     text = dumped(
         lambda d: d["horizon"].update(end="2031-06-01 00:00", resolution="5min", timezone="UTC")
     )

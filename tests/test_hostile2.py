@@ -148,7 +148,7 @@ def test_kill_inside_the_swap_window_never_loses_the_results(tmp_path, mode):
 
 
 def test_recover_restores_a_complete_tmp_or_the_old_folder(tmp_path):
-    from essdispatch.safe_write import recover
+    from essdispatch.base.safe_write import recover
 
     out = tmp_path
     new = out / ".x.tmp-aaaa"
@@ -256,8 +256,8 @@ def test_duplicate_keys_in_sweep_files_are_refused(tmp_path, body, key):
 
 
 def test_duplicate_key_in_results_scenario_yaml_is_a_damaged_folder(tmp_path):
-    from essdispatch.compare import flatten_scenario
-    from essdispatch.exceptions import ResultsError
+    from essdispatch.analysis.compare import flatten_scenario
+    from essdispatch.base.exceptions import ResultsError
 
     with pytest.raises(ResultsError, match="key given twice"):
         flatten_scenario("a: 1\na: 2\n")
@@ -311,8 +311,8 @@ def test_hostile_yaml_is_refused_quickly(tmp_path, text, fragment, command):
 
 
 def test_oversized_yaml_is_refused(tmp_path, monkeypatch):
-    from essdispatch import yamlio
-    from essdispatch.exceptions import ScenarioError
+    from essdispatch.base import yamlio
+    from essdispatch.base.exceptions import ScenarioError
 
     monkeypatch.setattr(yamlio, "MAX_YAML_BYTES", 1000)
     path = tmp_path / "big.yaml"
@@ -328,7 +328,7 @@ def test_yaml_11_sexagesimal_and_octal_are_not_numbers(tmp_path, value, fragment
     (tmp_path / "s.yaml").write_text(text)
     result = invoke("validate", str(tmp_path / "s.yaml"))
     if value == "010":  # text "010" is not silently octal 8: pydantic reads the digits as 10
-        from essdispatch.scenario import load_scenario
+        from essdispatch.scenario.load import load_scenario
 
         assert load_scenario(tmp_path / "s.yaml").series["sites[0].load"][0] == 10.0
         return
@@ -522,7 +522,7 @@ def test_preset_of_the_wrong_kind_is_refused(tmp_path, where, preset, fragment):
 
 
 def test_presets_of_the_right_kind_still_work_and_all_carry_kind_and_unit(tmp_path):
-    from essdispatch.presets import list_presets
+    from essdispatch.scenario.presets import list_presets
 
     table = list_presets()
     assert (table["kind"].str.len() > 0).all() and (table["unit"].str.len() > 0).all()
@@ -576,7 +576,7 @@ def pd_range(start: str, n: int) -> list[str]:
 
 
 def test_rows_inside_a_period_are_weighted_by_duration(tmp_path):
-    from essdispatch.scenario import load_scenario
+    from essdispatch.scenario.load import load_scenario
 
     values = [0.0] * 24
     text = "time,v\n" + hourly_rows(values) + "2026-06-01 05:59,600\n"
@@ -589,7 +589,7 @@ def test_rows_inside_a_period_are_weighted_by_duration(tmp_path):
 
 
 def test_csv_at_finer_resolution_than_the_file_still_holds_each_row(tmp_path):
-    from essdispatch.scenario import load_scenario
+    from essdispatch.scenario.load import load_scenario
 
     text = "time,v\n" + hourly_rows(list(range(24)))
     path = csv_doc(text, tmp_path, resolution="15min")
@@ -608,7 +608,7 @@ def test_coverage_message_never_prints_two_identical_ranges(tmp_path):
 def test_memory_guard_counts_memory_like_the_benchmarks():
     """The estimate matches the measured peak RSS of benchmarks/RESULTS.md within 15 %,
     and 10 years at 1 minute is refused on a 24 GiB machine."""
-    from essdispatch.numerics import estimate_size, size_problems
+    from essdispatch.model.numerics import estimate_size, size_problems
 
     measured = {(20, 35040, 15): 4159, (100, 8760, 60): 5144}  # MiB
     for (n, periods, minutes), mib in measured.items():
@@ -857,7 +857,7 @@ def test_pvlib_far_future_is_refused(tmp_path):
 
 
 def test_nul_and_oversized_csv_are_refused(tmp_path, monkeypatch):
-    from essdispatch import series
+    from essdispatch.scenario import series
 
     path = csv_doc("time,v\n" + hourly_rows([1.0] * 24), tmp_path)
     (tmp_path / "data.csv").write_bytes(b"\x00" * 100_000)
@@ -1118,8 +1118,9 @@ def test_signal_stops_per_site_worker_processes_promptly(tmp_path):
     text = path.read_text()
     doc = yaml.safe_load(text)
     site = doc["sites"][0]
-    doc["sites"] = [dict(site, name=f"s{i}", storage=[dict(site["storage"][0], name=f"u{i}")])
-                    for i in range(4)]
+    doc["sites"] = [
+        dict(site, name=f"s{i}", storage=[dict(site["storage"][0], name=f"u{i}")]) for i in range(4)
+    ]
     path = write_scenario(tmp_path, doc, "many.yaml")
     out = tmp_path / "out"
     proc = start_run(path, out)

@@ -1,4 +1,4 @@
-"""Life assessment after the solve (essdispatch.life, NREL BLAST-Lite) and the multi-year
+"""Life assessment after the solve (essdispatch.results.life, NREL BLAST-Lite) and the multi-year
 state of health: the assessment reproduces BLAST-Lite's own result for a fixed profile,
 the fade over years is monotone, augmentation restores capacity, and a run writes the
 ``life`` block (with the finance recomputed on the assessed fade)."""
@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from essdispatch.exceptions import ScenarioError
-from essdispatch.life import (
+from essdispatch.base.exceptions import ScenarioError
+from essdispatch.results.life import (
     assess_profile,
     blast_available,
     capacity_by_year,
@@ -20,7 +20,7 @@ from essdispatch.life import (
     rainflow_summary,
 )
 from essdispatch.run import run_scenario
-from essdispatch.scenario import prepare_inputs, scenario_from_dict
+from essdispatch.scenario.load import prepare_inputs, scenario_from_dict
 
 HERE = Path(__file__).resolve().parent
 needs_blast = pytest.mark.skipif(not blast_available(), reason="BLAST-Lite not installed")
@@ -193,7 +193,7 @@ def test_run_writes_the_life_block_and_the_assessed_finance(tmp_path):
 
 
 def test_missing_blast_is_a_one_line_error_naming_the_key(monkeypatch):
-    import essdispatch.life as life
+    import essdispatch.results.life as life
 
     monkeypatch.setattr(life, "blast_available", lambda: False)
     inputs = prepare_inputs(scenario_from_dict(scenario({}), HERE))

@@ -10,10 +10,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from essdispatch.dispatch import solve_dispatch
-from essdispatch.exceptions import SolveError
+from essdispatch.base.exceptions import SolveError
 from essdispatch.model import build_model, solve_model
-from essdispatch.results import delta_figures
+from essdispatch.results.extract import delta_figures
+from essdispatch.solve.dispatch import solve_dispatch
 from essdispatch.testing import assert_valid_result, make_inputs
 
 TOL = 1e-7

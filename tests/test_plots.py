@@ -13,9 +13,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from results_helpers import fleet_scenario, read_summary, write_run
 
-from essdispatch.cli import cli
-from essdispatch.exceptions import ResultsError
-from essdispatch.plots import (
+from essdispatch.analysis.plots import (
     compare_figure,
     curtailment_figure,
     dispatch_figure,
@@ -23,6 +21,8 @@ from essdispatch.plots import (
     figsize_px,
     save_png,
 )
+from essdispatch.base.exceptions import ResultsError
+from essdispatch.cli import cli
 from essdispatch.run import run_scenario
 
 SMALL = {"figsize": (8.0, 5.0), "dpi": 80}

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from essdispatch.compare import compare_table
-from essdispatch.plots import (
+from essdispatch.analysis.compare import compare_table
+from essdispatch.analysis.plots import (
     FIGURES,
     compare_figure,
     dispatch_figure,
@@ -22,7 +22,7 @@ from essdispatch.plots import (
     sites_figure,
 )
 from essdispatch.run import run_scenario
-from essdispatch.sweep_plots import DURATION_COLUMN, plot_sweep
+from essdispatch.sweeps.sweep_plots import DURATION_COLUMN, plot_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 

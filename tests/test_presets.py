@@ -1,4 +1,4 @@
-"""Tests of essdispatch.presets: provenance, TOU hour tables, the synthetic spot shape."""
+"""Tests of essdispatch.scenario.presets: provenance, TOU hour tables, the synthetic spot shape."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from essdispatch.presets import (
+from essdispatch.scenario.presets import (
     CONFIDENCE_LEVELS,
     daylight_weight,
     describe_preset,
@@ -328,13 +328,13 @@ def test_spot_floor_2026() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# End to end through the series layer (skipped until essdispatch.series exists)
+# End to end through the series layer (skipped until essdispatch.scenario.series exists)
 
 
 def _series_module():  # type: ignore[no-untyped-def]
-    if importlib.util.find_spec("essdispatch.series") is None:
-        pytest.skip("essdispatch.series not available yet")
-    return pytest.importorskip("essdispatch.series")
+    if importlib.util.find_spec("essdispatch.scenario.series") is None:
+        pytest.skip("essdispatch.scenario.series not available yet")
+    return pytest.importorskip("essdispatch.scenario.series")
 
 
 def _evaluate(raw: object, index: pd.DatetimeIndex, dt_h: float) -> np.ndarray:

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from essdispatch.dispatch import solve_dispatch, solve_joint
-from essdispatch.inputs import Inputs, default_voll
+from essdispatch.base.inputs import Inputs, default_voll
 from essdispatch.model import build_model, solve_model
-from essdispatch.solve import SolverOptions
+from essdispatch.solve.dispatch import solve_dispatch, solve_joint
+from essdispatch.solve.highs import SolverOptions
 from essdispatch.testing import assert_valid_result
 
 PROPS = settings(
@@ -300,7 +300,7 @@ def test_group_that_binds_only_with_storage_is_caught_after_per_site_solve():
 
 
 def test_storage_free_problem_in_time_blocks_equals_joint():
-    from essdispatch import dispatch
+    from essdispatch.solve import dispatch
 
     inp = random_fleet(7, 3, 0, 400, group_export=15.0).without_storage()
     # a negative effective buy price somewhere: the closed form does not apply

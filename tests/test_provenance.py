@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from essdispatch.presets import describe_preset, list_presets, presets_table_text
+from essdispatch.scenario.presets import describe_preset, list_presets, presets_table_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,8 +24,10 @@ BAD = [
     (re.compile(r"\b(?:corpus|search)[ -]ids?\b", re.I), "a search identifier"),
     (re.compile(r"(?<![\w.+/-])\d{9,}(?![\w.])"), "a bare numeric identifier"),
     (re.compile(r"(?<![\w.#])/(?:work|home|tmp|root|mnt|Users)/"), "a path outside the repository"),
-    (re.compile(r"\.\./shared\b|\bshared/(?:DATA_SOURCES|MODEL|SCENARIOS|STYLE)\.md"),
-     "a path outside the repository"),
+    (
+        re.compile(r"\.\./shared\b|\bshared/(?:DATA_SOURCES|MODEL|SCENARIOS|STYLE)\.md"),
+        "a path outside the repository",
+    ),
     (re.compile(r"\bcode[- ]file (?:id|ids)\b", re.I), "a code-file identifier"),
 ]
 
@@ -70,7 +72,9 @@ def test_checker_catches_what_a_reader_cannot_follow():
     assert problems("e.g. index ids 22012816432 and 24205715093")
     assert problems("see /work/shared/DATA_SOURCES.md")
     assert problems("cited in ../shared/DATA_SOURCES.md §2a")
-    assert not problems("陕发改价格〔2025〕1034号, https://sndrc.shaanxi.gov.cn/a/t20250723_3546317.html")
+    assert not problems(
+        "陕发改价格〔2025〕1034号, https://sndrc.shaanxi.gov.cn/a/t20250723_3546317.html"
+    )
     assert not problems("0.5857 tCO2/MWh; sha256 0ebd7e9762d9701cb45f28fec61c601d8c917d15566dde11")
     assert not problems("see docs/DATA_SOURCES.md §2a")
 

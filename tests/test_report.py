@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from results_helpers import DESCRIPTION, fleet_scenario, read_summary
 
+from essdispatch.analysis.report import build_report, headline, write_report
 from essdispatch.cli import cli
-from essdispatch.report import build_report, headline, write_report
 from essdispatch.run import run_scenario
 
 
@@ -83,7 +83,9 @@ def test_report_headline_and_labels(run, page):
         assert f'data-key="emissions_displaced_tco2.{series}" data-value="{value!r}"' in page
     # savings = energy bill + carbon value − degradation (and unserved) cost
     assert h["savings"] == pytest.approx(
-        h["energy_bill_savings"] + h["carbon_value"] - s["degradation_cost"]
+        h["energy_bill_savings"]
+        + h["carbon_value"]
+        - s["degradation_cost"]
         - s["voll"] * s["unserved_mwh"],
         rel=1e-9,
     )
@@ -128,9 +130,15 @@ def test_report_optional_sections_from_their_keys(run, tmp_path):
     s["cash_savings"] = 1250.0
     s["value_of_foresight"] = 321.0
     s["data_caveats"] = [
-        {"preset": "shaanxi-spot-synthetic", "kind": "spot-synthetic", "confidence": "M",
-         "keys": ["signals.sell_price"], "reason": "synthetic", "note": "a seeded shape",
-         "text": "x"}
+        {
+            "preset": "shaanxi-spot-synthetic",
+            "kind": "spot-synthetic",
+            "confidence": "M",
+            "keys": ["signals.sell_price"],
+            "reason": "synthetic",
+            "note": "a seeded shape",
+            "text": "x",
+        }
     ]
     (copy / "summary.json").write_text(json.dumps(s), encoding="utf-8")
     page = build_report(copy)
@@ -141,19 +149,26 @@ def test_report_optional_sections_from_their_keys(run, tmp_path):
     # with the keys: the split by cause, the streams and the finance figures
     s["carbon_accounting"] = {
         "emissions_displaced_split_tco2": {
-            "average": {"curtailed_solar_delivered": 12.5, "grid_energy_shifted": -2.0,
-                        "losses": -0.5}
+            "average": {
+                "curtailed_solar_delivered": 12.5,
+                "grid_energy_shifted": -2.0,
+                "losses": -0.5,
+            }
         }
     }
-    s["revenue_streams"] = {"total": {"energy_arbitrage": 1000.0, "capacity_payment": 250.0,
-                                      "cash_savings": 1250.0}}
+    s["revenue_streams"] = {
+        "total": {"energy_arbitrage": 1000.0, "capacity_payment": 250.0, "cash_savings": 1250.0}
+    }
     s["finance"] = {"npv": 1.5e6, "irr": 0.125}
     unit = next(iter(s["equivalent_full_cycles"]))
     s["life"] = {
         unit: {
             "lp_vs_assessed_cycle_fade": 0.66,
-            "assessment": {"fade_per_year": 0.0201, "soh_end_of_horizon": 0.9996,
-                           "end_of_life_year": 21.8},
+            "assessment": {
+                "fade_per_year": 0.0201,
+                "soh_end_of_horizon": 0.9996,
+                "end_of_life_year": 21.8,
+            },
         }
     }
     (copy / "summary.json").write_text(json.dumps(s), encoding="utf-8")

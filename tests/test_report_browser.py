@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from results_helpers import fleet_scenario, read_summary
 
-from essdispatch.compare import format_number
-from essdispatch.report import headline, write_report
+from essdispatch.analysis.compare import format_number
+from essdispatch.analysis.report import headline, write_report
 from essdispatch.run import run_scenario
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

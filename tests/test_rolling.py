@@ -1,4 +1,4 @@
-"""Rolling-horizon operation: plan on forecasts, settle on actuals (essdispatch.rolling)."""
+"""Rolling-horizon operation: plan on forecasts, settle on actuals (essdispatch.operate.rolling)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from essdispatch.dispatch import solve_dispatch
-from essdispatch.exceptions import ScenarioError, SolveError
-from essdispatch.inputs import Inputs, default_voll
-from essdispatch.rolling import (
+from essdispatch.base.exceptions import ScenarioError, SolveError
+from essdispatch.base.inputs import Inputs, default_voll
+from essdispatch.operate.rolling import (
     OperationSpec,
     SiteInfo,
     ar1_errors,
@@ -24,6 +23,7 @@ from essdispatch.rolling import (
     parse_operation,
     run_rolling,
 )
+from essdispatch.solve.dispatch import solve_dispatch
 from essdispatch.testing import (
     assert_energy_balance,
     assert_results_folder,

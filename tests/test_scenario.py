@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from essdispatch.exceptions import ScenarioError
-from essdispatch.scenario import (
+from essdispatch.base.exceptions import ScenarioError
+from essdispatch.scenario.load import (
     Scenario,
     horizon_index,
     load_scenario,

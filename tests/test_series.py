@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from essdispatch.exceptions import ScenarioError
-from essdispatch.series import (
+from essdispatch.base.exceptions import ScenarioError
+from essdispatch.scenario.series import (
     SERIES_FORMS,
     SeriesContext,
     evaluate_series,
@@ -439,9 +439,9 @@ def fake_presets(monkeypatch):
             raise KeyError(f"unknown preset {name!r}")
         return table[name]()
 
-    module = types.ModuleType("essdispatch.presets")
+    module = types.ModuleType("essdispatch.scenario.presets")
     module.resolve_preset = resolve_preset
-    monkeypatch.setitem(sys.modules, "essdispatch.presets", module)
+    monkeypatch.setitem(sys.modules, "essdispatch.scenario.presets", module)
 
 
 def test_preset_float_dict_and_callable(fake_presets):

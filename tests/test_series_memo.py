@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from essdispatch import scenario as scenario_module
-from essdispatch import series as series_module
-from essdispatch.scenario import load_scenario, scenario_from_dict
-from essdispatch.series import SeriesMemo
-from essdispatch.sweep import load_sweep
+from essdispatch.scenario import load as scenario_module
+from essdispatch.scenario import series as series_module
+from essdispatch.scenario.load import load_scenario, scenario_from_dict
+from essdispatch.scenario.series import SeriesMemo
+from essdispatch.sweeps.sweep import load_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +57,7 @@ def test_load_sweep_leaves_the_scenario_module_alone(monkeypatch):
         assert scenario_module.evaluate_series is before
         return real(*args, **kwargs)
 
-    import essdispatch.sweep_file as sweep_file
+    import essdispatch.sweeps.sweep_file as sweep_file
 
     monkeypatch.setattr(sweep_file, "scenario_from_dict", spy)
     sweep = load_sweep(ROOT / "sweeps" / "shaanxi-fleet-carbon-duration.yaml")

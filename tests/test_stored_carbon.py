@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from essdispatch.grid_model import grid_year
-from essdispatch.results import DispatchResult, delta_figures, figures
+from essdispatch.results.extract import DispatchResult, delta_figures, figures
+from essdispatch.results.stored_carbon import SPLIT_KEYS, carbon_accounting
 from essdispatch.run import solve_pair
-from essdispatch.stored_carbon import SPLIT_KEYS, carbon_accounting
+from essdispatch.scenario.grid_model import grid_year
 from essdispatch.testing import make_inputs
 
 EXACT = 1e-12

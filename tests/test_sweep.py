@@ -17,12 +17,12 @@ from click.testing import CliRunner
 from distributed import Client
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from essdispatch import dispatch
+from essdispatch.base.exceptions import ScenarioError
 from essdispatch.cli import cli
-from essdispatch.exceptions import ScenarioError
 from essdispatch.run import run_loaded
-from essdispatch.scenario import scenario_from_dict
-from essdispatch.sweep import (
+from essdispatch.scenario.load import scenario_from_dict
+from essdispatch.solve import dispatch
+from essdispatch.sweeps.sweep import (
     apply_override,
     case_hash,
     flatten_figures,

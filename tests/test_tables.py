@@ -9,9 +9,14 @@ import pytest
 from click.testing import CliRunner
 from results_helpers import fleet_scenario, read_summary
 
+from essdispatch.analysis.export import COLUMN_UNITS, column_unit, write_workbook
 from essdispatch.cli import cli
-from essdispatch.export import COLUMN_UNITS, column_unit, write_workbook
-from essdispatch.results import PER_SITE_UNITS, PER_UNIT_UNITS, per_site_figures, per_unit_figures
+from essdispatch.results.extract import (
+    PER_SITE_UNITS,
+    PER_UNIT_UNITS,
+    per_site_figures,
+    per_unit_figures,
+)
 from essdispatch.run import run_scenario, solve_pair
 from essdispatch.testing import make_inputs
 
@@ -28,9 +33,17 @@ def test_per_site_and_per_unit_figures_of_a_hand_solved_case():
         carbon=[0.5, 0.8],
         carbon_price=10,
         units=[
-            dict(name="u", power_mw=10, energy_mwh=10, charge_efficiency=1.0,
-                 discharge_efficiency=1.0, soc_initial=0.0, soc_min=0.0, soc_max=1.0,
-                 degradation_cost=2)
+            dict(
+                name="u",
+                power_mw=10,
+                energy_mwh=10,
+                charge_efficiency=1.0,
+                discharge_efficiency=1.0,
+                soc_initial=0.0,
+                soc_min=0.0,
+                soc_max=1.0,
+                degradation_cost=2,
+            )
         ],
     )
     run, _, base, _ = solve_pair(inp)
@@ -50,15 +63,25 @@ def test_per_site_and_per_unit_figures_of_a_hand_solved_case():
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("tables")
-    return run_scenario(fleet_scenario(base, "fleet-tables", 80), out=base / "results", csv=True).folder
+    return run_scenario(
+        fleet_scenario(base, "fleet-tables", 80), out=base / "results", csv=True
+    ).folder
 
 
 def test_per_site_figures_add_up_to_the_fleet(folder):
     s = read_summary(folder)
     sites = s["per_site"]
     assert list(sites) == s["sites"]
-    for fig in ("savings", "total_cost", "curtailment_absorbed_mwh", "import_mwh", "export_mwh",
-                "energy_cost", "carbon_cost", "degradation_cost"):
+    for fig in (
+        "savings",
+        "total_cost",
+        "curtailment_absorbed_mwh",
+        "import_mwh",
+        "export_mwh",
+        "energy_cost",
+        "carbon_cost",
+        "degradation_cost",
+    ):
         assert sum(v[fig] for v in sites.values()) == pytest.approx(s[fig], rel=1e-9, abs=1e-6), fig
     for series, value in s["emissions_displaced_tco2"].items():
         total = sum(v["emissions_displaced_tco2"][series] for v in sites.values())

@@ -13,9 +13,9 @@ from concurrent.futures import ProcessPoolExecutor
 import highspy
 import pytest
 
-from essdispatch.exceptions import SolveError
-from essdispatch.lp import assemble_lp
-from essdispatch.solve import SolverOptions, highs_for, highs_said, solve_lp
+from essdispatch.base.exceptions import SolveError
+from essdispatch.model.lp import assemble_lp
+from essdispatch.solve.highs import SolverOptions, highs_for, highs_said, solve_lp
 from essdispatch.testing import make_inputs
 
 # buy 100, sell rising 50..80, load 2, solar [0, 5, 10, 10] and a default unit: a small LP
@@ -124,7 +124,7 @@ def test_forked_children_start_a_fresh_scheduler():
     """A parent whose scheduler runs 2 threads forks again and again: each child starts a
     fresh scheduler (the parent shuts its idle one down before the fork), so a child never
     calls into a copy whose threads and locks it does not have."""
-    from essdispatch import solve
+    from essdispatch.solve import highs as solve
 
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork start method on this platform")

@@ -40,7 +40,10 @@ def test_notebook_matches_its_generator():
     assert sources == [c.source for c in build().cells]
     # the committed notebook carries its pictures
     images = [
-        o for c in committed.cells if c.cell_type == "code" for o in c.outputs
+        o
+        for c in committed.cells
+        if c.cell_type == "code"
+        for o in c.outputs
         if "image/png" in o.get("data", {})
     ]
     assert len(images) >= 4

@@ -20,8 +20,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from essdispatch import grid_model, rolling, series, yamlio
-from essdispatch.exceptions import ScenarioError
+from essdispatch.base import yamlio
+from essdispatch.base.exceptions import ScenarioError
+from essdispatch.operate import rolling
+from essdispatch.scenario import grid_model, series
 
 ROOT = Path(__file__).resolve().parents[1]
 

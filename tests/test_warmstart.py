@@ -13,11 +13,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from essdispatch.dispatch import SolveStats, _solve_sites, solve_dispatch, solve_joint
-from essdispatch.lp import assemble_lp
-from essdispatch.solve import SolverOptions, solve_lp
+from essdispatch.model.lp import assemble_lp
+from essdispatch.solve.dispatch import SolveStats, _solve_sites, solve_dispatch, solve_joint
+from essdispatch.solve.highs import SolverOptions, solve_lp
+from essdispatch.solve.warmstart import (
+    BASIC,
+    Basis,
+    apply_basis,
+    joint_basis,
+    row_keys,
+    site_columns,
+)
 from essdispatch.testing import assert_valid_result
-from essdispatch.warmstart import BASIC, Basis, apply_basis, joint_basis, row_keys, site_columns
 from tests.test_properties import random_fleet
 
 COLD = SolverOptions(warm_start=False)
@@ -164,7 +171,7 @@ def test_parts_that_do_not_match_the_joint_rows_are_refused():
 
 
 def test_refused_warm_start_is_noted_in_the_run_notes(monkeypatch):
-    from essdispatch import dispatch
+    from essdispatch.solve import dispatch
 
     def no_basis(lp, parts):
         return None, "test: no basis"
@@ -179,7 +186,7 @@ def test_refused_warm_start_is_noted_in_the_run_notes(monkeypatch):
 def test_apply_basis_reports_highs_refusal():
     inp = _tie_case(T=6, S=2)
     lp = assemble_lp(inp)
-    from essdispatch.solve import highs_for
+    from essdispatch.solve.highs import highs_for
 
     h = highs_for(lp)
     ok = Basis(np.zeros(lp.n_cols, np.int8), np.full(lp.n_rows, BASIC, np.int8))
@@ -192,7 +199,7 @@ def test_sweep_cases_start_from_earlier_bases_and_equal_each_case_alone(tmp_path
     case solved before in the same process; their figures equal each case run alone and
     cold (the test scenario has a unique optimum), with fewer simplex iterations in all."""
     from essdispatch.run import run_loaded
-    from essdispatch.sweep import flatten_figures, load_sweep, run_sweep
+    from essdispatch.sweeps.sweep import flatten_figures, load_sweep, run_sweep
     from tests.test_sweep import GRID, summary_of, write_base, write_sweep
 
     write_base(tmp_path)
@@ -219,7 +226,7 @@ def test_sweep_cases_start_from_earlier_bases_and_equal_each_case_alone(tmp_path
 
 
 def test_basis_cache_is_keyed_by_structure():
-    from essdispatch.warmstart import BasisCache, shared_bases
+    from essdispatch.solve.warmstart import BasisCache, shared_bases
 
     a = _tie_case(T=24, S=2)
     lp_a = assemble_lp(a)

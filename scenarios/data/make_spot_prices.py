@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from essdispatch.presets import shaanxi_spot_synthetic
+from essdispatch.scenario.presets import shaanxi_spot_synthetic
 
 SEED = 7
 EDITION_YEAR = 2025  # floor 40 CNY/MWh
