@@ -339,7 +339,7 @@ def test_modelled_carbon_signal_same_with_a_warm_cache(tmp_path: Path) -> None:
     processes, are identical (the calibration runs on the cached clear-sky profile)."""
     code = (
         "import sys, json, numpy as np, pandas as pd\n"
-        "from essdispatch.grid_model import grid_signal\n"
+        "from essdispatch.scenario.grid_model import grid_signal\n"
         "idx = pd.date_range('2026-07-13', periods=168, freq='h', tz='Asia/Shanghai')\n"
         "out = {s: grid_signal('shaanxi', s, idx, 1.0).tolist()"
         " for s in ('average', 'marginal', 'carbon-free-share')}\n"

@@ -207,42 +207,22 @@ class GridYear:
 # Shapes
 
 
-#: clear-sky profiles of the grid model computed in this process, by cache key
-_SOLAR_MEMO: dict[str, np.ndarray] = {}
-#: part of the disk-cache key: raise it whenever :func:`_solar_clearsky_compute` changes
-_SOLAR_CODE_VERSION = 1
+_SOLAR_MEMO: dict[str, np.ndarray] = {}  # clear-sky profiles of this process, by cache key
+_SOLAR_CODE_VERSION = 1  # in the cache key: raise it whenever _solar_clearsky_compute changes
 
 
 def _solar_clearsky(region: Mapping[str, Any], hours: pd.DatetimeIndex) -> np.ndarray:
-    """Per-unit clear-sky plane-of-array irradiance at the hour midpoints (pvlib), cached.
+    """Per-unit clear-sky plane-of-array irradiance at the hour midpoints (pvlib), cached in
+    memory and on disk with the PV profiles, keyed by every input (read back bit for bit,
+    without importing pvlib: :func:`essdispatch.scenario.series.cached_profile`)."""
+    from essdispatch.scenario.series import _pvlib_version, cached_profile, profile_key
 
-    pvlib's import takes longer than the rest of the model; the profile depends only on the
-    region's location and tilt, the hours and pvlib's version, so it is kept in memory and on
-    disk next to the PV profiles (:func:`essdispatch.series.cached_profile`): a modelled
-    carbon signal reads it back bit for bit without importing pvlib.
-    """
-    import hashlib
-    import json
-
-    from essdispatch.scenario.series import _pvlib_version, cached_profile
-
-    loc_cfg = region["location"]
-    parts = {
-        "what": "grid_model.solar_clearsky",
-        "v": _SOLAR_CODE_VERSION,
-        "pvlib": _pvlib_version(),
-        "lat": float(loc_cfg["lat"]),
-        "lon": float(loc_cfg["lon"]),
-        "tilt": float(loc_cfg["tilt"]),
-        "azimuth": 180.0,
-        "tz": "Asia/Shanghai",
-        "n": len(hours),
-        "index": hashlib.sha256(hours.asi8.tobytes()).hexdigest(),
-    }
-    key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
-    return cached_profile(
-        key, len(hours), lambda: _solar_clearsky_compute(region, hours), _SOLAR_MEMO
-    )
+    loc = region["location"]
+    parts = {"what": "grid_model.solar_clearsky", "v": _SOLAR_CODE_VERSION, "azimuth": 180.0}
+    parts.update(pvlib=_pvlib_version(), tz="Asia/Shanghai", tilt=float(loc["tilt"]))
+    key = profile_key({**parts, "lat": float(loc["lat"]), "lon": float(loc["lon"])}, hours)
+    compute = lambda: _solar_clearsky_compute(region, hours)  # noqa: E731
+    return cached_profile(key, len(hours), compute, _SOLAR_MEMO)
 
 
 def _solar_clearsky_compute(region: Mapping[str, Any], hours: pd.DatetimeIndex) -> np.ndarray:

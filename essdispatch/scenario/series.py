@@ -956,23 +956,19 @@ def _pvlib_version() -> str:
 def _clearsky_key(
     spec: PvlibSpec, lat: float, lon: float, index: pd.DatetimeIndex, dt_h: float
 ) -> str:
+    parts = {"v": 1, "pvlib": _pvlib_version(), "tilt": spec.tilt, "azimuth": spec.azimuth}
+    parts.update(model=spec.model, lat=lat, lon=lon, tz=str(index.tz), dt_h=dt_h)
+    return profile_key(parts, index)
+
+
+def profile_key(parts: Mapping[str, Any], index: pd.DatetimeIndex) -> str:
+    """Cache key of a profile over ``index`` computed from ``parts`` (JSON-able inputs)."""
     import hashlib
 
-    parts = {
-        "v": 1,
-        "pvlib": _pvlib_version(),
-        "tilt": spec.tilt,
-        "azimuth": spec.azimuth,
-        "model": spec.model,
-        "lat": lat,
-        "lon": lon,
-        "tz": str(index.tz),
-        "dt_h": dt_h,
-        "n": len(index),
-        # every timestamp (not only the first and the step): a DST zone's index is irregular
-        "index": hashlib.sha256(index.asi8.tobytes()).hexdigest(),
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+    # every timestamp (not only the first and the step): a DST zone's index is irregular
+    stamps = hashlib.sha256(index.asi8.tobytes()).hexdigest()
+    text = json.dumps({**parts, "n": len(index), "index": stamps}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _clearsky_per_unit(
