@@ -529,7 +529,6 @@ def preflight(
     option or thread count, or a bad ``operation:`` block (its forecasts are built).
     ``validate`` and a sweep's ``--dry-run`` call this too.
     """
-    from essdispatch.operate.rolling import prepare_operation
     from essdispatch.scenario.load import prepare_inputs
     from essdispatch.solve.highs import option_problems
 
@@ -558,7 +557,11 @@ def preflight(
         problems += [p for p in option_problems(opts, "solver.") if p not in problems]
     if problems:
         raise ScenarioError(file, problems)
-    operation = prepare_operation(scenario, inputs)  # `operation:` (None: perfect foresight)
+    operation = None  # perfect foresight; rolling.py is read only for an `operation:` block
+    if getattr(scenario, "operation", None) is not None:
+        from essdispatch.operate.rolling import prepare_operation
+
+        operation = prepare_operation(scenario, inputs)
     check_life_available(
         inputs, file or getattr(scenario, "file", None)
     )  # BLAST-Lite (MODEL.md 13–14)
