@@ -3,7 +3,8 @@
 
 Each measurement is one fresh Python process running the installed console script (its
 interpreter, not a shell shim), timed from the parent; the figure is the median of
-``--repeat`` runs (default 5). Two figures per scenario:
+``--repeat`` runs (default 5), wall seconds and (in brackets) the CPU seconds of the process,
+which a busy machine inflates less. Two figures per scenario:
 
 - **warm**: the disk cache of computed profiles (``$ESSDISPATCH_CACHE_DIR``, a folder of this
   benchmark) filled by one untimed run first, as on the second validate of a file;
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -44,28 +46,51 @@ def command() -> list[str]:
     return [sys.executable, "-m", "essdispatch.cli"]
 
 
+#: CPU seconds (user + system) of the last process :func:`timed` ran
+LAST_CPU = [0.0]
+
+
 def timed(argv: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of one run (its CPU seconds in ``LAST_CPU``: less sensitive to load)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU[0] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.strip()}")
     return wall
 
 
-def measure(scenario: Path, repeat: int, base_env: dict[str, str]) -> tuple[float, float]:
-    """(warm median, cold median) wall seconds of validating ``scenario``."""
+def _runs(argv: list[str], envs: list[dict[str, str]]) -> tuple[float, float]:
+    """(median wall, median CPU) seconds over one run per environment."""
+    walls, cpus = [], []
+    for env in envs:
+        walls.append(timed(argv, env))
+        cpus.append(LAST_CPU[0])
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def measure(scenario: Path, repeat: int, base_env: dict[str, str]) -> dict[str, float]:
+    """Median wall and CPU seconds of validating ``scenario``, warm and cold cache."""
     argv = [*command(), "validate", str(scenario)]
     with tempfile.TemporaryDirectory(prefix="validate-time-") as tmp:
         warm_env = {**base_env, "ESSDISPATCH_CACHE_DIR": str(Path(tmp) / "warm")}
         timed(argv, warm_env)  # fills the cache
-        warm = [timed(argv, warm_env) for _ in range(repeat)]
-        cold = []
+        warm, warm_cpu = _runs(argv, [warm_env] * repeat)
+        cold_walls, cold_cpus = [], []
         for i in range(repeat):
             folder = Path(tmp) / f"cold{i}"
-            cold.append(timed(argv, {**base_env, "ESSDISPATCH_CACHE_DIR": str(folder)}))
+            cold_walls.append(timed(argv, {**base_env, "ESSDISPATCH_CACHE_DIR": str(folder)}))
+            cold_cpus.append(LAST_CPU[0])
             shutil.rmtree(folder, ignore_errors=True)
-    return statistics.median(warm), statistics.median(cold)
+    return {
+        "warm": warm,
+        "warm_cpu": warm_cpu,
+        "cold": statistics.median(cold_walls),
+        "cold_cpu": statistics.median(cold_cpus),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,15 +113,19 @@ def main(argv: list[str] | None = None) -> int:
             ("import numpy, pandas", "import numpy, pandas"),
             ("+ pydantic, yaml, click", "import numpy, pandas, pydantic, yaml, click"),
         ):
-            walls = [timed([sys.executable, "-c", code], env) for _ in range(args.repeat)]
-            print(f"{label:<50} {statistics.median(walls):6.2f} s")
-    print(f"{'scenario':<50} {'warm':>7} {'cold':>7}")
+            wall, cpu = _runs([sys.executable, "-c", code], [env] * args.repeat)
+            print(f"{label:<46} {wall:6.2f}s {cpu:6.2f}s")
+    print(f"{'scenario':<46} {'warm':>7} {'(cpu)':>7} {'cold':>7} {'(cpu)':>7}")
     worst = 0.0
     for scenario in args.scenarios or DEFAULT:
-        warm, cold = measure(scenario, args.repeat, env)
-        worst = max(worst, warm)
-        print(f"{scenario.name:<50} {warm:6.2f}s {cold:6.2f}s", flush=True)
-    print(f"slowest warm: {worst:.2f} s; load {os.getloadavg()[0]:.2f}")
+        m = measure(scenario, args.repeat, env)
+        worst = max(worst, m["warm"])
+        print(
+            f"{scenario.name:<46} {m['warm']:6.2f}s {m['warm_cpu']:6.2f}s"
+            f" {m['cold']:6.2f}s {m['cold_cpu']:6.2f}s",
+            flush=True,
+        )
+    print(f"slowest warm: {worst:.2f} s wall; load {os.getloadavg()[0]:.2f}")
     return 0
 
 
