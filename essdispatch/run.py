@@ -27,28 +27,21 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from essdispatch import __version__
 from essdispatch.base.exceptions import ResultsError, ScenarioError, SolveError
 from essdispatch.base.inputs import Inputs
-from essdispatch.model.econ import revenue_streams
 from essdispatch.model.numerics import coefficient_warnings, inputs_size, size_problems
-from essdispatch.results.diagnostics import diagnose, diagnostic_warnings
-from essdispatch.results.extract import (
-    BALANCE_TOL_MW,
-    DispatchResult,
-    delta_figures,
-    per_site_figures,
-    per_unit_figures,
-)
-from essdispatch.results.life import assess, check_life_available
-from essdispatch.results.stored_carbon import carbon_accounting
-from essdispatch.scenario.caveats import data_caveats
-from essdispatch.solve.dispatch import SolveStats, solve_dispatch
+from essdispatch.results.life import check_life_available
 from essdispatch.solve.highs import SolverOptions
+
+if TYPE_CHECKING:  # the solve and results chain is imported where a run needs it, so that
+    # `validate` (preflight) does not load it
+    from essdispatch.results.extract import DispatchResult
+    from essdispatch.solve.dispatch import SolveStats
 
 Progress = Callable[[str], None]
 
@@ -87,6 +80,14 @@ def solver_options_from(scenario: Any, overrides: SolverOptions | None = None) -
     )
 
 
+def solve_dispatch(*args: Any, **kwargs: Any) -> tuple[DispatchResult, SolveStats]:
+    """:func:`essdispatch.solve.dispatch.solve_dispatch`, imported on first call (so that
+    `validate` reads this module without the solve chain; a test may replace this name)."""
+    from essdispatch.solve.dispatch import solve_dispatch as solve
+
+    return solve(*args, **kwargs)
+
+
 def solve_pair(
     inputs: Inputs,
     options: SolverOptions | None = None,
@@ -99,6 +100,8 @@ def solve_pair(
 ) -> tuple[DispatchResult, SolveStats, DispatchResult, SolveStats]:
     """Solve the run and its no-storage baseline the same way (both through ``extension``,
     an :class:`essdispatch.model.extend.Extension`, when given)."""
+    from essdispatch.solve.dispatch import SolveStats
+
     say = progress or (lambda _m: None)
     pair = []
     for label, problem in (("run", inputs), ("baseline", inputs.without_storage())):
@@ -183,6 +186,8 @@ def _explained(
 
 def check_result(result: DispatchResult, label: str) -> float:
     """Post-solve check: the energy balance closes (MODEL.md). Returns the worst residual."""
+    from essdispatch.results.extract import BALANCE_TOL_MW
+
     worst = float(np.abs(result.balance_residual()).max(initial=0.0))
     if worst > BALANCE_TOL_MW:
         raise SolveError(
@@ -223,6 +228,11 @@ def build_summary(
     of the run) and ``"warnings"``: the given ones (e.g. coefficient ranges) followed
     by those the diagnostics raise (simultaneous charge/discharge, unserved energy).
     """
+    from essdispatch.model.econ import revenue_streams
+    from essdispatch.results.diagnostics import diagnose, diagnostic_warnings
+    from essdispatch.results.extract import delta_figures, per_site_figures, per_unit_figures
+    from essdispatch.results.stored_carbon import carbon_accounting
+
     diagnostics = diagnose(run)
     all_warnings = list(warnings or []) + diagnostic_warnings(diagnostics, inputs.currency)
     solver = run_stats.as_dict()
@@ -698,6 +708,8 @@ def _solve_and_write(
     if inputs.ageing is not None:  # battery life (essdispatch.results.life)
         say("assessing battery life")
         t_life = time.perf_counter()
+        from essdispatch.results.life import assess
+
         summary["life"] = _clean(assess(run))
         summary["timings"]["life_seconds"] = time.perf_counter() - t_life
     extra_files: dict[str, str] = {}
@@ -722,6 +734,8 @@ def _solve_and_write(
             )
         summary["warnings"] = list(summary.get("warnings", [])) + finance["warnings"]
         extra_files["cashflows.csv"] = cashflows.to_csv(index=False)
+    from essdispatch.scenario.caveats import data_caveats
+
     summary["data_caveats"] = data_caveats(scenario.raw_text)
     folder = None
     if out_dir is not None:
