@@ -63,10 +63,9 @@ from essdispatch.base.inputs import Inputs
 from essdispatch.model.ageing import HealthTracker
 from essdispatch.model.lp import Layout, LinearProgram, assemble_lp
 from essdispatch.results.extract import DispatchResult, extract, recomputed_objective
-from essdispatch.scenario.series import (
+from essdispatch.scenario.series import SeriesSpec, evaluate_series
+from essdispatch.scenario.series_base import (
     SeriesContext,
-    SeriesSpec,
-    evaluate_series,
     refuse_bool_numbers,
     rule_error,
     validation_problems,

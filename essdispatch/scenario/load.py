@@ -49,12 +49,9 @@ from essdispatch.model.econ import build_economics
 from essdispatch.model.numerics import ProblemSize, estimate_size, size_problems
 from essdispatch.scenario.ageing_keys import AgeingSpec, LifeBlock
 from essdispatch.scenario.econ_keys import CostPerKW, EconomicsBlock, Hours, Sizing, sizing_problems
-from essdispatch.scenario.series import (
-    PresetSeries,
+from essdispatch.scenario.series import PresetSeries, SeriesMemo, SeriesSpec, evaluate_series
+from essdispatch.scenario.series_base import (
     SeriesContext,
-    SeriesMemo,
-    SeriesSpec,
-    evaluate_series,
     format_timestamp,
     refuse_bool_numbers,
     rule_error,

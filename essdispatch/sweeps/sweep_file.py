@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from essdispatch.base.exceptions import ScenarioError
 from essdispatch.scenario.load import MAX_NAME_LENGTH, Scenario, load_scenario, scenario_from_dict
-from essdispatch.scenario.series import SeriesMemo, validation_problems
+from essdispatch.scenario.series import SeriesMemo
+from essdispatch.scenario.series_base import validation_problems
 
 #: hex digits of the case hash that name its folder
 HASH_DIGITS = 12
