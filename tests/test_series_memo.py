@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from essdispatch.scenario import load as scenario_module
+from essdispatch.scenario import checks as scenario_module
 from essdispatch.scenario import series_base, series_pvlib
 from essdispatch.scenario.load import load_scenario, scenario_from_dict
 from essdispatch.scenario.series import SeriesMemo
@@ -50,7 +50,7 @@ def test_memo_evaluates_each_distinct_series_once(monkeypatch):
 def test_load_sweep_leaves_the_scenario_module_alone(monkeypatch):
     before = scenario_module.evaluate_series
     seen: list[object] = []
-    real = scenario_module.scenario_from_dict
+    real = scenario_from_dict
 
     def spy(*args, **kwargs):
         seen.append(kwargs.get("memo"))
