@@ -187,7 +187,7 @@ def _preset_kind_problem(spec: Any, kind: str, currency: str) -> str | None:
     emission factor as a load in MW, a tariff as a carbon intensity)."""
     if not isinstance(spec, PresetSeries):
         return None
-    from essdispatch.scenario.presets import preset_info
+    from essdispatch.scenario.presets_data import preset_info
 
     try:
         info = preset_info(spec.preset)

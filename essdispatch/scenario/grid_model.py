@@ -242,7 +242,7 @@ def _shapes(region_name: str, seed: int, year: int) -> dict[str, np.ndarray]:
     cfg = model_config()
     region = cfg["regions"][region_name]
     shp = cfg["shapes"]
-    from essdispatch.scenario.presets import _registry  # the spot preset's weather parameters
+    from essdispatch.scenario.presets_data import _registry  # the spot preset's weather parameters
 
     syn = _registry().spot["shaanxi-spot-synthetic"][1]["synthetic"]
     c_lo, c_hi = syn["clearness_range"]
