@@ -71,14 +71,14 @@ from essdispatch.scenario.series_base import (
     validation_problems,
 )
 from essdispatch.solve.highs import (
-    SolverOptions,
     Termination,
     highs_for,
     highs_said,
-    run_highs,
     solve_lp,
     termination_of,
 )
+from essdispatch.solve.highs_options import SolverOptions
+from essdispatch.solve.highs_runtime import run_highs
 
 __all__ = [
     "ErrorModel",

@@ -31,7 +31,8 @@ from essdispatch.model.families import FAMILIES, couples_sites, time_extent
 from essdispatch.model.lp import Layout, LinearProgram, assemble_lp
 from essdispatch.results.extract import DispatchResult, extract
 from essdispatch.solve.closed_form import closed_form_applies, solve_storage_free
-from essdispatch.solve.highs import SolverOptions, solve_lp
+from essdispatch.solve.highs import solve_lp
+from essdispatch.solve.highs_options import SolverOptions
 from essdispatch.solve.warmstart import (
     Basis,
     RowKeys,

@@ -53,7 +53,7 @@ import pandas as pd
 from essdispatch.base.exceptions import EssDispatchError, ResultsError, ScenarioError, SolveError
 from essdispatch.results.extract import FIGURE_UNITS
 from essdispatch.scenario.load import Scenario
-from essdispatch.solve.highs import SolverOptions
+from essdispatch.solve.highs_options import SolverOptions
 from essdispatch.solve.warmstart import shared_bases
 from essdispatch.sweeps.sweep_file import (  # the file side of sweeps, re-exported here
     Case,
