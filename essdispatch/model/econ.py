@@ -203,7 +203,7 @@ def unit_figures(r: DispatchResult) -> dict[str, np.ndarray]:
     ``investment`` (B,), ``compensation`` (B,), ``capacity`` (B,), ``degradation`` (B,),
     ``demand`` (S,) and ``energy`` (S,) (the energy cost ``Σ Δt·(pb·imp − ps·exp)``).
     """
-    from essdispatch.model.ageing import depth_ageing_cost_by_unit
+    from essdispatch.model.ageing_figures import depth_ageing_cost_by_unit
 
     inp = r.inputs
     dt = inp.dt_h
