@@ -485,7 +485,7 @@ def stitch_sizes(inputs: Inputs, parts: list, x: np.ndarray, layout: object) -> 
     """Write the sized units' ``Pn``, ``En`` of per-site results into the joint vector ``x``.
 
     ``parts`` are ``(site indices, DispatchResult)`` pairs as in
-    :func:`essdispatch.solve.dispatch.stitch`; each result's inputs carry its sized ratings.
+    :func:`essdispatch.solve.dispatch_parts.stitch`; each result's inputs carry its sized ratings.
     """
     econ = inputs.econ
     if econ is None or not econ.sized.any():
