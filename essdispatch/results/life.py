@@ -242,7 +242,7 @@ def redispatched_years(
     and investment), ``degradation``, ``discharge_mwh`` for the horizon, and per unit the
     augmentation years."""
     from essdispatch.model.ageing import HealthTracker
-    from essdispatch.model.econ import unit_figures
+    from essdispatch.model.econ_figures import unit_figures
 
     inp = run.inputs
     a = inp.ageing
