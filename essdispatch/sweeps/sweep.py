@@ -773,7 +773,7 @@ def _outcome_of(fut: Any) -> CaseOutcome:
 
 
 def _write_case(folder: Path, sweep: Sweep, case: Case, outcome: CaseOutcome) -> None:
-    from essdispatch.run import write_results
+    from essdispatch.results.folder import write_results
 
     summary = dict(outcome.summary or {})
     summary["sweep"] = {
