@@ -18,7 +18,7 @@ import pandas as pd
 
 from essdispatch.base.exceptions import ResultsInputError
 from essdispatch.results.extract import FIGURE_UNITS
-from essdispatch.sweeps.sweep import read_index
+from essdispatch.sweeps.sweep_index import read_index
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -345,7 +345,7 @@ def compare_sweep(
 
 def dry_run_text(sweep: Sweep, out: str | Path = "results") -> str:
     """The cases of a validated sweep and whether each has finished (``--dry-run``)."""
-    from essdispatch.sweeps.sweep import sweep_folder
+    from essdispatch.sweeps.sweep_index import sweep_folder
 
     folder = sweep_folder(sweep, out)
     lines = [
