@@ -262,7 +262,8 @@ def compare(
         click.echo(format_scenario_diff(diff, labels, width=width))
     write_table(table, csv=csv_path, json_path=json_path, scenario_differences=diff)
     if plot_path is not None:
-        from essdispatch.analysis.plots import compare_figure, save_png
+        from essdispatch.analysis.plot_panels import compare_figure
+        from essdispatch.analysis.plot_style import save_png
 
         save_png(compare_figure(table), plot_path)
     for path in (csv_path, json_path, plot_path):
