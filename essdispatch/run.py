@@ -160,7 +160,7 @@ def run_scenario(
 def block_problems(model: Any) -> list[tuple[str, str]]:
     """``operation:`` and ``solver:`` checked as the run reads them (cheap: no solve,
     no series), so that ``validate`` and a sweep's ``--dry-run`` refuse what ``run`` would."""
-    from essdispatch.operate.rolling import parse_operation
+    from essdispatch.operate.operation_spec import parse_operation
     from essdispatch.scenario.load import period_hours
     from essdispatch.solve.highs import option_problems
 
@@ -195,7 +195,7 @@ def preflight(
     option or thread count, or a bad ``operation:`` block (its forecasts are built).
     ``validate`` and a sweep's ``--dry-run`` call this too.
     """
-    from essdispatch.operate.rolling import prepare_operation
+    from essdispatch.operate.operation import prepare_operation
     from essdispatch.scenario.load import prepare_inputs
     from essdispatch.solve.highs import option_problems
 
