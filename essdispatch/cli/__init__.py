@@ -34,6 +34,7 @@ from essdispatch.cli.options import (
     _out_folder_option,
     _out_path,
     _parse_size,
+    _preflight_cases,
     cli_solver_options,
 )
 from essdispatch.cli.progress import _Phase
@@ -433,23 +434,6 @@ def sweep(
     click.echo(sweep_summary_text(report))
     if report.failed:
         click.get_current_context().exit(EXIT_SOLVE)
-
-
-def _preflight_cases(sweep: Any) -> None:
-    """Check every case as ``run`` would (solver options, operation) before anything runs."""
-    from essdispatch.base.exceptions import ScenarioError as _ScenarioError
-    from essdispatch.run import preflight
-
-    problems: list[tuple[str, str]] = []
-    for case in sweep.cases:
-        try:
-            preflight(case.scenario)
-        except _ScenarioError as exc:
-            problems += [
-                (f"case {case.name}: {k}" if k else f"case {case.name}", m) for k, m in exc.problems
-            ]
-    if problems:
-        raise ScenarioError(str(sweep.file), problems[:30])
 
 
 def main() -> None:

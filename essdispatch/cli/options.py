@@ -1,5 +1,5 @@
 """Command-line values checked and converted: HiGHS solver options, the output folder, ISO
-times, image size and resolution of ``plot``."""
+times, image size and resolution of ``plot``; the cases of a sweep checked as ``run`` would."""
 
 from __future__ import annotations
 
@@ -123,3 +123,20 @@ def _check_dpi(dpi: float) -> None:
 
     if not math.isfinite(dpi) or not MIN_DPI <= dpi <= MAX_DPI:
         raise ScenarioError(None, [("--dpi", f"must be in {MIN_DPI:g}..{MAX_DPI:g}, got {dpi!r}")])
+
+
+def _preflight_cases(sweep: Any) -> None:
+    """Check every case as ``run`` would (solver options, operation) before anything runs."""
+    from essdispatch.base.exceptions import ScenarioError as _ScenarioError
+    from essdispatch.run import preflight
+
+    problems: list[tuple[str, str]] = []
+    for case in sweep.cases:
+        try:
+            preflight(case.scenario)
+        except _ScenarioError as exc:
+            problems += [
+                (f"case {case.name}: {k}" if k else f"case {case.name}", m) for k, m in exc.problems
+            ]
+    if problems:
+        raise ScenarioError(str(sweep.file), problems[:30])
