@@ -40,6 +40,7 @@ from pydantic import Discriminator, Field, Tag, TypeAdapter, ValidationError
 
 from essdispatch.base.exceptions import ScenarioError
 from essdispatch.scenario.series_base import (  # re-export
+    MINUTES_PER_DAY,
     SERIES_FORMS,
     TAG_PREFIX,
     FiniteFloat,
@@ -49,13 +50,16 @@ from essdispatch.scenario.series_base import (  # re-export
     _Form,
     _register,
     format_timestamp,
+    join_key,
     loc_to_path,
     refuse_bool_numbers,
     rule_error,
     validation_problems,
 )
 from essdispatch.scenario.series_clock import (  # re-export
+    Bound,
     HourlySeries,
+    HourRange,
     TouSeason,
     TouSeries,
     TouSpec,
@@ -66,6 +70,7 @@ from essdispatch.scenario.series_pvlib import (  # re-export
     PvlibSeries,
     PvlibSpec,
     full_load_scale,
+    pvlib_cache_dir,
 )
 
 __all__ = [
@@ -84,6 +89,11 @@ __all__ = [
     "TouSeries",
     "TouSpec",
     "evaluate_series",
+    "Bound",
+    "HourRange",
+    "MINUTES_PER_DAY",
+    "join_key",
+    "pvlib_cache_dir",
     "CARBON_UNITS",
     "FiniteFloat",
     "SeriesMemo",
