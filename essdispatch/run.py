@@ -18,7 +18,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -91,8 +91,6 @@ def solver_options_from(scenario: Any, overrides: SolverOptions | None = None) -
 
 def check_result(result: DispatchResult, label: str) -> float:
     """Post-solve check: the energy balance closes (MODEL.md). Returns the worst residual."""
-    from essdispatch.results.extract import BALANCE_TOL_MW
-
     worst = float(np.abs(result.balance_residual()).max(initial=0.0))
     if worst > BALANCE_TOL_MW:
         raise SolveError(
@@ -197,7 +195,6 @@ def preflight(
     option or thread count, or a bad ``operation:`` block (its forecasts are built).
     ``validate`` and a sweep's ``--dry-run`` call this too.
     """
-    from essdispatch.operate.operation import prepare_operation
     from essdispatch.scenario.load import prepare_inputs
     from essdispatch.solve.highs import option_problems
 
@@ -226,9 +223,9 @@ def preflight(
         problems += [p for p in option_problems(opts, "solver.") if p not in problems]
     if problems:
         raise ScenarioError(file, problems)
-    operation = None  # perfect foresight; rolling.py is read only for an `operation:` block
+    operation = None  # perfect foresight; the operate stage is read only for `operation:`
     if getattr(scenario, "operation", None) is not None:
-        from essdispatch.operate.rolling import prepare_operation
+        from essdispatch.operate.operation import prepare_operation
 
         operation = prepare_operation(scenario, inputs)
     check_life_available(
@@ -360,8 +357,6 @@ def _solve_and_write(
     if inputs.ageing is not None:  # battery life (essdispatch.results.life)
         say("assessing battery life")
         t_life = time.perf_counter()
-        from essdispatch.results.life import assess
-
         summary["life"] = _clean(assess(run))
         summary["timings"]["life_seconds"] = time.perf_counter() - t_life
     extra_files: dict[str, str] = {}
@@ -386,8 +381,6 @@ def _solve_and_write(
             )
         summary["warnings"] = list(summary.get("warnings", [])) + finance["warnings"]
         extra_files["cashflows.csv"] = cashflows.to_csv(index=False)
-    from essdispatch.scenario.caveats import data_caveats
-
     summary["data_caveats"] = data_caveats(scenario.raw_text)
     folder = None
     if out_dir is not None:

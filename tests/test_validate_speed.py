@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from essdispatch.base import yamlio
 from essdispatch.base.exceptions import ScenarioError
-from essdispatch.operate import rolling
-from essdispatch.scenario import grid_model, series
+from essdispatch.operate import forecasts as rolling
+from essdispatch.scenario import grid_model
+from essdispatch.scenario import series_pvlib as series
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -73,9 +73,6 @@ from essdispatch.results.extract import DispatchResult, extract, recomputed_obje
 from essdispatch.solve.highs import Termination, solve_lp
 from essdispatch.solve.highs_options import SolverOptions
 
-if TYPE_CHECKING:  # annotations only: validate imports this module without HiGHS
-    import highspy
-
 __all__ = [
     "ErrorModel",
     "ForecastSignal",

@@ -7,10 +7,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from essdispatch.base.exceptions import SolveError
 from essdispatch.base.inputs import Inputs
@@ -23,6 +22,9 @@ from essdispatch.solve.highs import (
     run_highs,
     termination_of,
 )
+
+if TYPE_CHECKING:  # annotations only: validate reads the operate stage without HiGHS
+    import highspy
 
 #: the settlement penalty per MWh of deviation is DEVIATION_FACTOR × the largest
 #: per-MWh money coefficient of the window (plus 1): larger than anything a deviation can earn
@@ -111,6 +113,8 @@ def settlement_lp(
     -------
     (lp, π). The first ``Layout.of(actual).n_cols`` columns are the usual layout.
     """
+    import scipy.sparse as sp  # here, not at import: validate reads this module
+
     base = (assemble or assemble_lp)(replace(actual, exclusive=False))
     lay = base.layout
     T, dt = actual.n_periods, actual.dt_h

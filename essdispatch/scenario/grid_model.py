@@ -214,8 +214,8 @@ _SOLAR_CODE_VERSION = 1  # in the cache key: raise it whenever _solar_clearsky_c
 def _solar_clearsky(region: Mapping[str, Any], hours: pd.DatetimeIndex) -> np.ndarray:
     """Per-unit clear-sky plane-of-array irradiance at the hour midpoints (pvlib), cached in
     memory and on disk with the PV profiles, keyed by every input (read back bit for bit,
-    without importing pvlib: :func:`essdispatch.scenario.series.cached_profile`)."""
-    from essdispatch.scenario.series import _pvlib_version, cached_profile, profile_key
+    without importing pvlib: :func:`essdispatch.scenario.series_pvlib.cached_profile`)."""
+    from essdispatch.scenario.series_pvlib import _pvlib_version, cached_profile, profile_key
 
     loc = region["location"]
     parts = {"what": "grid_model.solar_clearsky", "v": _SOLAR_CODE_VERSION, "azimuth": 180.0}

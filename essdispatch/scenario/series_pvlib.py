@@ -8,8 +8,9 @@ import functools
 import json
 import os
 import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -108,23 +109,19 @@ def _pvlib_version() -> str:
 def _clearsky_key(
     spec: PvlibSpec, lat: float, lon: float, index: pd.DatetimeIndex, dt_h: float
 ) -> str:
+    parts = {"v": 1, "pvlib": _pvlib_version(), "tilt": spec.tilt, "azimuth": spec.azimuth}
+    parts.update(model=spec.model, lat=lat, lon=lon, tz=str(index.tz), dt_h=dt_h)
+    return profile_key(parts, index)
+
+
+def profile_key(parts: Mapping[str, Any], index: pd.DatetimeIndex) -> str:
+    """Cache key of a profile over ``index`` computed from ``parts`` (JSON-able inputs)."""
     import hashlib
 
-    parts = {
-        "v": 1,
-        "pvlib": _pvlib_version(),
-        "tilt": spec.tilt,
-        "azimuth": spec.azimuth,
-        "model": spec.model,
-        "lat": lat,
-        "lon": lon,
-        "tz": str(index.tz),
-        "dt_h": dt_h,
-        "n": len(index),
-        # every timestamp (not only the first and the step): a DST zone's index is irregular
-        "index": hashlib.sha256(index.asi8.tobytes()).hexdigest(),
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+    # every timestamp (not only the first and the step): a DST zone's index is irregular
+    stamps = hashlib.sha256(index.asi8.tobytes()).hexdigest()
+    text = json.dumps({**parts, "n": len(index), "index": stamps}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _clearsky_per_unit(
@@ -134,11 +131,28 @@ def _clearsky_per_unit(
 
     pvlib's solar position and clear-sky model cost about 0.1 s per site-year and pvlib's
     import over a second; the result depends only on the key of :func:`_clearsky_key`, so it
-    is kept in memory and in :func:`pvlib_cache_dir` (a ``.npy`` per key, written atomically;
-    a cache that cannot be read or written is ignored).
+    is kept in memory and in :func:`pvlib_cache_dir` (see :func:`cached_profile`).
     """
-    key = _clearsky_key(spec, lat, lon, index, dt_h)
-    hit = _CLEARSKY_MEMO.get(key)
+    return cached_profile(
+        _clearsky_key(spec, lat, lon, index, dt_h),
+        len(index),
+        lambda: _clearsky_compute(spec, lat, lon, index, dt_h),
+        _CLEARSKY_MEMO,
+    )
+
+
+def cached_profile(
+    key: str, n: int, compute: Callable[[], np.ndarray], memo: dict[str, np.ndarray]
+) -> np.ndarray:
+    """The read-only float array of ``n`` values cached under ``key``, else ``compute()``.
+
+    Looked up in ``memo`` (this process), then in :func:`pvlib_cache_dir` (a ``.npy`` per
+    key, written atomically; a file that cannot be read, has another shape or a non-finite
+    value, or a folder that cannot be written, is ignored). ``key`` must change with every
+    input of ``compute`` and with its code (callers hash a version number into it). The
+    ``.npy`` round trip is exact, so a cached value equals the computed one bit for bit.
+    """
+    hit = memo.get(key)
     if hit is not None:
         return hit
     folder = pvlib_cache_dir()
@@ -146,15 +160,15 @@ def _clearsky_per_unit(
     if path is not None and path.is_file():
         try:
             arr = np.load(path, allow_pickle=False)
-            if arr.shape == (len(index),) and np.isfinite(arr).all():
+            if arr.shape == (n,) and arr.dtype == np.float64 and np.isfinite(arr).all():
                 arr.setflags(write=False)
-                _remember(key, arr)
+                _remember(memo, key, arr)
                 return arr
         except (OSError, ValueError):
             pass
-    arr = _clearsky_compute(spec, lat, lon, index, dt_h)
+    arr = np.asarray(compute(), dtype=np.float64)
     arr.setflags(write=False)
-    _remember(key, arr)
+    _remember(memo, key, arr)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,10 +180,10 @@ def _clearsky_per_unit(
     return arr
 
 
-def _remember(key: str, arr: np.ndarray) -> None:
-    if len(_CLEARSKY_MEMO) >= _CLEARSKY_MEMO_MAX:
-        _CLEARSKY_MEMO.pop(next(iter(_CLEARSKY_MEMO)))
-    _CLEARSKY_MEMO[key] = arr
+def _remember(memo: dict[str, np.ndarray], key: str, arr: np.ndarray) -> None:
+    if len(memo) >= _CLEARSKY_MEMO_MAX:
+        memo.pop(next(iter(memo)))
+    memo[key] = arr
 
 
 def _clearsky_compute(

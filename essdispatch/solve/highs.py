@@ -13,9 +13,10 @@ re-exported here.
 from __future__ import annotations
 
 import enum
+import functools
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from essdispatch.solve.highs_options import (  # re-export
 )
 from essdispatch.solve.highs_runtime import _Log, _new_highs, run_highs  # re-export
 from essdispatch.solve.warmstart import Basis, apply_basis, basis_of
+
+if TYPE_CHECKING:  # highspy is imported where a solver object is made or read, so that
+    import highspy  # reading and validating a scenario does not load HiGHS
 
 __all__ = [
     "MAX_THREADS",
@@ -220,9 +224,9 @@ def _lp_bound_text(info: Any) -> str:
     The simplex objective is a valid lower bound on the optimum only once the dual
     solution is feasible (dual simplex, phase 2); otherwise there is no bound yet.
     """
-    iterations = int(info.simplex_iteration_count) + int(info.ipm_iteration_count)
     import highspy
 
+    iterations = int(info.simplex_iteration_count) + int(info.ipm_iteration_count)
     feasible = int(highspy.SolutionStatus.kSolutionStatusFeasible)
     if int(info.dual_solution_status) == feasible:
         return (

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import highspy
 import numpy as np
 
 from essdispatch.solve.highs_runtime import _Log, _new_highs
+
+if TYPE_CHECKING:  # imported where a HiGHS object is asked (not when the module is)
+    import highspy
 
 MIP_REL_GAP = 1e-6  # MODEL.md: exclusive mode is solved to a relative gap of at most 1e-6
 
@@ -81,6 +83,8 @@ def _coerced(h: highspy.Highs, key: str, value: Any) -> Any:
     """YAML 1.1 reads an unquoted ``on``/``off`` as true/false: give a string option
     (``presolve``, ``parallel``) its on/off text back."""
     if isinstance(value, bool):
+        import highspy
+
         status, kind = h.getOptionType(key)
         if status == highspy.HighsStatus.kOk and kind == highspy.HighsOptionType.kString:
             return "on" if value else "off"
@@ -104,6 +108,8 @@ def option_problems(options: SolverOptions, prefix: str = "") -> list[tuple[str,
             problems.append((f"{prefix}{key}", said))
     if not options.highs:
         return problems
+    import highspy
+
     h = _SCRATCH.get("h")
     if h is None or _SCRATCH.get("pid") != os.getpid():
         h = _new_highs(banner_to=os.devnull)

@@ -5,14 +5,16 @@ SIGINT/SIGTERM stop promptly (:func:`run_highs`)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import highspy
+if TYPE_CHECKING:  # highspy is imported where a HiGHS object is made (not with the module)
+    import highspy
 
 # ----------------------------------------------------------------------------- HiGHS objects
 # HiGHS keeps one thread scheduler per process. From highspy 1.16 on, ``run()`` fails when the
@@ -55,6 +57,8 @@ os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 def _reset_scheduler() -> None:
+    import highspy
+
     reset = getattr(highspy.Highs, "resetGlobalScheduler", None)
     if reset is not None:  # highspy < 1.8 has none and no per-process check either
         reset(True)
@@ -114,15 +118,20 @@ class _Log:
 _BANNER_SILENCED = False
 
 
-class _Highs(highspy.Highs):
+@functools.cache
+def _highs_class() -> type:
     """``highspy.Highs`` that carries its captured log and requested thread count (older
-    highspy objects take no new attributes)."""
+    highspy objects take no new attributes); made on first use (imports highspy)."""
+    import highspy
 
-    _essdispatch_log: _Log | None = None
-    _essdispatch_threads: int | None = None
+    class _Highs(highspy.Highs):
+        _essdispatch_log: _Log | None = None
+        _essdispatch_threads: int | None = None
+
+    return _Highs
 
 
-def _new_highs(banner_to: str | None = None) -> _Highs:
+def _new_highs(banner_to: str | None = None) -> highspy.Highs:
     """A ``highspy.Highs`` whose start-up banner does not reach stdout.
 
     HiGHS prints its banner from C++ on the first construction in a process, before any
@@ -132,19 +141,19 @@ def _new_highs(banner_to: str | None = None) -> _Highs:
     """
     global _BANNER_SILENCED
     if _BANNER_SILENCED:
-        return _Highs()
+        return _highs_class()()
     try:
         sys.stdout.flush()
         saved = os.dup(1)
     except (OSError, ValueError):
-        return _Highs()
+        return _highs_class()()
     try:
         sink = os.open(banner_to or os.devnull, os.O_WRONLY)
     except OSError:
         sink = 2
     try:
         os.dup2(sink, 1)
-        h = _Highs()
+        h = _highs_class()()
     finally:
         os.dup2(saved, 1)
         os.close(saved)
