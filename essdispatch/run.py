@@ -16,30 +16,25 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from essdispatch.base.exceptions import ScenarioError, SolveError
 from essdispatch.base.inputs import Inputs
 from essdispatch.model.numerics import coefficient_warnings, inputs_size, size_problems
-from essdispatch.results.extract import BALANCE_TOL_MW, DispatchResult
-from essdispatch.results.folder import (
-    _existing,
-    _out_folder,
-    check_free_space,
-    check_writable,
-    results_size,
-    write_results,
-)
-from essdispatch.results.life import assess, check_life_available
-from essdispatch.results.summary_doc import _clean, build_summary
-from essdispatch.scenario.caveats import data_caveats
-from essdispatch.solve.dispatch import solve_dispatch
-from essdispatch.solve.highs import SolverOptions
-from essdispatch.solve.pair import Progress, solve_pair
+from essdispatch.results.life import check_life_available
+from essdispatch.solve.highs_options import SolverOptions
+
+if TYPE_CHECKING:  # the solve and results chain is imported where a run needs it (below),
+    # so that `validate` (preflight) reads this module without it
+    from essdispatch.results.extract import DispatchResult
+    from essdispatch.solve.dispatch import SolveStats
+
+Progress = Callable[[str], None]  # as essdispatch.solve.pair.Progress
 
 __all__ = [
     "Progress",
@@ -53,6 +48,35 @@ __all__ = [
     "solver_options_from",
     "write_results",
 ]
+
+
+# ------------------------------------------------- the run chain, imported on first use
+def solve_pair(*args: Any, **kwargs: Any) -> tuple[Any, Any, Any, Any]:
+    """:func:`essdispatch.solve.pair.solve_pair` (imported on first call)."""
+    from essdispatch.solve.pair import solve_pair as impl
+
+    return impl(*args, **kwargs)
+
+
+def solve_dispatch(*args: Any, **kwargs: Any) -> tuple[DispatchResult, SolveStats]:
+    """:func:`essdispatch.solve.dispatch.solve_dispatch` (imported on first call)."""
+    from essdispatch.solve.dispatch import solve_dispatch as impl
+
+    return impl(*args, **kwargs)
+
+
+def build_summary(*args: Any, **kwargs: Any) -> dict:
+    """:func:`essdispatch.results.summary_doc.build_summary` (imported on first call)."""
+    from essdispatch.results.summary_doc import build_summary as impl
+
+    return impl(*args, **kwargs)
+
+
+def write_results(*args: Any, **kwargs: Any) -> Path:
+    """:func:`essdispatch.results.folder.write_results` (imported on first call)."""
+    from essdispatch.results.folder import write_results as impl
+
+    return impl(*args, **kwargs)
 
 
 @dataclass
@@ -91,6 +115,8 @@ def solver_options_from(scenario: Any, overrides: SolverOptions | None = None) -
 
 def check_result(result: DispatchResult, label: str) -> float:
     """Post-solve check: the energy balance closes (MODEL.md). Returns the worst residual."""
+    from essdispatch.results.extract import BALANCE_TOL_MW
+
     worst = float(np.abs(result.balance_residual()).max(initial=0.0))
     if worst > BALANCE_TOL_MW:
         raise SolveError(
@@ -160,17 +186,19 @@ def run_scenario(
 def block_problems(model: Any) -> list[tuple[str, str]]:
     """``operation:`` and ``solver:`` checked as the run reads them (cheap: no solve,
     no series), so that ``validate`` and a sweep's ``--dry-run`` refuse what ``run`` would."""
-    from essdispatch.operate.operation_spec import parse_operation
     from essdispatch.scenario.load import period_hours
-    from essdispatch.solve.highs import option_problems
+    from essdispatch.solve.highs_options import option_problems
 
     problems: list[tuple[str, str]] = []
-    try:
-        spec = parse_operation(model.operation)
-        if spec.rolling:
-            spec.periods(period_hours(model.horizon))
-    except ScenarioError as e:
-        problems += e.problems
+    if model.operation is not None:  # none: perfect foresight, nothing to check
+        from essdispatch.operate.operation_spec import parse_operation
+
+        try:
+            spec = parse_operation(model.operation)
+            if spec.rolling:
+                spec.periods(period_hours(model.horizon))
+        except ScenarioError as e:
+            problems += e.problems
     block = model.solver
     if block is not None:
         problems += option_problems(
@@ -196,7 +224,7 @@ def preflight(
     ``validate`` and a sweep's ``--dry-run`` call this too.
     """
     from essdispatch.scenario.load import prepare_inputs
-    from essdispatch.solve.highs import option_problems
+    from essdispatch.solve.highs_options import option_problems
 
     file = file or getattr(scenario, "file", None)
     problems = block_problems(scenario.model) if hasattr(scenario, "model") else []
@@ -269,6 +297,14 @@ def run_loaded(
     timings["load_seconds"] = load_seconds + time.perf_counter() - t0
     warnings = coefficient_warnings(inputs)  # printed by the CLI from the summary
     out_dir = Path(out) if out is not None else None
+    from essdispatch.results.folder import (
+        _existing,
+        _out_folder,
+        check_free_space,
+        check_writable,
+        results_size,
+    )
+
     if out_dir is not None:
         check_writable(out_dir)
         check_free_space(_existing(out_dir), results_size(inputs, csv))
@@ -318,6 +354,10 @@ def _solve_and_write(
     t0: float,
     extension: Any = None,
 ) -> RunOutcome:
+    from essdispatch.results.life import assess
+    from essdispatch.results.summary_doc import _clean
+    from essdispatch.scenario.caveats import data_caveats
+
     say = progress or (lambda _m: None)
 
     t1 = time.perf_counter()
