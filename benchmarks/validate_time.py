@@ -98,6 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("scenarios", nargs="*", type=Path, help="default: the week scenarios")
     p.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
     p.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="let Python cache bytecode (in a temporary PYTHONPYCACHEPREFIX, filled by the"
+        " untimed first run), as an installed package has; by default the environment is"
+        " kept (with PYTHONDONTWRITEBYTECODE=1 every run compiles essdispatch's sources)",
+    )
+    p.add_argument(
         "--import-floor",
         action="store_true",
         help="also time the bare interpreter and the imports validate cannot avoid",
@@ -105,8 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     env = {k: v for k, v in os.environ.items() if k != "ESSDISPATCH_CACHE_DIR"}
     env.setdefault("MPLBACKEND", "Agg")
+    if args.bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="validate-time-pyc-")
+        timed([sys.executable, "-c", "import numpy, pandas, pydantic, yaml, click"], env)
+    bytecode = "off" if env.get("PYTHONDONTWRITEBYTECODE") else "cached"
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
     print(f"command: {' '.join(command())} validate SCENARIO; median of {args.repeat}")
+    print(f"bytecode: {bytecode}")
     if args.import_floor:
         for label, code in (
             ("python (nothing imported)", "pass"),
