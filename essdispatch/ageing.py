@@ -121,6 +121,9 @@ class Ageing:
     curve_names : B names of the curve (preset or ``scenario``)
     segment_unit, segment_pos : (K,) unit and position j−1 of each SOC segment
     segment_cost : (K,) c_j [currency/MWh discharged]
+    segment_start : (K,) segment energies carried in at the start of the horizon [MWh]
+        (a rolling window starts where the settled operation left them,
+        :func:`segment_initial`); None: the fresh fill from ``s0``
     """
 
     has: np.ndarray
@@ -139,6 +142,7 @@ class Ageing:
     segment_unit: np.ndarray
     segment_pos: np.ndarray
     segment_cost: np.ndarray
+    segment_start: np.ndarray | None = None
 
     _UNIT_FIELDS = (
         "has",
@@ -172,6 +176,7 @@ class Ageing:
             segment_unit=remap[self.segment_unit[keep]],
             segment_pos=self.segment_pos[keep],
             segment_cost=self.segment_cost[keep],
+            segment_start=None if self.segment_start is None else self.segment_start[keep],
         )
 
     def segment_indices(self, units: np.ndarray) -> np.ndarray:
@@ -305,13 +310,54 @@ def segment_floor_loss(inputs: Inputs) -> np.ndarray:
 
 
 def segment_initial(inputs: Inputs) -> np.ndarray:
-    """(K,) initial energy of each segment: ``s0·E − smin·E`` filled from the shallowest
-    (cheapest) segment down [MWh]."""
+    """(K,) initial energy of each segment [MWh].
+
+    Fresh: ``s0·E − smin·E`` filled from the shallowest (cheapest) segment down. Carried
+    (``ageing.segment_start`` set, a rolling window): the settled segment energies,
+    reconciled with the window's own totals by :func:`reconcile_segments`.
+    """
     a = inputs.ageing
     u = a.segment_unit
-    above = (inputs.soc_initial[u] - inputs.soc_min[u]) * inputs.energy[u]
     w = segment_width(inputs)
+    if a.segment_start is not None:
+        target = (inputs.soc_initial - inputs.soc_min) * inputs.energy
+        return reconcile_segments(a.segment_start, u, w, target)
+    above = (inputs.soc_initial[u] - inputs.soc_min[u]) * inputs.energy[u]
     return np.clip(above - a.segment_pos * w, 0.0, w)
+
+
+def _group_before(values: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """(K,) sum of ``values`` over the earlier segments of the same unit (segments of a
+    unit are contiguous, shallowest first)."""
+    csum = np.cumsum(values) - values
+    first = np.flatnonzero(np.r_[True, unit[1:] != unit[:-1]])
+    start = np.repeat(csum[first], np.diff(np.r_[first, unit.size]))
+    return csum - start
+
+
+def reconcile_segments(
+    start: np.ndarray, unit: np.ndarray, width: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    """(K,) carried segment energies made consistent with a window [MWh].
+
+    ``start`` (K,) settled energies, ``unit`` (K,) their units, ``width`` (K,) the window's
+    ``W/J`` and ``target`` (B,) its ``s0·E − smin·E``. Each energy is clipped to its width;
+    the residual ``target − Σ`` (nonzero only when the usable energy faded between windows,
+    :class:`HealthTracker`: the window shrinks while the stored energy is kept) is added as
+    a charge would add it, to the shallowest segments with room, or taken as a discharge
+    would take it, from the shallowest non-empty segments. The depth memory of the settled
+    state (which shallow segments are empty) is otherwise kept.
+    """
+    if start.size == 0:
+        return np.zeros(0)
+    x = np.clip(np.asarray(start, dtype=float), 0.0, width)
+    have = np.bincount(unit, weights=x, minlength=target.size)
+    total = np.clip(target, 0.0, np.bincount(unit, weights=width, minlength=target.size))
+    delta = (total - have)[unit]
+    room = width - x
+    add = np.clip(np.maximum(delta, 0.0) - _group_before(room, unit), 0.0, room)
+    take = np.clip(np.maximum(-delta, 0.0) - _group_before(x, unit), 0.0, x)
+    return x + add - take
 
 
 def segment_discharge(r: DispatchResult) -> np.ndarray:

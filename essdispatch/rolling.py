@@ -58,7 +58,7 @@ from pydantic import (
     model_validator,
 )
 
-from essdispatch.ageing import HealthTracker
+from essdispatch.ageing import HealthTracker, segment_initial, segment_width
 from essdispatch.exceptions import ScenarioError, SolveError
 from essdispatch.inputs import Inputs
 from essdispatch.lp import Layout, LinearProgram, assemble_lp
@@ -443,6 +443,15 @@ def build_forecasts(
 
 
 # =========================================================================== helpers
+def _carry_segments(window: Inputs, seg_now: np.ndarray | None) -> Inputs:
+    """The window's inputs starting its SOC segments (MODEL.md 13) from the settled
+    energies ``seg_now`` (:func:`essdispatch.ageing.segment_initial` reconciles them with
+    the window's usable energy) instead of a fresh fill from ``s0``."""
+    if seg_now is None or window.ageing is None:
+        return window
+    return replace(window, ageing=replace(window.ageing, segment_start=seg_now))
+
+
 def window_inputs(inputs: Inputs, a: int, c: int, e_start: np.ndarray) -> Inputs:
     """``inputs`` restricted to periods ``[a, c)``, starting from stored energy ``e_start``.
 
@@ -566,6 +575,7 @@ def settlement_lp(
     dis_plan: np.ndarray,
     terminal: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     assemble: Callable[[Inputs], LinearProgram] | None = None,
+    seg_plan: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[LinearProgram, float]:
     """The LP that settles a committed storage schedule on the actual signals.
 
@@ -583,6 +593,12 @@ def settlement_lp(
 
     ``assemble`` builds the LP of ``actual`` (default :func:`assemble_lp`; an
     extension's program, whose own columns follow the layout).
+
+    ``seg_plan = (seg_ch, seg_dis)``: the committed flows of the SOC segments (MODEL.md
+    13), tied like ``ch`` and ``dis`` by columns appended after ``z, w`` (rows after the
+    terminal rows), so the settled segment energies are the planned ones: the split of
+    charge over segments costs nothing inside the window, and left free the settlement
+    could end the window on any split (the next window starts from it).
 
     Returns
     -------
@@ -645,7 +661,40 @@ def settlement_lp(
             "settle_terminal": slice(base.n_rows + K, base.n_rows + K + U),
         },
     )
+    if seg_plan is not None and actual.n_segments:
+        lp = _tie_segments(lp, seg_plan, pi * dt)
     return lp, pi
+
+
+def _tie_segments(
+    lp: LinearProgram, seg_plan: tuple[np.ndarray, np.ndarray], cost: float
+) -> LinearProgram:
+    """``lp`` with ``seg_ch``, ``seg_dis`` tied to the committed values:
+    ``x + d⁻ − d⁺ = x*``, ``d⁻, d⁺ ≥ 0`` costing ``cost`` per MW (see :func:`settlement_lp`)."""
+    lay = lp.layout
+    tied = np.concatenate([lay.idx("seg_ch").ravel(), lay.idx("seg_dis").ravel()])
+    target = np.concatenate([np.asarray(p, dtype=float).ravel() for p in seg_plan])
+    K, n0, m0 = tied.size, lp.c.size, lp.A.shape[0]
+    r = np.arange(K)
+    extra = sp.coo_array(
+        (
+            np.concatenate([np.ones(2 * K), -np.ones(K)]),
+            (np.concatenate([r, r, r]), np.concatenate([tied, n0 + r, n0 + K + r])),
+        ),
+        shape=(K, n0 + 2 * K),
+    )
+    A = sp.csc_array(sp.vstack([sp.hstack([lp.A, sp.csc_array((m0, 2 * K))]), extra]))
+    return replace(
+        lp,
+        c=np.concatenate([lp.c, np.full(2 * K, cost)]),
+        A=A,
+        row_lower=np.concatenate([lp.row_lower, target]),
+        row_upper=np.concatenate([lp.row_upper, target]),
+        col_lower=np.concatenate([lp.col_lower, np.zeros(2 * K)]),
+        col_upper=np.concatenate([lp.col_upper, np.full(2 * K, np.inf)]),
+        integrality=np.zeros(n0 + 2 * K, dtype=bool),
+        row_families={**lp.row_families, "settle_segment_tie": slice(m0, m0 + K)},
+    )
 
 
 # =========================================================================== stats
@@ -683,6 +732,8 @@ class RollingStats:
     soc_drift_mwh: float = 0.0
     total_seconds: float = 0.0
     state_of_health: dict = field(default_factory=dict)  # essdispatch.ageing.HealthTracker
+    #: (K,) segment energies each window's plan started from (MODEL.md 13), not in summary
+    segment_starts: list[np.ndarray] = field(default_factory=list, repr=False)
 
     def summary(self, per_window: bool = True) -> dict:
         """The ``windows`` block of summary.json."""
@@ -828,6 +879,10 @@ def run_rolling(
     arrays.update(ch=np.zeros((B, N)), dis=np.zeros((B, N)), e=np.zeros((B, N + 1)))
     seg_names = ("seg_ch", "seg_dis") if inputs.n_segments else ()  # MODEL.md 13
     arrays.update({k: np.zeros((inputs.n_segments, N)) for k in seg_names})
+    seg_now = None  # settled segment energies carried between windows (MODEL.md 13)
+    if seg_names:
+        arrays["seg_e"] = np.zeros((inputs.n_segments, N + 1))
+        arrays["seg_e"][:, 0] = seg_now = segment_initial(inputs)
     e_now = inputs.soc_initial * inputs.energy
     arrays["e"][:, 0] = e_now
     health = HealthTracker.of(inputs)  # SOH from realised cycles between windows (MODEL.md 13)
@@ -847,9 +902,11 @@ def run_rolling(
         c = min(b + L, N)
         # ---------------------------------------------------------- plan on forecasts
         t0 = time.perf_counter()
-        fc = window_inputs(forecasts, a, c, e_now)
+        fc = _carry_segments(window_inputs(forecasts, a, c, e_now), seg_now)
         fc = health.apply(fc) if health is not None else fc
         lp = assemble(fc)
+        if seg_names:
+            stats.segment_starts.append(lp.col_lower[lp.layout.idx("seg_e")[:, 0]].copy())
         e_cols = lp.layout.idx("e")[:, c - a] if B else np.zeros(0, dtype=np.int64)
         final = c == N and B > 0
         if final:  # the scenario's terminal rule, capped at what can be reached
@@ -879,14 +936,17 @@ def run_rolling(
         dis_plan = lp.layout.take(x, "dis")[:, : b - a]
         # ---------------------------------------------------------- settle on actuals
         t1 = time.perf_counter()
-        act = window_inputs(inputs, a, b, e_now)
+        act = _carry_segments(window_inputs(inputs, a, b, e_now), seg_now)
         act = health.apply(act) if health is not None else act
         terminal = None
         if b == N and B:
             units = np.flatnonzero(term != "free")
             goal = np.where(term == "cyclic", final_hi, final_lo)[units]
             terminal = (units, goal, term[units] == "cyclic")
-        slp, _pi = settlement_lp(act, ch_plan, dis_plan, terminal, assemble)
+        seg_plan = (
+            tuple(lp.layout.take(x, name)[:, : b - a] for name in seg_names) if seg_names else None
+        )
+        slp, _pi = settlement_lp(act, ch_plan, dis_plan, terminal, assemble, seg_plan)
         if B:
             floor = energy_floor(inputs, e_now, b - a)
             _set_floor(slp, floor)
@@ -904,6 +964,10 @@ def run_rolling(
             )
             arrays["e"][:, a + 1 : b + 1] = e_win[:, 1:]
             e_now = e_win[:, -1].copy()
+        if seg_names:
+            seg_win = np.clip(lay.take(xs, "seg_e"), 0.0, segment_width(act)[:, None])
+            arrays["seg_e"][:, a + 1 : b + 1] = seg_win[:, 1:]
+            seg_now = seg_win[:, -1].copy()
         if health is not None:
             health.update(act, lay.take(xs, "dis"), lay.take(xs, "seg_dis") if seg_names else None)
         window_cost = float(slp.c[:n0] @ xs[:n0])
