@@ -117,8 +117,9 @@ class AgeingSpec(_Model):
 class LifeBlock(_Model):
     """The top-level ``life:`` block: project-level settings of the life assessment."""
 
-    redispatch_years: bool = Field(
+    redispatch_years: bool | Literal["sequential"] = Field(
         False,
         description="with economics: re-solve the horizon for every project year at the"
-        " usable energy the assessment leaves (one solve per distinct capacity)",
+        " usable energy the assessment leaves (one solve per distinct capacity); sequential:"
+        " each year's fade assessed from that year's own dispatch",
     )
