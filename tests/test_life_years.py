@@ -103,3 +103,27 @@ def test_faded_years_cycle_less_and_fade_slower_than_year_one_repeated(tmp_path)
     assert np.all(np.diff(s[1:7] - r[1:7]) > 0)  # the gap grows
     assert s[6] > r[6] + 1e-3  # SOH at the start of year 7
     assert seq["npv"] != rep["npv"] and seq["npv_year1_trajectory"] is not None
+
+
+def test_a_faded_year_of_a_sized_unit_keeps_the_size_the_run_chose():
+    """Re-solving a faded year pins each sized unit at the run's ratings (then fades the
+    energy), instead of sizing again (essdispatch.life.pin_sizes)."""
+    from test_ageing_sizing import SQUARE, arbitrage, inputs_of, sized
+
+    from essdispatch.ageing import HealthTracker
+    from essdispatch.dispatch import solve_dispatch
+    from essdispatch.life import pin_sizes
+
+    data = sized(arbitrage(SQUARE, 2, [10.0, 100.0] + [0.0] * 22), (0, 100), (0, 8), 5.0)
+    r, _ = solve_dispatch(inputs_of(data))
+    assert r.inputs.energy[0] == pytest.approx(4 * r.inputs.power[0])  # hand case: En = 4x
+    tracker = HealthTracker.of(r.inputs)
+    tracker.soh = np.array([0.9])
+    faded = pin_sizes(tracker.apply(r.inputs))
+    again, _ = solve_dispatch(faded)
+    assert again.inputs.energy[0] == pytest.approx(0.9 * r.inputs.energy[0])
+    assert again.inputs.power[0] == pytest.approx(r.inputs.power[0])
+    # the faded year's size bounds are the faded ratings: nothing left to size
+    econ = faded.econ
+    assert econ.e_min[0] == econ.e_max[0] == pytest.approx(0.9 * r.inputs.energy[0])
+    assert econ.p_min[0] == econ.p_max[0] == pytest.approx(r.inputs.power[0])
