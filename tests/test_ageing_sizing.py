@@ -176,3 +176,28 @@ def test_sized_cycle_limit_scales_with_the_sized_energy():
     r, _ = solve_dispatch(inputs_of(data))
     assert r.inputs.energy[0] == pytest.approx(10.0)
     assert r.objective == pytest.approx(-450.0 + 10.0, abs=1e-5)
+
+
+def test_per_site_decomposition_equals_joint_with_a_sized_depth_aware_unit():
+    import copy
+
+    from essdispatch.dispatch import SolveStats, solve_joint
+    from essdispatch.solve import SolverOptions
+
+    data = sized(random_case(11, 0.1, 0.45, 0.01, True), (0, 20), (1, 6), 3.0)
+    other = copy.deepcopy(data["sites"][0])
+    other["name"] = "s2"
+    other["storage"] = [dict(data["sites"][0]["storage"][0], name="fixed")]
+    other["storage"][0].pop("sizing")
+    other["storage"][0].update(power_mw=3, energy_mwh=7)
+    data["sites"].append(other)
+    inp = inputs_of(data)
+    joint = solve_joint(inp, SolverOptions(), SolveStats())
+    split, stats = solve_dispatch(inp, decompose=True, workers=1)
+    assert "site" in stats.route
+    assert split.objective == pytest.approx(joint.objective, rel=1e-8, abs=1e-6)
+    # the split solution's segments hold its units' energy above the floor (sized: En)
+    above = split.e - (split.inputs.soc_min * split.inputs.energy)[:, None]
+    per_unit = np.zeros_like(above)
+    np.add.at(per_unit, inp.ageing.segment_unit, split.extra["seg_e"])
+    np.testing.assert_allclose(per_unit, above, atol=1e-6)
