@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from essdispatch.ageing_carry import reconcile_segments
+
 if TYPE_CHECKING:
     from essdispatch.ageing_keys import AgeingSpec
     from essdispatch.inputs import Inputs
@@ -324,40 +326,6 @@ def segment_initial(inputs: Inputs) -> np.ndarray:
         return reconcile_segments(a.segment_start, u, w, target)
     above = (inputs.soc_initial[u] - inputs.soc_min[u]) * inputs.energy[u]
     return np.clip(above - a.segment_pos * w, 0.0, w)
-
-
-def _group_before(values: np.ndarray, unit: np.ndarray) -> np.ndarray:
-    """(K,) sum of ``values`` over the earlier segments of the same unit (segments of a
-    unit are contiguous, shallowest first)."""
-    csum = np.cumsum(values) - values
-    first = np.flatnonzero(np.r_[True, unit[1:] != unit[:-1]])
-    start = np.repeat(csum[first], np.diff(np.r_[first, unit.size]))
-    return csum - start
-
-
-def reconcile_segments(
-    start: np.ndarray, unit: np.ndarray, width: np.ndarray, target: np.ndarray
-) -> np.ndarray:
-    """(K,) carried segment energies made consistent with a window [MWh].
-
-    ``start`` (K,) settled energies, ``unit`` (K,) their units, ``width`` (K,) the window's
-    ``W/J`` and ``target`` (B,) its ``s0·E − smin·E``. Each energy is clipped to its width;
-    the residual ``target − Σ`` (nonzero only when the usable energy faded between windows,
-    :class:`HealthTracker`: the window shrinks while the stored energy is kept) is added as
-    a charge would add it, to the shallowest segments with room, or taken as a discharge
-    would take it, from the shallowest non-empty segments. The depth memory of the settled
-    state (which shallow segments are empty) is otherwise kept.
-    """
-    if start.size == 0:
-        return np.zeros(0)
-    x = np.clip(np.asarray(start, dtype=float), 0.0, width)
-    have = np.bincount(unit, weights=x, minlength=target.size)
-    total = np.clip(target, 0.0, np.bincount(unit, weights=width, minlength=target.size))
-    delta = (total - have)[unit]
-    room = width - x
-    add = np.clip(np.maximum(delta, 0.0) - _group_before(room, unit), 0.0, room)
-    take = np.clip(np.maximum(-delta, 0.0) - _group_before(x, unit), 0.0, x)
-    return x + add - take
 
 
 def segment_discharge(r: DispatchResult) -> np.ndarray:

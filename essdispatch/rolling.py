@@ -63,6 +63,7 @@ from essdispatch.exceptions import ScenarioError, SolveError
 from essdispatch.inputs import Inputs
 from essdispatch.lp import Layout, LinearProgram, assemble_lp
 from essdispatch.results import DispatchResult, extract, recomputed_objective
+from essdispatch.rolling_segments import carry_segments, tie_segments
 from essdispatch.series import (
     SeriesContext,
     SeriesSpec,
@@ -443,15 +444,6 @@ def build_forecasts(
 
 
 # =========================================================================== helpers
-def _carry_segments(window: Inputs, seg_now: np.ndarray | None) -> Inputs:
-    """The window's inputs starting its SOC segments (MODEL.md 13) from the settled
-    energies ``seg_now`` (:func:`essdispatch.ageing.segment_initial` reconciles them with
-    the window's usable energy) instead of a fresh fill from ``s0``."""
-    if seg_now is None or window.ageing is None:
-        return window
-    return replace(window, ageing=replace(window.ageing, segment_start=seg_now))
-
-
 def window_inputs(inputs: Inputs, a: int, c: int, e_start: np.ndarray) -> Inputs:
     """``inputs`` restricted to periods ``[a, c)``, starting from stored energy ``e_start``.
 
@@ -662,39 +654,8 @@ def settlement_lp(
         },
     )
     if seg_plan is not None and actual.n_segments:
-        lp = _tie_segments(lp, seg_plan, pi * dt)
+        lp = tie_segments(lp, seg_plan, pi * dt)
     return lp, pi
-
-
-def _tie_segments(
-    lp: LinearProgram, seg_plan: tuple[np.ndarray, np.ndarray], cost: float
-) -> LinearProgram:
-    """``lp`` with ``seg_ch``, ``seg_dis`` tied to the committed values:
-    ``x + d⁻ − d⁺ = x*``, ``d⁻, d⁺ ≥ 0`` costing ``cost`` per MW (see :func:`settlement_lp`)."""
-    lay = lp.layout
-    tied = np.concatenate([lay.idx("seg_ch").ravel(), lay.idx("seg_dis").ravel()])
-    target = np.concatenate([np.asarray(p, dtype=float).ravel() for p in seg_plan])
-    K, n0, m0 = tied.size, lp.c.size, lp.A.shape[0]
-    r = np.arange(K)
-    extra = sp.coo_array(
-        (
-            np.concatenate([np.ones(2 * K), -np.ones(K)]),
-            (np.concatenate([r, r, r]), np.concatenate([tied, n0 + r, n0 + K + r])),
-        ),
-        shape=(K, n0 + 2 * K),
-    )
-    A = sp.csc_array(sp.vstack([sp.hstack([lp.A, sp.csc_array((m0, 2 * K))]), extra]))
-    return replace(
-        lp,
-        c=np.concatenate([lp.c, np.full(2 * K, cost)]),
-        A=A,
-        row_lower=np.concatenate([lp.row_lower, target]),
-        row_upper=np.concatenate([lp.row_upper, target]),
-        col_lower=np.concatenate([lp.col_lower, np.zeros(2 * K)]),
-        col_upper=np.concatenate([lp.col_upper, np.full(2 * K, np.inf)]),
-        integrality=np.zeros(n0 + 2 * K, dtype=bool),
-        row_families={**lp.row_families, "settle_segment_tie": slice(m0, m0 + K)},
-    )
 
 
 # =========================================================================== stats
@@ -902,7 +863,7 @@ def run_rolling(
         c = min(b + L, N)
         # ---------------------------------------------------------- plan on forecasts
         t0 = time.perf_counter()
-        fc = _carry_segments(window_inputs(forecasts, a, c, e_now), seg_now)
+        fc = carry_segments(window_inputs(forecasts, a, c, e_now), seg_now)
         fc = health.apply(fc) if health is not None else fc
         lp = assemble(fc)
         if seg_names:
@@ -936,7 +897,7 @@ def run_rolling(
         dis_plan = lp.layout.take(x, "dis")[:, : b - a]
         # ---------------------------------------------------------- settle on actuals
         t1 = time.perf_counter()
-        act = _carry_segments(window_inputs(inputs, a, b, e_now), seg_now)
+        act = carry_segments(window_inputs(inputs, a, b, e_now), seg_now)
         act = health.apply(act) if health is not None else act
         terminal = None
         if b == N and B:

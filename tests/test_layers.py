@@ -29,6 +29,7 @@ STAGES: list[tuple[str, set[str]]] = [
             "econ_families",
             "econ",
             "ageing",
+            "ageing_carry",
             "ageing_families",
             "numerics",
             "lp",
@@ -51,14 +52,23 @@ STAGES: list[tuple[str, set[str]]] = [
     # one HiGHS entry point on a LinearProgram, and the result of a solve
     (
         "solve",
-        {"solve", "warmstart", "results", "diagnostics", "stored_carbon", "finance", "life"},
+        {
+            "solve",
+            "warmstart",
+            "results",
+            "diagnostics",
+            "stored_carbon",
+            "finance",
+            "life",
+            "life_years",
+        },
     ),
     # the Pyomo view of the declared model, compiled back; user extensions of it
     ("pyomo", {"model", "extend"}),
     # routes: per site, time blocks, closed form; infeasibility explained
     ("routes", {"dispatch", "closed_form", "infeasibility"}),
     # operating on forecasts (rolling horizon)
-    ("operate", {"rolling"}),
+    ("operate", {"rolling", "rolling_segments"}),
     # scenario -> run + baseline -> results folder
     ("run", {"run"}),
     # from results folders: comparison, figures, report, exports

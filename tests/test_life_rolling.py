@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_ageing import TZ, inputs_of, island, unit
 
-from essdispatch.ageing import reconcile_segments
+from essdispatch.ageing_carry import reconcile_segments
 from essdispatch.dispatch import solve_dispatch
 from essdispatch.rolling import parse_operation, run_rolling
 

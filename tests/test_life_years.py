@@ -1,5 +1,5 @@
 """Issue 17, left open: the multi-year state of health re-solved year by year
-(``life: {redispatch_years: sequential}``, essdispatch.life.sequential_years).
+(``life: {redispatch_years: sequential}``, essdispatch.life_years.sequential_years).
 
 Year k is solved at the capacity its units start it with; BLAST-Lite assesses ITS dispatch,
 continuing each cell from the state reached at the end of year k−1; a unit below its
@@ -107,12 +107,12 @@ def test_faded_years_cycle_less_and_fade_slower_than_year_one_repeated(tmp_path)
 
 def test_a_faded_year_of_a_sized_unit_keeps_the_size_the_run_chose():
     """Re-solving a faded year pins each sized unit at the run's ratings (then fades the
-    energy), instead of sizing again (essdispatch.life.pin_sizes)."""
+    energy), instead of sizing again (essdispatch.life_years.pin_sizes)."""
     from test_ageing_sizing import SQUARE, arbitrage, inputs_of, sized
 
     from essdispatch.ageing import HealthTracker
     from essdispatch.dispatch import solve_dispatch
-    from essdispatch.life import pin_sizes
+    from essdispatch.life_years import pin_sizes
 
     data = sized(arbitrage(SQUARE, 2, [10.0, 100.0] + [0.0] * 22), (0, 100), (0, 8), 5.0)
     r, _ = solve_dispatch(inputs_of(data))
