@@ -127,3 +127,18 @@ def test_a_faded_year_of_a_sized_unit_keeps_the_size_the_run_chose():
     econ = faded.econ
     assert econ.e_min[0] == econ.e_max[0] == pytest.approx(0.9 * r.inputs.energy[0])
     assert econ.p_min[0] == econ.p_max[0] == pytest.approx(r.inputs.power[0])
+
+
+def test_an_unknown_redispatch_mode_names_the_key():
+    from test_life import HERE
+
+    from essdispatch.exceptions import ScenarioError
+    from essdispatch.scenario import scenario_from_dict
+
+    data = case(3, "sometimes")
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict(data, HERE)
+    assert "life.redispatch_years" in str(err.value)
+    assert scenario_from_dict(case(3, "sequential"), HERE).model.life.redispatch_years == (
+        "sequential"
+    )
