@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from essdispatch.ageing import curve_presets
 from essdispatch.econ_keys import CostPerKWh
@@ -123,3 +123,10 @@ class LifeBlock(_Model):
         " usable energy the assessment leaves (one solve per distinct capacity); sequential:"
         " each year's fade assessed from that year's own dispatch",
     )
+
+    @field_validator("redispatch_years", mode="before")
+    @classmethod
+    def _mode(cls, value: object) -> object:
+        if isinstance(value, bool) or value == "sequential":
+            return value
+        raise ValueError(f"must be true, false or sequential, got {value!r}")
