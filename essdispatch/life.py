@@ -258,14 +258,13 @@ def redispatched_years(
     """Re-solve the horizon for every project year at the usable energy the assessment
     leaves: each assessed unit's own SOH trajectory with augmentation at its end-of-life
     SOH (:func:`capacity_by_year`); energy ``E·cap``, segment costs ``c_j/cap``
-    (:class:`essdispatch.ageing.HealthTracker`). One solve per distinct capacity vector.
+    (:func:`essdispatch.life_years.faded_year`). One solve per distinct capacity vector.
 
     Returns per year (1…L): ``capacity`` (B,), ``gross`` (cash savings before degradation
     and investment), ``degradation``, ``discharge_mwh`` for the horizon, and per unit the
     augmentation years."""
-    from essdispatch.ageing import HealthTracker
     from essdispatch.econ import unit_figures
-    from essdispatch.life_years import pin_sizes
+    from essdispatch.life_years import faded_year, pin_sizes
 
     inp = run.inputs
     a = inp.ageing
@@ -276,19 +275,13 @@ def redispatched_years(
         traj = life.get(name, {}).get("assessment", {}).get("soh_by_year")
         if traj:
             caps[:, b], augmented[name] = capacity_by_year(traj, lifetime, a.end_of_life_soh[b])
-    tracker = HealthTracker.of(inp)
     base_cash = float(baseline.figures["cash_cost"])
     solved: dict[tuple, dict[str, float]] = {}
     years = []
     for cap in caps:
-        key = tuple(np.round(cap, 6))
+        key = tuple(float(v) for v in cap)  # exact: a rounded key would reuse another solve
         if key not in solved:
-            if tracker is not None:
-                tracker.soh = cap.copy()
-                faded = tracker.apply(inp)
-            else:
-                faded = inp
-            r = resolve(pin_sizes(faded)) if np.any(cap < 1.0) else run
+            r = resolve(pin_sizes(faded_year(inp, cap))) if np.any(cap < 1.0) else run
             terms = unit_figures(r)
             solved[key] = {
                 "gross": base_cash

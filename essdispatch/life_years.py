@@ -75,14 +75,11 @@ def sequential_years(run: Any, baseline: Any, lifetime: int, resolve: Any) -> di
     ``soh_by_year`` (unit → SOH at the start of years 1…L+1, the last one after the
     project) and ``discharge_mwh_by_year`` (unit → the horizon's discharge per year).
     """
-    from essdispatch.ageing import HealthTracker
-
     inp = run.inputs
     a = inp.ageing
     B = inp.n_units
     units = [int(b) for b in np.flatnonzero(a.has & a.assess) if inp.energy[b] > 0]
     names = inp.unit_names
-    tracker = HealthTracker.of(inp)
     base_cash = float(baseline.figures["cash_cost"])
     cells = {b: blast_model() for b in units}
     born = dict.fromkeys(units, 0)  # project year (completed) at which the cell was new
@@ -102,16 +99,7 @@ def sequential_years(run: Any, baseline: Any, lifetime: int, resolve: Any) -> di
             soh[names[b]].append(float(cap[b]))
         key = tuple(float(v) for v in cap)
         if key not in solved:
-            if np.all(cap == 1.0):
-                r = run
-            else:
-                faded = inp
-                if tracker is not None:
-                    tracker.soh = cap.copy()
-                    faded = tracker.apply(inp)
-                else:
-                    faded = replace_energy(inp, cap)
-                r = resolve(pin_sizes(faded))
+            r = run if np.all(cap == 1.0) else resolve(pin_sizes(faded_year(inp, cap)))
             solved[key] = (r, _year_figures(r, base_cash))
         r, figs = solved[key]
         years.append({"capacity": cap.copy(), **figs})
@@ -137,13 +125,21 @@ def sequential_years(run: Any, baseline: Any, lifetime: int, resolve: Any) -> di
     }
 
 
-def replace_energy(inputs: Any, cap: np.ndarray) -> Any:
-    """``inputs`` with usable energy ``E·cap`` (stored energy kept, clipped to the faded
-    ``smax``), for units without a :class:`~essdispatch.ageing.HealthTracker` entry."""
+def faded_year(inputs: Any, cap: np.ndarray) -> Any:
+    """``inputs`` of a project year at capacity ``cap`` (B,): usable energy ``E·cap``
+    (stored energy kept, clipped to the faded ``smax``) and segment costs ``c_j/cap`` (the
+    same share of life per cycle moves less energy), as
+    :meth:`essdispatch.ageing.HealthTracker.apply` does, for every unit with a trajectory
+    (also one without a replacement cost, which the tracker leaves alone)."""
     from dataclasses import replace
 
-    return replace(
+    safe = np.where(cap > 0, cap, 1.0)
+    out = replace(
         inputs,
         energy=inputs.energy * cap,
-        soc_initial=np.minimum(inputs.soc_max, inputs.soc_initial / np.where(cap > 0, cap, 1.0)),
+        soc_initial=np.minimum(inputs.soc_max, inputs.soc_initial / safe),
     )
+    a = inputs.ageing
+    if a is not None and a.n_segments:
+        out = replace(out, ageing=replace(a, segment_cost=a.segment_cost / safe[a.segment_unit]))
+    return out

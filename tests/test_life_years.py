@@ -142,3 +142,18 @@ def test_an_unknown_redispatch_mode_names_the_key():
     assert scenario_from_dict(case(3, "sequential"), HERE).model.life.redispatch_years == (
         "sequential"
     )
+
+
+@needs_blast
+@pytest.mark.parametrize("mode", [True, "sequential"])
+def test_a_unit_without_a_replacement_cost_fades_in_the_re_solved_years(tmp_path, mode):
+    """Linear ageing cost, no ``replacement_cost_per_kwh``: the unit still has an assessed
+    trajectory, and its re-solved years run at the faded energy (the rolling tracker leaves
+    such a unit at SOH 1; essdispatch.life_years.faded_year does not)."""
+    data = scenario({"max_years": 25}, economics=True)
+    data["economics"]["lifetime_years"] = 4
+    data["life"] = {"redispatch_years": mode}
+    fin = run(tmp_path, data)["finance"]["with_assessed_fade"]
+    gross = np.asarray(fin["gross_value_by_year"])
+    cap = np.asarray(fin["capacity_by_year"])
+    assert np.all(np.diff(cap) < 0) and np.all(np.diff(gross) < 0)
