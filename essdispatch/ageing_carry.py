@@ -24,7 +24,7 @@ def reconcile_segments(
     ``start`` (K,) settled energies, ``unit`` (K,) their units, ``width`` (K,) the window's
     ``W/J`` and ``target`` (B,) its ``s0·E − smin·E``. Each energy is clipped to its width;
     the residual ``target − Σ`` (nonzero only when the usable energy faded between windows,
-    :class:`HealthTracker`: the window shrinks while the stored energy is kept) is added as
+    :class:`essdispatch.ageing.HealthTracker`: the window shrinks while the stored energy is kept) is added as
     a charge would add it, to the shallowest segments with room, or taken as a discharge
     would take it, from the shallowest non-empty segments. The depth memory of the settled
     state (which shallow segments are empty) is otherwise kept.

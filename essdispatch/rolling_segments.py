@@ -28,7 +28,8 @@ def tie_segments(
     lp: LinearProgram, seg_plan: tuple[np.ndarray, np.ndarray], cost: float
 ) -> LinearProgram:
     """``lp`` with ``seg_ch``, ``seg_dis`` tied to the committed values:
-    ``x + d⁻ − d⁺ = x*``, ``d⁻, d⁺ ≥ 0`` costing ``cost`` per MW (see :func:`settlement_lp`)."""
+    ``x + d⁻ − d⁺ = x*``, ``d⁻, d⁺ ≥ 0`` costing ``cost`` per MW (see
+    :func:`essdispatch.rolling.settlement_lp`)."""
     lay = lp.layout
     tied = np.concatenate([lay.idx("seg_ch").ravel(), lay.idx("seg_dis").ravel()])
     target = np.concatenate([np.asarray(p, dtype=float).ravel() for p in seg_plan])
