@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from essdispatch.results.extract import DispatchResult
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
+#: longest step of the SOC profile handed to BLAST-Lite [h] (:func:`blast_input`)
+MAX_STEP_H = 0.25
 INSTALL_HINT = "the life assessment needs BLAST-Lite: pip install 'essdispatch[life]'"
 
 
@@ -64,18 +66,38 @@ def blast_available() -> bool:
     return True
 
 
+def blast_input(soc: np.ndarray, dt_h: float, temperature_c: float) -> dict[str, np.ndarray]:
+    """BLAST-Lite's input for a horizon of SOC boundary values ``soc`` (N+1, fractions of
+    nameplate, clipped to [0, 1]) at a constant temperature, in sub-steps of at most
+    :data:`MAX_STEP_H`.
+
+    The SOC is interpolated linearly between the boundaries, which is exact for the
+    dispatch's constant power within a period (self-discharge aside). Sub-steps matter
+    because BLAST-Lite 1.1.1 simulates a profile in chunks (between rainflow turning points,
+    at most a day or one equivalent full cycle) and skips the step between two
+    consecutive chunks: at hourly steps that drops about one hour in 25 of both time and
+    SOC change (its "year" then spans ~4 % more profile, and which swings are dropped
+    depends on the profile's shape); at 15-minute sub-steps the loss is ~1 %.
+    """
+    soc = np.clip(np.asarray(soc, dtype=float), 0.0, 1.0)
+    m = max(1, math.ceil(dt_h / MAX_STEP_H - 1e-9))
+    n = (soc.size - 1) * m + 1
+    fine = np.interp(np.arange(n) / m, np.arange(soc.size), soc) if m > 1 else soc
+    return {
+        "Time_s": np.arange(n, dtype=float) * (dt_h / m) * 3600.0,
+        "SOC": fine,
+        "Temperature_C": np.full(n, float(temperature_c)),
+    }
+
+
 def simulate(
     soc: np.ndarray, dt_h: float, temperature_c: float, end_of_life_soh: float, max_years: float
 ) -> Any:
     """BLAST-Lite's simulation of a cell cycled by ``soc`` (N+1 boundary values, fractions
-    of nameplate) repeated until SOH < ``end_of_life_soh`` or ``max_years``; the model."""
+    of nameplate; :func:`blast_input`) repeated until SOH < ``end_of_life_soh`` or
+    ``max_years``; the model."""
     cell = blast_model()
-    n = soc.size
-    profile = {
-        "Time_s": np.arange(n, dtype=float) * dt_h * 3600.0,
-        "SOC": np.clip(np.asarray(soc, dtype=float), 0.0, 1.0),
-        "Temperature_C": np.full(n, float(temperature_c)),
-    }
+    profile = blast_input(soc, dt_h, temperature_c)
     cell.simulate_battery_life(
         profile, threshold_capacity=end_of_life_soh, threshold_time=max_years
     )
@@ -236,13 +258,13 @@ def redispatched_years(
     """Re-solve the horizon for every project year at the usable energy the assessment
     leaves: each assessed unit's own SOH trajectory with augmentation at its end-of-life
     SOH (:func:`capacity_by_year`); energy ``E·cap``, segment costs ``c_j/cap``
-    (:class:`essdispatch.model.ageing.HealthTracker`). One solve per distinct capacity vector.
+    (:func:`essdispatch.results.life_years.faded_year`). One solve per distinct capacity vector.
 
     Returns per year (1…L): ``capacity`` (B,), ``gross`` (cash savings before degradation
     and investment), ``degradation``, ``discharge_mwh`` for the horizon, and per unit the
     augmentation years."""
-    from essdispatch.model.ageing import HealthTracker
     from essdispatch.model.econ_figures import unit_figures
+    from essdispatch.results.life_years import faded_year, pin_sizes
 
     inp = run.inputs
     a = inp.ageing
@@ -253,19 +275,13 @@ def redispatched_years(
         traj = life.get(name, {}).get("assessment", {}).get("soh_by_year")
         if traj:
             caps[:, b], augmented[name] = capacity_by_year(traj, lifetime, a.end_of_life_soh[b])
-    tracker = HealthTracker.of(inp)
     base_cash = float(baseline.figures["cash_cost"])
     solved: dict[tuple, dict[str, float]] = {}
     years = []
     for cap in caps:
-        key = tuple(np.round(cap, 6))
+        key = tuple(float(v) for v in cap)  # exact: a rounded key would reuse another solve
         if key not in solved:
-            if tracker is not None:
-                tracker.soh = cap.copy()
-                faded = tracker.apply(inp)
-            else:
-                faded = inp
-            r = resolve(faded) if np.any(cap < 1.0) else run
+            r = resolve(pin_sizes(faded_year(inp, cap))) if np.any(cap < 1.0) else run
             terms = unit_figures(r)
             solved[key] = {
                 "gross": base_cash
@@ -280,7 +296,12 @@ def redispatched_years(
 
 
 def life_finance(
-    run: Any, baseline: Any, block: Any, life: dict[str, Any], resolve: Any = None
+    run: Any,
+    baseline: Any,
+    block: Any,
+    life: dict[str, Any],
+    resolve: Any = None,
+    sequential: bool = False,
 ) -> dict[str, Any]:
     """Project finance with the assessed state of health (issue 17 item 4).
 
@@ -290,8 +311,10 @@ def life_finance(
     capacity would fall below the energy-weighted end-of-life SOH; the operating value
     scales with capacity. With ``resolve`` (``life: {redispatch_years: true}``) each year is
     instead re-solved at its faded energy (:func:`redispatched_years`, each unit augmented
-    at its own threshold). NPV, IRR, paybacks and LCOS are recomputed with
-    :mod:`essdispatch.results.finance` on that table.
+    at its own threshold); with ``sequential`` as well (``redispatch_years: sequential``)
+    each year's fade is assessed from that year's own dispatch (:func:`sequential_years`).
+    NPV, IRR, paybacks and LCOS are recomputed with :mod:`essdispatch.results.finance` on that
+    table.
     """
     from essdispatch.results.finance import (
         cash_flow_table,
@@ -328,8 +351,22 @@ def life_finance(
     table["replacement"] = replacement
     table["discharge_mwh"] = case.annual_discharge_mwh * factor
     redispatch = None
-    if resolve is not None:
+    year1_npv = None
+    if resolve is not None and sequential:
+        year1_net = (
+            table["gross_value"]
+            - table["degradation_cost"]
+            - table["fixed_om"]
+            - table["replacement"]
+            - table["capex"]
+        ).to_numpy()
+        year1_npv = npv(case.discount_rate, year1_net)  # the same finance, year-1 trajectory
+        from essdispatch.results.life_years import sequential_years
+
+        redispatch = sequential_years(run, baseline, L, resolve)
+    elif resolve is not None:
         redispatch = redispatched_years(run, baseline, life, L, resolve)
+    if redispatch is not None:
         H = inp.n_periods * inp.dt_h / 8760.0
         rows = redispatch["years"]
         cap = np.array([float((w * r["capacity"][units]).sum()) for r in rows])
@@ -371,6 +408,9 @@ def life_finance(
         "augmentation_cost": aug_cost,
         "augmentation_threshold_soh": threshold,
         "redispatched_years": redispatch is not None,
+        "trajectory": "sequential"
+        if sequential and redispatch is not None
+        else "year-1 profile repeated",
         **(
             {
                 "redispatch_solves": redispatch["solves"],
@@ -380,9 +420,25 @@ def life_finance(
             if redispatch is not None
             else {}
         ),
+        **(
+            {
+                "soh_by_year_by_unit": redispatch["soh_by_year"],
+                "discharge_mwh_by_year_by_unit": {
+                    k: [v / H for v in vs] for k, vs in redispatch["discharge_mwh_by_year"].items()
+                },
+                "npv_year1_trajectory": year1_npv,
+            }
+            if sequential and redispatch is not None
+            else {}
+        ),
         "note": "the economics block's calendar/cycle fade and replacement are replaced by"
         " the assessed SOH trajectory and augmentation at end of life"
-        + ("; every year re-solved at its faded energy" if redispatch is not None else ""),
+        + ("; every year re-solved at its faded energy" if redispatch is not None else "")
+        + (
+            ", its fade assessed from its own dispatch (BLAST-Lite continuing year by year)"
+            if sequential and redispatch is not None
+            else ""
+        ),
     }
 
 
