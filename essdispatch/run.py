@@ -46,6 +46,7 @@ from essdispatch.results.extract import (
 )
 from essdispatch.results.life import assess, check_life_available
 from essdispatch.results.stored_carbon import carbon_accounting
+from essdispatch.results.summary import SummaryError, check_summary
 from essdispatch.scenario.caveats import data_caveats
 from essdispatch.solve.dispatch import SolveStats, solve_dispatch
 from essdispatch.solve.highs import SolverOptions
@@ -378,6 +379,17 @@ def _signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def check_written_summary(target: Path, summary: dict) -> None:
+    """Validate ``summary`` against the schema of summary.json
+    (:func:`essdispatch.results.summary.check_summary`) before it is written."""
+    try:
+        check_summary(summary)
+    except SummaryError as exc:
+        raise ResultsError(
+            f"{target / 'summary.json'}: not written, off its schema: {exc}"
+        ) from None
+
+
 def write_results(
     out_dir: Path,
     name: str,
@@ -400,6 +412,7 @@ def write_results(
     from essdispatch.base.safe_write import name_lock, recover, swap_into_place
 
     target = out_dir / name
+    check_written_summary(target, summary)  # a writer's bug fails here, nothing written
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

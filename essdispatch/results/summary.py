@@ -90,7 +90,7 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- the document
-class Summary(Figures, Deltas):
+class Summary(Deltas, Figures):
     """``summary.json``: the run's figures at the top level, and the blocks."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -196,10 +196,15 @@ def schema_table(model: type[BaseModel] = Summary, prefix: str = "") -> list[tup
         out.append((key, info.description or ""))
         sub = _block_of(info.annotation)
         if sub is not None and sub is not model and not (model is Summary and sub is Figures):
-            out.extend(
-                schema_table(sub, f"{key}." if not _is_map(info.annotation) else f"{key}.<name>.")
-            )
+            out.extend(schema_table(sub, key + _nesting(info.annotation)))
     return out
+
+
+def schema_markdown() -> str:
+    """The table of docs/SCENARIOS.md ("summary.json, key by key"): one row per key."""
+    rows = ["| key | meaning [unit] |", "|---|---|"]
+    rows += [f"| `{key}` | {text.replace('|', '/')} |" for key, text in schema_table()]
+    return "\n".join(rows)
 
 
 def _block_of(annotation: Any) -> type[BaseModel] | None:
@@ -214,9 +219,19 @@ def _block_of(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _is_map(annotation: Any) -> bool:
+def _nesting(annotation: Any) -> str:
+    """How a field's blocks are reached: ``.``, ``.<name>.`` (keyed by name), ``[].``
+    (a list), ``.<name>.<key>.`` (two levels of names)."""
     from typing import get_args, get_origin
 
-    if get_origin(annotation) is dict:
-        return True
-    return any(_is_map(a) for a in get_args(annotation))
+    origin = get_origin(annotation)
+    if origin is dict:
+        return ".<name>" + _nesting(get_args(annotation)[1])
+    if origin is list:
+        return "[]" + _nesting(get_args(annotation)[0])
+    for arg in get_args(annotation):
+        if arg is not type(None):
+            inner = _nesting(arg)
+            if inner != ".":
+                return inner
+    return "."
