@@ -34,6 +34,7 @@ import pandas as pd
 from essdispatch.base.exceptions import ResultsError, ResultsInputError
 from essdispatch.results.extract import DELTA_FIGURES, FIGURE_UNITS, OPTIONAL_FIGURE_UNITS
 from essdispatch.results.stored_carbon import ACCOUNTING_FIGURE_UNITS, accounting_rows
+from essdispatch.results.summary import Summary, SummaryError, as_summary, read_summary
 
 #: figures that are zero in the no-storage baseline by construction (no baseline row)
 UNITS = {**FIGURE_UNITS, **OPTIONAL_FIGURE_UNITS, **ACCOUNTING_FIGURE_UNITS}
@@ -72,7 +73,7 @@ class Results:
     Attributes
     ----------
     folder : the results folder
-    summary : the parsed ``summary.json``
+    summary : the parsed ``summary.json``, typed (:class:`essdispatch.results.summary.Summary`)
     scenario_text : the exact scenario file that was run (``""`` when absent)
     dispatch, baseline : the run's and the baseline's per-period frames (read on
         first access from ``dispatch.parquet`` / ``baseline.parquet``) [MW, fractions,
@@ -80,31 +81,35 @@ class Results:
     """
 
     folder: Path
-    summary: dict
+    summary: Summary
     scenario_text: str = ""
     label: str = field(default="")
 
+    def __post_init__(self) -> None:  # a plain dict (a notebook, an older caller) is read
+        object.__setattr__(self, "summary", as_summary(self.summary))
+
     @property
     def name(self) -> str:
-        return str(self.summary.get("scenario", {}).get("name") or self.folder.name)
+        return str(self.summary.scenario.name or self.folder.name)
 
     @property
     def currency(self) -> str:
-        return str(self.summary.get("currency", ""))
+        return str(self.summary.currency or "")
 
     @property
     def dt_h(self) -> float:
         """Period length [h]."""
-        return float(self.summary.get("horizon", {}).get("dt_h", float("nan")))
+        dt_h = self.summary.horizon.dt_h
+        return float(dt_h) if dt_h is not None else float("nan")
 
     @property
     def sites(self) -> list[str]:
-        return list(self.summary.get("sites", []))
+        return list(self.summary.sites or [])
 
     @property
     def unit_sites(self) -> dict[str, str]:
         """Storage unit name -> site name."""
-        return dict(self.summary.get("unit_sites", {}))
+        return dict(self.summary.unit_sites or {})
 
     @cached_property
     def dispatch(self) -> pd.DataFrame:
@@ -146,14 +151,15 @@ def load_results(folder: str | Path) -> Results:
             )
         raise ResultsInputError(f"{path}: not a complete run (no summary.json)")
     try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        doc = json.loads(summary_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # a damaged folder, like the checks below (exit 4)
         raise ResultsError(f"{summary_path}: cannot read: {exc}") from exc
-    if not isinstance(summary, dict) or "baseline" not in summary:
+    if not isinstance(doc, dict) or "baseline" not in doc:
         raise ResultsError(f"{summary_path}: not an essdispatch summary (no baseline figures)")
-    damage = summary_damage(summary)
-    if damage:
-        raise ResultsError(f"{summary_path}: damaged summary: {damage}")
+    try:  # the schema of summary.json (essdispatch.results.summary)
+        summary = read_summary(doc)
+    except SummaryError as exc:
+        raise ResultsError(f"{summary_path}: damaged summary: {exc}") from None
     for name in ("dispatch.parquet", "baseline.parquet"):
         if not (path / name).is_file():
             raise ResultsError(f"{path}: {name} is missing (not a complete results folder)")
@@ -173,58 +179,6 @@ def load_results(folder: str | Path) -> Results:
     except OSError as exc:
         raise ResultsError(f"{scenario_path}: cannot read: {exc.strerror or exc}") from None
     return Results(folder=path, summary=summary, scenario_text=text, label=path.name)
-
-
-def _is_number(value: Any) -> bool:
-    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
-
-
-def summary_damage(summary: dict) -> str | None:
-    """What is wrong with the shape of a ``summary.json`` that compare, report and plot
-    read (None: nothing): every block of the right type, the horizon readable, and each
-    figure a number wherever the baseline has a number."""
-    shapes: dict[str, type | tuple[type, ...]] = {
-        "scenario": dict,
-        "horizon": dict,
-        "baseline": dict,
-        "solver": dict,
-        "currency": str,
-        "sites": list,
-        "unit_sites": dict,
-        "emissions_displaced_tco2": dict,
-        "warnings": list,
-        "diagnostics": dict,
-        "checks": dict,
-    }
-    for key, kind in shapes.items():
-        if key in summary and not isinstance(summary[key], kind):
-            name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            return f"{key!r} is {type(summary[key]).__name__}, expected {name}"
-    for key in ("scenario", "horizon"):
-        if key not in summary:
-            return f"no {key!r} block"
-    if not isinstance(summary["scenario"].get("name", ""), str | type(None)):
-        return "'scenario.name' is not text"
-    horizon = summary["horizon"]
-    for key in ("start", "end"):
-        value = horizon.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            return f"'horizon.{key}' is {type(value).__name__}, expected a date-time"
-        try:
-            pd.Timestamp(value)
-        except (ValueError, TypeError):
-            return f"'horizon.{key}' is not a date-time: {value[:40]!r}"
-    for key in ("dt_h", "periods"):
-        if not _is_number(horizon.get(key)):
-            return f"'horizon.{key}' is not a number"
-    for key, value in summary["baseline"].items():
-        if _is_number(value) and key in summary and not _is_number(summary[key]):
-            return f"figure {key!r} is {type(summary[key]).__name__}, not a number"
-        if not _is_number(value) and not isinstance(value, dict | list | str):
-            return f"'baseline.{key}' is {type(value).__name__}"
-    return None
 
 
 def _as_results(runs: Iterable[str | Path | Results]) -> list[Results]:
@@ -261,8 +215,8 @@ class Difference:
 
 
 def _horizon(r: Results) -> tuple[Any, Any]:
-    h = r.summary.get("horizon", {})
-    start, end = h.get("start"), h.get("end")
+    h = r.summary.horizon
+    start, end = h.start, h.end
     return (
         pd.Timestamp(start) if start else None,
         pd.Timestamp(end) if end else None,
@@ -337,25 +291,27 @@ def check_comparable(runs: Sequence[str | Path | Results]) -> list[Difference]:
 
 
 # --------------------------------------------------------------------------- the table
-def _rows(summary: dict) -> list[tuple[str, str, str, float]]:
+def _rows(summary: Summary) -> list[tuple[str, str, str, float]]:
     """(figure, key, basis, value) for every figure of one summary, in MODEL.md order."""
-    base = summary.get("baseline", {})
+    base = summary.baseline
+    written = summary.model_fields_set
     out: list[tuple[str, str, str, float]] = []
 
     def add(fig: str, basis: str, value: Any) -> None:
         if isinstance(value, dict):
             for key, v in value.items():
                 out.append((fig, str(key), basis, _num(v)))
-        elif value is not None or fig in summary:
+        elif value is not None or fig in written:
             out.append((fig, "", basis, _num(value)))
 
-    for fig in (*FIGURE_UNITS, *(f for f in OPTIONAL_FIGURE_UNITS if f in summary)):
+    # figures by name (results/extract.FIGURE_UNITS): attribute access by name
+    for fig in (*FIGURE_UNITS, *(f for f in OPTIONAL_FIGURE_UNITS if f in written)):
         if fig in DELTA_FIGURES:
-            add(fig, BASIS_DELTA, summary.get(fig))
+            add(fig, BASIS_DELTA, summary.figure(fig))
             continue
-        add(fig, BASIS_RUN, summary.get(fig))
+        add(fig, BASIS_RUN, summary.figure(fig))
         if fig not in STORAGE_ONLY_FIGURES:
-            add(fig, BASIS_BASELINE, base.get(fig))
+            add(fig, BASIS_BASELINE, getattr(base, fig, None))
     out.extend(accounting_rows(summary))  # stored carbon, split, 24/7 (stored_carbon.py)
     return out
 

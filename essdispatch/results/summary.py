@@ -20,6 +20,7 @@ are the documented schema (:func:`schema_table`, docs/SCENARIOS.md).
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -83,6 +84,7 @@ __all__ = [
     "Timings",
     "UnitLife",
     "Windows",
+    "as_summary",
     "check_summary",
     "read_summary",
     "schema_table",
@@ -235,3 +237,9 @@ def _nesting(annotation: Any) -> str:
             if inner != ".":
                 return inner
     return "."
+
+
+def as_summary(doc: Summary | Mapping[str, Any]) -> Summary:
+    """``doc`` as a :class:`Summary` (a dict, e.g. :attr:`essdispatch.run.RunOutcome.summary`,
+    is read with :func:`read_summary`)."""
+    return doc if isinstance(doc, Summary) else read_summary(dict(doc))
