@@ -142,8 +142,8 @@ def _sites(res: Results, site: str | None) -> list[str]:
 
 def carbon_series(res: Results) -> list[str]:
     """Names of the carbon-intensity series the run reports (average, marginal)."""
-    names = list(res.summary.get("carbon_series") or [])
-    return names or list(res.summary.get("emissions_tco2", {}))
+    names = list(res.summary.carbon_series or [])
+    return names or list(res.summary.emissions_tco2 or {})
 
 
 # --------------------------------------------------------------------------- frames
@@ -246,10 +246,9 @@ _PRICE_COLOURS = ["black", "#1d6fa5", "#bc4749", "#7b4fa0"]
 
 def _unit_energy(res: Results, units: list[str]) -> pd.Series:
     """Energy capacity of each unit [MWh] (summary ``per_unit``; 1 each when absent)."""
-    per_unit = res.summary.get("per_unit") or {}
-    return pd.Series(
-        [float((per_unit.get(u) or {}).get("energy_mwh", 1.0)) for u in units], index=units
-    )
+    per_unit = res.summary.per_unit or {}
+    energy = [getattr(per_unit.get(u), "energy_mwh", None) for u in units]
+    return pd.Series([1.0 if e is None else float(e) for e in energy], index=units)
 
 
 def price_lines(
@@ -842,8 +841,10 @@ def sites_figure(
     res = _results(run)
     _check_site(res, site)
     names = _sites(res, site)
-    per_site = res.summary.get("per_site") or {}
-    limits = ((res.summary.get("diagnostics") or {}).get("binding_limits") or {}).get("sites") or {}
+    per_site = res.summary.per_site or {}
+    diagnostics = res.summary.diagnostics
+    binding = diagnostics.binding_limits if diagnostics is not None else None
+    limits = (binding.sites if binding is not None else None) or {}
     n = len(names)
     cols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 9 else 4
     rows = int(np.ceil(n / cols))
@@ -882,7 +883,8 @@ def sites_figure(
                 linewidth=0,
                 label="Storage discharge (> 0) / charge (< 0)",
             )
-            limit = ((limits.get(name) or {}).get("export") or {}).get("limit_mw")
+            export_limit = (limits.get(name) or {}).get("export")
+            limit = export_limit.limit_mw if export_limit is not None else None
             if limit:
                 h_lim = ax.axhline(
                     limit, color="#bc4749", linestyle="--", linewidth=1.0, label="Export limit"
@@ -892,12 +894,12 @@ def sites_figure(
             elif not handles:
                 handles = [h_solar, h_exp, h_sto]
             ax.axhline(0.0, color="black", linewidth=0.6)
-            figs = per_site.get(name) or {}
+            figs = per_site.get(name)
             title = name
-            if figs:
+            if figs is not None and figs.model_fields_set:
                 title += (
-                    f"\nsaves {figs.get('savings', 0):,.0f} {currency}, absorbs "
-                    f"{figs.get('curtailment_absorbed_mwh', 0):,.0f} MWh"
+                    f"\nsaves {figs.savings or 0:,.0f} {currency}, absorbs "
+                    f"{figs.curtailment_absorbed_mwh or 0:,.0f} MWh"
                 )
             ax.set_title(title, fontsize=9)
             ax.set_ylabel("[MW]", fontsize=8)

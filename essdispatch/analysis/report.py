@@ -53,6 +53,18 @@ from essdispatch.analysis.plots import (
 )
 from essdispatch.base.exceptions import ResultsError
 from essdispatch.results.extract import PER_SITE_UNITS, PER_UNIT_UNITS
+from essdispatch.results.summary import (
+    Block,
+    CarbonAccounting,
+    Caveat,
+    Diagnostics,
+    Operation,
+    PerUnit,
+    RevenueStreams,
+    Summary,
+    as_summary,
+)
+from essdispatch.results.summary_features import Assessment, BindingLimits, ShadowPrices
 
 #: per-unit figures shown in the per-unit table rather than in run-against-baseline
 PER_UNIT_FIGURES = ("equivalent_full_cycles",)
@@ -213,20 +225,19 @@ def summary_frame(run: str | Path | Results) -> pd.DataFrame:
     return frame[["unit", "run", "baseline", "delta", "delta_name"]]
 
 
-def storage_energy_mwh(summary: dict) -> float:
+def storage_energy_mwh(summary: Summary | dict) -> float:
     """Installed storage energy of the run [MWh] (from ``per_unit``; 0 when absent)."""
-    return float(
-        sum((u or {}).get("energy_mwh", 0.0) for u in summary.get("per_unit", {}).values())
-    )
+    per_unit = as_summary(summary).per_unit or {}
+    return float(sum(u.energy_mwh if u.energy_mwh is not None else 0.0 for u in per_unit.values()))
 
 
-def horizon_hours(summary: dict) -> float:
+def horizon_hours(summary: Summary | dict) -> float:
     """Length of the horizon [h]."""
-    h = summary.get("horizon", {})
-    return float(h.get("periods") or 0) * float(h.get("dt_h") or 0)
+    h = as_summary(summary).horizon
+    return float(h.periods or 0) * float(h.dt_h or 0)
 
 
-def headline(summary: dict) -> dict[str, Any]:
+def headline(summary: Summary | dict) -> dict[str, Any]:
     """The headline numbers of a run (each also in ``summary.json`` or derived from it).
 
     ``energy_bill_savings`` = baseline − run ``energy_cost``; ``carbon_value`` = baseline
@@ -235,22 +246,22 @@ def headline(summary: dict) -> dict[str, Any]:
     unserved) cost. ``savings_per_kwh_year``: savings per kWh of installed storage, scaled
     from the horizon to 8760 h (None when the run has no storage).
     """
-    base = summary.get("baseline", {})
+    summary = as_summary(summary)
+    base = summary.baseline
     out: dict[str, Any] = {
-        "savings": summary.get("savings"),
-        "curtailment_absorbed_mwh": summary.get("curtailment_absorbed_mwh"),
-        "baseline_curtailed_mwh": base.get("curtailed_mwh"),
-        "emissions_displaced_tco2": dict(summary.get("emissions_displaced_tco2") or {}),
-        "energy_bill_savings": (base.get("energy_cost") or 0.0)
-        - (summary.get("energy_cost") or 0.0),
-        "carbon_value": (base.get("carbon_cost") or 0.0) - (summary.get("carbon_cost") or 0.0),
-        "degradation_cost": summary.get("degradation_cost"),
+        "savings": summary.savings,
+        "curtailment_absorbed_mwh": summary.curtailment_absorbed_mwh,
+        "baseline_curtailed_mwh": base.curtailed_mwh,
+        "emissions_displaced_tco2": dict(summary.emissions_displaced_tco2 or {}),
+        "energy_bill_savings": (base.energy_cost or 0.0) - (summary.energy_cost or 0.0),
+        "carbon_value": (base.carbon_cost or 0.0) - (summary.carbon_cost or 0.0),
+        "degradation_cost": summary.degradation_cost,
     }
     energy = storage_energy_mwh(summary)
     hours = horizon_hours(summary)
     out["savings_per_kwh_year"] = (
-        summary["savings"] / (energy * 1000.0) * (8760.0 / hours)
-        if energy > 0 and hours > 0 and summary.get("savings") is not None
+        summary.savings / (energy * 1000.0) * (8760.0 / hours)
+        if energy > 0 and hours > 0 and summary.savings is not None
         else None
     )
     return out
@@ -270,9 +281,9 @@ def _headline_html(res: Results) -> str:
             f"({storage_energy_mwh(s):,.0f} MWh installed; scaled from "
             f"{horizon_hours(s) / 24:,.3g} days)"
         )
-    if isinstance(s.get("cash_savings"), int | float):  # cash first (docs/ECONOMICS.md)
+    if s.cash_savings is not None:  # cash first (docs/ECONOMICS.md)
         cards.append(
-            _card("Cash savings (money that changes hands)", "cash_savings", s["cash_savings"], cur)
+            _card("Cash savings (money that changes hands)", "cash_savings", s.cash_savings, cur)
         )
     cards.append(_card("Savings against no storage", "savings", h["savings"], cur, more))
     base_cur = h["baseline_curtailed_mwh"] or 0.0
@@ -292,7 +303,7 @@ def _headline_html(res: Results) -> str:
         )
     )
     for series, value in h["emissions_displaced_tco2"].items():
-        steer = " (steers dispatch)" if series == s.get("steer_by") else ""
+        steer = " (steers dispatch)" if series == s.steer_by else ""
         cards.append(
             _card(
                 f"Emissions displaced, {series} basis{steer}",
@@ -301,7 +312,7 @@ def _headline_html(res: Results) -> str:
                 "tCO2",
             )
         )
-    if not isinstance(s.get("cash_savings"), int | float):
+    if s.cash_savings is None:
         cards.append(
             _card(
                 "Energy bill savings",
@@ -318,17 +329,17 @@ def _headline_html(res: Results) -> str:
             h["carbon_value"],
             cur,
             _esc(
-                f"at {s.get('carbon_price', 0):,g} {cur}/tCO2 on the "
-                f"{s.get('steer_by', '')} basis: baseline − run carbon cost"
+                f"at {s.carbon_price if s.carbon_price is not None else 0:,g} {cur}/tCO2 on the "
+                f"{s.steer_by if s.steer_by is not None else ''} basis: baseline − run carbon cost"
             ),
         )
     )
-    if s.get("value_of_foresight") is not None:
+    if s.value_of_foresight is not None:
         cards.append(
             _card(
                 "Value of foresight",
                 "value_of_foresight",
-                s["value_of_foresight"],
+                s.value_of_foresight,
                 cur,
                 "rolling-horizon minus perfect-foresight total cost",
             )
@@ -336,19 +347,19 @@ def _headline_html(res: Results) -> str:
     return '<div class="cards" id="headline">' + "".join(c for c in cards if c) + "</div>"
 
 
-def _caveats_html(s: dict, scenario_text: str = "") -> str:
-    if "data_caveats" in s:
-        caveats = s.get("data_caveats") or []
+def _caveats_html(s: Summary, scenario_text: str = "") -> str:
+    if "data_caveats" in s.model_fields_set:
+        caveats = s.data_caveats or []
     else:  # a folder written before summary.json carried them: read the scenario
         from essdispatch.scenario.caveats import data_caveats
 
-        caveats = data_caveats(scenario_text)
+        caveats = [Caveat.model_validate(c) for c in data_caveats(scenario_text)]
     if not caveats:
         return ""
     items = "".join(
-        f"<li><b>{_esc(c['preset'])}</b> ({_esc(c['kind'])}, confidence {_esc(c['confidence'])}"
-        f"; {_esc(c['reason'])}) used by <code>{_esc(', '.join(c['keys']))}</code>"
-        + (f". {_esc(c['note'])}" if c.get("note") else "")
+        f"<li><b>{_esc(c.preset)}</b> ({_esc(c.kind)}, confidence {_esc(c.confidence)}"
+        f"; {_esc(c.reason)}) used by <code>{_esc(', '.join(c.keys or []))}</code>"
+        + (f". {_esc(c.note)}" if c.note else "")
         + "</li>"
         for c in caveats
     )
@@ -359,8 +370,8 @@ def _caveats_html(s: dict, scenario_text: str = "") -> str:
     )
 
 
-def _warnings_html(s: dict) -> str:
-    warnings = s.get("warnings") or []
+def _warnings_html(s: Summary) -> str:
+    warnings = s.warnings or []
     if not warnings:
         return '<p class="muted" id="warnings">No warnings.</p>'
     items = "".join(f"<li>{_esc(w)}</li>" for w in warnings)
@@ -410,32 +421,30 @@ def _dict_rows(data: dict, unit: str, cur: str) -> list[list[str]]:
     return rows
 
 
-def _optional_sections(s: dict, cur: str) -> str:
+def _optional_sections(s: Summary, cur: str) -> str:
     """Carbon split (``carbon_accounting``, docs/MODEL.md) and revenue streams
     (``revenue_streams``, docs/ECONOMICS.md), when the summary carries them."""
     parts = []
-    acc = s.get("carbon_accounting") or {}
-    split = acc.get("emissions_displaced_split_tco2")
-    if isinstance(split, dict) and split:
+    acc = s.carbon_accounting or CarbonAccounting()
+    split = acc.emissions_displaced_split_tco2
+    if split:
         parts.append('<h2 id="carbon-split">Emissions displaced, by cause</h2>')
         causes = ("curtailed_solar_delivered", "grid_energy_shifted", "losses")
         rows = []
         for series, parts_of in split.items():
-            if not isinstance(parts_of, dict):
-                continue
-            total = (s.get("emissions_displaced_tco2") or {}).get(series)
+            total = (s.emissions_displaced_tco2 or {}).get(series)
             rows.append(
                 [_esc(series)]
-                + [_esc(_num(parts_of.get(c), "tCO2")) for c in causes]
+                + [_esc(_num(getattr(parts_of, c), "tCO2")) for c in causes]
                 + [_esc(_num(total, "tCO2"))]
             )
         header = ["carbon basis", "curtailed solar delivered [tCO2]"]
         header += ["grid energy shifted in time [tCO2]", "losses [tCO2]", "total [tCO2]"]
         parts.append(_table(header, rows))
-        intensity = acc.get("discharge_intensity_tco2_per_mwh") or {}
+        intensity = acc.discharge_intensity_tco2_per_mwh or {}
         if intensity:
             parts.append("<h3>Carbon in stored energy: intensity of discharged energy</h3>")
-            series = [k for k, v in intensity.items() if isinstance(v, dict)]
+            series = list(intensity)
             units = list(dict.fromkeys(u for k in series for u in intensity[k]))
 
             def _tco2(v: Any) -> str:
@@ -443,21 +452,21 @@ def _optional_sections(s: dict, cur: str) -> str:
 
             rows = [[_esc(u)] + [_esc(_tco2(intensity[k].get(u))) for k in series] for u in units]
             parts.append(_table(["unit"] + [f"{_esc(k)} [tCO2/MWh]" for k in series], rows))
-        share = acc.get("carbon_free_247") or {}
+        share = acc.carbon_free_247 or {}
         if share:
             rows = [
                 [
                     _esc(site),
-                    _esc(f"{100 * v.get('run', 0):.1f} %"),
-                    _esc(f"{100 * v.get('baseline', 0):.1f} %"),
+                    _esc(f"{100 * (v.run if v.run is not None else 0):.1f} %"),
+                    _esc(f"{100 * (v.baseline if v.baseline is not None else 0):.1f} %"),
                 ]
                 for site, v in share.items()
-                if isinstance(v, dict)
             ]
             parts.append("<h3>24/7 carbon-free share of load (hourly matched)</h3>")
             parts.append(_table(["site", "run", "baseline"], rows))
-    streams = (s.get("revenue_streams") or {}).get("total")
-    if isinstance(streams, dict) and streams:
+    revenue = s.revenue_streams or RevenueStreams()
+    streams = _plain(revenue.total) if revenue.total is not None else {}
+    if streams:
         parts.append('<h2 id="revenue">Cash savings by revenue stream</h2>')
         rows = [
             [_esc(k.replace("_", " ")), _esc(_num(v, "currency"))]
@@ -465,31 +474,29 @@ def _optional_sections(s: dict, cur: str) -> str:
             if isinstance(v, int | float)
         ]
         parts.append(_table(["stream", f"{_esc(cur)}"], rows))
-        per_site = (s.get("revenue_streams") or {}).get("sites") or {}
+        per_site = {name: _plain(row) for name, row in (revenue.sites or {}).items()}
         if per_site:
             parts.append("<h3>By site</h3>")
             first = next(iter(per_site.values()))
             parts.append(_per_table(per_site, dict.fromkeys(first, "currency"), cur, "site"))
-    life = s.get("life")
-    if isinstance(life, dict) and life:
+    life = s.life
+    if life:
         parts.append('<h2 id="life">Battery life (docs/MODEL.md, battery-life extensions)</h2>')
         rows = []
         for unit, fig in life.items():
-            if not isinstance(fig, dict):
-                continue
-            a = fig.get("assessment") if isinstance(fig.get("assessment"), dict) else {}
-            fade = a.get("fade_per_year")
-            eol = a.get("end_of_life_year")
-            ratio = fig.get("lp_vs_assessed_cycle_fade")
+            a = fig.assessment or Assessment()
+            fade = a.fade_per_year
+            eol = a.end_of_life_year
+            ratio = fig.lp_vs_assessed_cycle_fade
             rows.append(
                 [
                     _esc(unit),
-                    _esc(_num((s.get("equivalent_full_cycles") or {}).get(unit), "")),
+                    _esc(_num((s.equivalent_full_cycles or {}).get(unit), "")),
                     _esc("—" if fade is None else f"{100 * fade:.2f} %"),
                     _esc(
                         "—"
-                        if a.get("soh_end_of_horizon") is None
-                        else f"{100 * a['soh_end_of_horizon']:.2f} %"
+                        if a.soh_end_of_horizon is None
+                        else f"{100 * a.soh_end_of_horizon:.2f} %"
                     ),
                     _esc("—" if eol is None else f"{eol:.1f}"),
                     _esc("—" if ratio is None else f"{ratio:.2f}"),
@@ -509,19 +516,34 @@ def _optional_sections(s: dict, cur: str) -> str:
             "rainflow counting) on the unit's state-of-charge profile; the horizon is repeated "
             "to a year. Full figures: summary.json <code>life</code>.</p>"
         )
-    fin = s.get("finance")
-    if isinstance(fin, dict) and fin:
+    fin = s.finance
+    if fin is not None and fin.model_fields_set:
         parts.append('<h2 id="finance">Project finance</h2>')
         keys = ("npv", "irr", "simple_payback_years", "discounted_payback_years", "lcos_per_mwh")
         rows = []
-        for k in keys:
-            if k not in fin:
+        for k in keys:  # figures by name
+            if k not in fin.model_fields_set:
                 continue
-            v = fin.get(k)
+            v = getattr(fin, k)
             text = f"{100 * v:.1f} %" if k == "irr" and v is not None else _num(v, "")
             rows.append([_esc(k.replace("_", " ")), _esc(text)])
         parts.append(_table(["figure", "value"], rows))
     return "\n".join(parts)
+
+
+def _plain(block: Block) -> dict[str, Any]:
+    """A block as written (for the generic tables that iterate its keys)."""
+    return block.model_dump(mode="json", exclude_unset=True)
+
+
+def _rows_of(table: dict[str, Block] | None) -> dict[str, dict[str, Any]]:
+    """Per-site / per-unit blocks as written, by name (the generic table's rows)."""
+    return {name: _plain(row) for name, row in (table or {}).items()}
+
+
+def _energy_mwh(unit: PerUnit | None) -> float:
+    """A unit's energy [MWh] for weighting its state of charge (1 when unknown)."""
+    return float(unit.energy_mwh) if unit is not None and unit.energy_mwh is not None else 1.0
 
 
 def _per_table(
@@ -581,47 +603,52 @@ def _cell(value: float, unit: str) -> str:
     return _num(value, unit)
 
 
-def _limits_html(s: dict) -> str:
-    diag = s.get("diagnostics") or {}
-    limits = diag.get("binding_limits") or {}
-    prices = (diag.get("shadow_prices") or {}).get("groups") or {}
-    cur = s.get("currency", "")
+def _or0(value: Any) -> Any:
+    return 0 if value is None else value
+
+
+def _limits_html(s: Summary) -> str:
+    diag = s.diagnostics or Diagnostics()
+    limits = diag.binding_limits or BindingLimits()
+    shadow = diag.shadow_prices or ShadowPrices()
+    prices = shadow.groups or {}
+    cur = s.currency if s.currency is not None else ""
     rows = []
     closed: dict[str, list[str]] = {}
     for kind in ("groups", "sites"):
-        for name, sides in (limits.get(kind) or {}).items():
+        for name, sides in (getattr(limits, kind) or {}).items():
             for side, info in (sides or {}).items():
-                if not isinstance(info, dict) or not info.get("periods"):
+                if not info.periods:
                     continue
-                if kind == "sites" and not info.get("limit_mw"):
+                if kind == "sites" and not info.limit_mw:
                     closed.setdefault(side, []).append(name)  # no flow allowed at all
                     continue
                 sp = (prices.get(name) or {}).get(side) if kind == "groups" else None
                 value = mean = ""
-                if isinstance(sp, dict):
-                    value = _num(sp.get("value_per_mw_horizon"), "currency")
-                    mean = f"{sp.get('mean', 0):,.2f} / {sp.get('max', 0):,.2f}"
-                first = (info.get("first") or [""])[0][:16].replace("T", " ")
+                if sp is not None:
+                    value = _num(sp.value_per_mw_horizon, "currency")
+                    mean = f"{_or0(sp.mean):,.2f} / {_or0(sp.max):,.2f}"
+                first = (info.first or [""])[0][:16].replace("T", " ")
                 rows.append(
                     [
                         _esc(f"{kind[:-1]} {name}"),
                         _esc(f"{side} limit"),
-                        _esc(f"{info.get('limit_mw', 0):,.4g}"),
-                        _esc(f"{info.get('hours', 0):,.4g}"),
+                        _esc(f"{_or0(info.limit_mw):,.4g}"),
+                        _esc(f"{_or0(info.hours):,.4g}"),
                         _esc(first),
                         _esc(value),
                         _esc(mean),
                     ]
                 )
     units_rows = []
-    for unit, info in (diag.get("soc_bounds") or {}).items():
-        sp = ((diag.get("shadow_prices") or {}).get("storage_energy") or {}).get(unit) or {}
+    for unit, info in (diag.soc_bounds or {}).items():
+        sp = (shadow.storage_energy or {}).get(unit)
         units_rows.append(
             [
                 _esc(unit),
-                _esc(f"{(info.get('at_min') or {}).get('hours', 0):,.4g}"),
-                _esc(f"{(info.get('at_max') or {}).get('hours', 0):,.4g}"),
-                _esc(_num(sp.get("mean"), "currency") if sp else "—"),
+                _esc(f"{_or0(info.at_min.hours if info.at_min else None):,.4g}"),
+                _esc(f"{_or0(info.at_max.hours if info.at_max else None):,.4g}"),
+                _esc(_num(sp.mean, "currency") if sp is not None else "—"),
             ]
         )
     out = []
@@ -641,7 +668,7 @@ def _limits_html(s: dict) -> str:
                 numeric_from=2,
             )
         )
-        if not (diag.get("shadow_prices") or {}).get("available", True):
+        if shadow.available is False:
             out.append('<p class="muted">Shadow prices: not available for this solve.</p>')
     else:
         out.append('<p class="muted">No grid limit binds.</p>')
@@ -670,8 +697,9 @@ def _limits_html(s: dict) -> str:
     return "\n".join(out)
 
 
-def _solver_html(summary: dict) -> str:
-    solver = summary.get("solver", {})
+def _solver_html(summary: Summary) -> str:
+    # a generic key/value table: the blocks as written
+    solver = _plain(summary.solver) if summary.solver is not None else {}
     base = solver.get("baseline", {}) if isinstance(solver.get("baseline"), dict) else {}
     keys = [
         "status",
@@ -694,7 +722,7 @@ def _solver_html(summary: dict) -> str:
         for k in keys
         if k in solver or k in base
     )
-    checks = summary.get("checks", {})
+    checks = _plain(summary.checks) if summary.checks is not None else {}
     check_rows = "".join(
         f"<tr><th>{_esc(k)}</th><td colspan=2>{_esc(_show(v))}</td></tr>" for k, v in checks.items()
     )
@@ -770,10 +798,7 @@ def timeseries_figure(run: str | Path | Results, site: str | None = None) -> Any
     )
     if not soc.empty:
         energy = pd.Series(
-            [
-                float((res.summary.get("per_unit", {}).get(u) or {}).get("energy_mwh", 1.0))
-                for u in soc.columns
-            ],
+            [_energy_mwh((res.summary.per_unit or {}).get(u)) for u in soc.columns],
             index=soc.columns,
         )
         fleet = (soc * energy).sum(axis=1) / energy.sum() if energy.sum() > 0 else soc.mean(axis=1)
@@ -877,31 +902,30 @@ def build_report(
     res = run if isinstance(run, Results) else load_results(run)
     s = res.summary
     cur = res.currency
-    horizon = s.get("horizon", {})
+    horizon = s.horizon
     try:
         description = flatten_scenario(res.scenario_text).get("description")
     except ResultsError:
         description = None
-    operation = s.get("operation") or {}
+    operation = s.operation or Operation()
     mode = (
-        f"rolling horizon (window {operation.get('window')}, lookahead "
-        f"{operation.get('lookahead')})"
-        if operation.get("mode") == "rolling"
+        f"rolling horizon (window {operation.window}, lookahead {operation.lookahead})"
+        if operation.mode == "rolling"
         else "perfect foresight"
     )
     run_facts = [
-        ("horizon", f"{horizon.get('start')} to {horizon.get('end')} ({horizon.get('timezone')})"),
-        ("periods", f"{horizon.get('periods')} × {res.dt_h:g} h"),
+        ("horizon", f"{horizon.start} to {horizon.end} ({horizon.timezone})"),
+        ("periods", f"{horizon.periods} × {res.dt_h:g} h"),
         ("operation", mode),
         ("sites", f"{len(res.sites)}: {', '.join(res.sites)}"),
         ("storage", f"{len(res.unit_sites)} units, {storage_energy_mwh(s):,.0f} MWh"),
         (
             "carbon price",
-            f"{s.get('carbon_price')} {cur}/tCO2 (steers on the {s.get('steer_by')} basis)",
+            f"{s.carbon_price} {cur}/tCO2 (steers on the {s.steer_by} basis)",
         ),
-        ("scenario file", s.get("scenario", {}).get("file")),
-        ("scenario sha256", s.get("scenario", {}).get("sha256")),
-        ("essdispatch version", s.get("essdispatch_version")),
+        ("scenario file", s.scenario.file),
+        ("scenario sha256", s.scenario.sha256),
+        ("essdispatch version", s.essdispatch_version),
         ("results folder", str(res.folder)),
     ]
     static = [
@@ -929,8 +953,8 @@ def build_report(
         f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_esc(res.name)}</h1>",
         f'<p class="sub">{_esc(description)}</p>' if description else "",
-        f'<p class="muted">{_esc(horizon.get("start", ""))[:10]} to '
-        f"{_esc(horizon.get('end', ''))[:10]} · {len(res.sites)} sites · "
+        f'<p class="muted">{_esc(horizon.start or "")[:10]} to '
+        f"{_esc(horizon.end or '')[:10]} · {len(res.sites)} sites · "
         f"{len(res.unit_sites)} storage units · {_esc(mode)}</p>",
         _headline_html(res),
         _caveats_html(s, res.scenario_text),
@@ -939,12 +963,12 @@ def build_report(
         _comparison_html(res),
         _optional_sections(s, cur),
         '<h2 id="per-site">Per site</h2>',
-        _per_table(s.get("per_site") or {}, PER_SITE_UNITS, cur, "site", PAGE_SITE_COLUMNS),
+        _per_table(_rows_of(s.per_site), PER_SITE_UNITS, cur, "site", PAGE_SITE_COLUMNS),
         '<p class="muted">Costs are each site\'s share of the objective; they add up to the '
         "fleet's. All per-site figures: summary.json <code>per_site</code> or "
         "<code>essdispatch run --xlsx</code>.</p>",
         '<h2 id="per-unit">Per storage unit</h2>',
-        _per_table(s.get("per_unit") or {}, PER_UNIT_UNITS, cur, "unit"),
+        _per_table(_rows_of(s.per_unit), PER_UNIT_UNITS, cur, "unit"),
         '<h2 id="limits">Binding limits and shadow prices</h2>',
         _limits_html(s),
         '<h2 id="time-series">Dispatch over the horizon (interactive: drag to zoom, '
