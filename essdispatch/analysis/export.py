@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from essdispatch.analysis.compare import Results, load_results
+from essdispatch.analysis.results_folder import Results, load_results
 from essdispatch.base.exceptions import ResultsError
 from essdispatch.results.extract import PER_SITE_UNITS, PER_UNIT_UNITS
 

@@ -33,16 +33,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from essdispatch.analysis.compare import (
+from essdispatch.analysis.compare import compare_table
+from essdispatch.analysis.compare_format import (
     BASIS_BASELINE,
     BASIS_DELTA,
     BASIS_RUN,
-    Results,
-    compare_table,
     figure_label,
-    flatten_scenario,
     format_number,
-    load_results,
 )
 from essdispatch.analysis.plots import (
     curtailment_figure,
@@ -51,6 +48,8 @@ from essdispatch.analysis.plots import (
     price_lines,
     sites_figure,
 )
+from essdispatch.analysis.results_folder import Results, load_results
+from essdispatch.analysis.scenario_diff import flatten_scenario
 from essdispatch.base.exceptions import ResultsError
 from essdispatch.results.extract import PER_SITE_UNITS, PER_UNIT_UNITS
 from essdispatch.results.summary import (
