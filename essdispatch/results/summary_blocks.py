@@ -111,22 +111,22 @@ class Deltas(Block):
 
 
 class PerSite(Block):
-    solar_available_mwh: OptNum = _f("[MWh]")
-    curtailed_mwh: OptNum = _f("[MWh]")
-    baseline_curtailed_mwh: OptNum = _f("[MWh]")
-    curtailment_absorbed_mwh: OptNum = _f("[MWh]")
-    import_mwh: OptNum = _f("[MWh]")
-    export_mwh: OptNum = _f("[MWh]")
-    unserved_mwh: OptNum = _f("[MWh]")
-    charge_mwh: OptNum = _f("[MWh]")
-    discharge_mwh: OptNum = _f("[MWh]")
-    energy_cost: OptNum = _f("[currency]")
-    carbon_cost: OptNum = _f("[currency]")
-    degradation_cost: OptNum = _f("[currency]")
-    unserved_cost: OptNum = _f("[currency]")
+    solar_available_mwh: OptNum = _f("solar available at the site [MWh]")
+    curtailed_mwh: OptNum = _f("solar curtailed [MWh]")
+    baseline_curtailed_mwh: OptNum = _f("solar curtailed in the baseline [MWh]")
+    curtailment_absorbed_mwh: OptNum = _f("baseline − run curtailment [MWh]")
+    import_mwh: OptNum = _f("grid import [MWh]")
+    export_mwh: OptNum = _f("grid export [MWh]")
+    unserved_mwh: OptNum = _f("load not served [MWh]")
+    charge_mwh: OptNum = _f("charged by the site's units [MWh]")
+    discharge_mwh: OptNum = _f("discharged by the site's units [MWh]")
+    energy_cost: OptNum = _f("imports bought − exports sold [currency]")
+    carbon_cost: OptNum = _f("priced carbon [currency]")
+    degradation_cost: OptNum = _f("ageing cost of the site's units [currency]")
+    unserved_cost: OptNum = _f("value of lost load [currency]")
     total_cost: OptNum = _f("the site's terms of the objective [currency]")
-    baseline_total_cost: OptNum = _f("[currency]")
-    savings: OptNum = _f("[currency]")
+    baseline_total_cost: OptNum = _f("the site's terms in the baseline [currency]")
+    savings: OptNum = _f("baseline − run total cost [currency]")
     emissions_tco2: Keyed | None = _f("per carbon series [tCO2]")
     baseline_emissions_tco2: Keyed | None = _f("per carbon series [tCO2]")
     emissions_displaced_tco2: Keyed | None = _f("per carbon series [tCO2]")
@@ -139,21 +139,21 @@ class PerUnit(Block):
     charge_power_mw: OptNum = _f("charge power, all units [MW]")
     energy_mwh: OptNum = _f("usable energy E, all units [MWh]")
     duration_h: OptNum = _f("E / power [h]")
-    charge_mwh: OptNum = _f("[MWh]")
-    discharge_mwh: OptNum = _f("[MWh]")
-    storage_losses_mwh: OptNum = _f("[MWh]")
-    equivalent_full_cycles: OptNum = _f("[cycles]")
-    degradation_cost: OptNum = _f("[currency]")
+    charge_mwh: OptNum = _f("energy charged [MWh]")
+    discharge_mwh: OptNum = _f("energy discharged [MWh]")
+    storage_losses_mwh: OptNum = _f("charged − discharged − stored energy gained [MWh]")
+    equivalent_full_cycles: OptNum = _f("discharged / usable energy [cycles]")
+    degradation_cost: OptNum = _f("ageing cost [currency]")
     soc_start: OptNum = _f("state of charge at the start [fraction]")
     soc_end: OptNum = _f("state of charge at the end [fraction]")
 
 
 class Streams(Block):
-    energy_arbitrage: OptNum = _f("[currency]")
-    curtailed_solar_delivered: OptNum = _f("[currency]")
-    demand_charge_savings: OptNum = _f("[currency]")
-    discharge_compensation: OptNum = _f("[currency]")
-    capacity_payment: OptNum = _f("[currency]")
+    energy_arbitrage: OptNum = _f("energy bill saved by shifting grid energy [currency]")
+    curtailed_solar_delivered: OptNum = _f("value of curtailed solar delivered [currency]")
+    demand_charge_savings: OptNum = _f("demand charge saved [currency]")
+    discharge_compensation: OptNum = _f("discharge compensation, MODEL.md 11 [currency]")
+    capacity_payment: OptNum = _f("capacity payment, MODEL.md 12 [currency]")
     degradation_cost: OptNum = _f("negative: a cost [currency]")
     investment_cost: OptNum = _f("negative: a cost [currency]")
     cash_savings: OptNum = _f("sum of the streams [currency]")
@@ -166,14 +166,14 @@ class RevenueStreams(Block):
 
 
 class Split(Block):
-    curtailed_solar_delivered: OptNum = _f("[tCO2]")
-    grid_energy_shifted: OptNum = _f("[tCO2]")
-    losses: OptNum = _f("[tCO2]")
+    curtailed_solar_delivered: OptNum = _f("curtailed solar delivered later [tCO2]")
+    grid_energy_shifted: OptNum = _f("grid energy shifted in time [tCO2]")
+    losses: OptNum = _f("storage losses [tCO2]")
 
 
 class RunBase(Block):
-    run: OptNum = _f("[fraction]")
-    baseline: OptNum = _f("[fraction]")
+    run: OptNum = _f("hourly-matched carbon-free share of load, run [fraction]")
+    baseline: OptNum = _f("the same in the baseline [fraction]")
 
 
 class CarbonAccounting(Block):
