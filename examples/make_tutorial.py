@@ -184,7 +184,12 @@ A sweep file runs many cases of one scenario; here three durations at the same p
     (
         "code",
         """from essdispatch.sweeps.sweep import load_sweep, run_sweep
-from essdispatch.sweeps.sweep_plots import add_durations, format_sweep_table, plot_sweep, sweep_table
+from essdispatch.sweeps.sweep_plots import (
+    add_durations,
+    format_sweep_table,
+    plot_sweep,
+    sweep_table,
+)
 
 sweep_file = OUT / "durations.yaml"
 sweep_file.write_text(f'''name: fleet-durations
