@@ -46,7 +46,6 @@ from essdispatch.results.extract import (
 )
 from essdispatch.results.life import assess, check_life_available
 from essdispatch.results.stored_carbon import carbon_accounting
-from essdispatch.results.summary import SummaryError, check_summary
 from essdispatch.scenario.caveats import data_caveats
 from essdispatch.solve.dispatch import SolveStats, solve_dispatch
 from essdispatch.solve.highs import SolverOptions
@@ -382,6 +381,8 @@ def _signals_blocked() -> Iterator[None]:
 def check_written_summary(target: Path, summary: dict) -> None:
     """Validate ``summary`` against the schema of summary.json
     (:func:`essdispatch.results.summary.check_summary`) before it is written."""
+    from essdispatch.results.summary import SummaryError, check_summary  # keeps `validate` fast
+
     try:
         check_summary(summary)
     except SummaryError as exc:

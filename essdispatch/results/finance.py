@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 
 from essdispatch.model.econ import HOURS_PER_YEAR, KW_PER_MW, unit_figures
-from essdispatch.results.summary import Summary, as_summary
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the summary schema is imported where a summary is read (fast `validate`)
     from essdispatch.results.extract import DispatchResult
+    from essdispatch.results.summary import Summary
     from essdispatch.scenario.econ_keys import EconomicsBlock
 
 #: a horizon shorter than this many days gives a warning that annual figures are fragile
@@ -322,6 +322,8 @@ def headline_lines(summary: Summary | dict) -> list[str]:
     """Console lines: cash first, the priced carbon and lost load beside it, then the
     revenue streams and (with an ``economics:`` block) the finance figures with their
     stated assumptions."""
+    from essdispatch.results.summary import as_summary
+
     summary = as_summary(summary)
     cur = summary.currency if summary.currency is not None else ""
     base = summary.baseline

@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from essdispatch.model.ageing import ageing_figures
-from essdispatch.results.summary import Summary, as_summary
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the summary schema is imported where a summary is read (fast `validate`)
     from essdispatch.results.extract import DispatchResult
+    from essdispatch.results.summary import Summary
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
 INSTALL_HINT = "the life assessment needs BLAST-Lite: pip install 'essdispatch[life]'"
@@ -389,6 +389,8 @@ def life_finance(
 
 def life_lines(summary: Summary | dict[str, Any], max_units: int = 5) -> list[str]:
     """Console lines of the ``life`` block: per unit cycles, fade, end of life."""
+    from essdispatch.results.summary import as_summary
+
     summary = as_summary(summary)
     life = summary.life or {}
     cycles = summary.equivalent_full_cycles or {}

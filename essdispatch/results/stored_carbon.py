@@ -51,11 +51,15 @@ no aux).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from essdispatch.results.extract import DispatchResult
-from essdispatch.results.summary import CarbonAccounting, Summary, as_summary
+
+if TYPE_CHECKING:  # the schema is imported where a summary is read (keeps `validate` fast)
+    from essdispatch.results.summary import Summary
+
 
 __all__ = [
     "ACCOUNTING_FIGURE_UNITS",
@@ -270,6 +274,8 @@ def accounting_rows(summary: Summary | dict) -> list[tuple[str, str, str, float]
     ``discharge_intensity_tco2_per_mwh`` [``<series>/<unit>``, ``run``],
     ``carbon_free_247_share`` [site, ``run`` and ``baseline``]. Missing values are NaN.
     """
+    from essdispatch.results.summary import CarbonAccounting, as_summary
+
     block = as_summary(summary).carbon_accounting or CarbonAccounting()
     out: list[tuple[str, str, str, float]] = []
 
@@ -297,6 +303,8 @@ def accounting_rows(summary: Summary | dict) -> list[tuple[str, str, str, float]
 
 def split_lines(summary: Summary | dict) -> list[str]:
     """Console lines: the split of emissions displaced and the 24/7 shares of a summary."""
+    from essdispatch.results.summary import CarbonAccounting, as_summary
+
     block = as_summary(summary).carbon_accounting or CarbonAccounting()
     lines = []
     labels = {
