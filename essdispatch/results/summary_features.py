@@ -42,6 +42,7 @@ class Simultaneous(Block):
     per_unit_mwh: Keyed | None = _f("[MWh]")
     units: dict[str, EnergyStamps] | None = _f("units that charge and discharge at once")
     exclusive: StrictBool | None = _f("exclusive_charge_discharge (a MILP)")
+    hint: str | None = _f("how to forbid it (exclusive_charge_discharge), when it happens")
 
 
 class BindingLimits(Block):
