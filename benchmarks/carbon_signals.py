@@ -28,9 +28,9 @@ import pandas as pd
 import yaml
 
 from essdispatch.results.stored_carbon import carbon_accounting
-from essdispatch.run import solve_pair
 from essdispatch.scenario.grid_model import grid_year
 from essdispatch.scenario.load import prepare_inputs, scenario_from_dict
+from essdispatch.solve.pair import solve_pair
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

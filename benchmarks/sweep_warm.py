@@ -33,7 +33,8 @@ grid:
 
 def run(path: Path, warm: bool) -> tuple[float, int, int, dict[str, dict]]:
     from essdispatch.solve.highs import SolverOptions
-    from essdispatch.sweeps.sweep import flatten_figures, run_sweep
+    from essdispatch.sweeps.sweep import run_sweep
+    from essdispatch.sweeps.sweep_index import flatten_figures
 
     out = Path(tempfile.mkdtemp())
     t0 = time.perf_counter()

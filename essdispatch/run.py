@@ -15,42 +15,44 @@ name.
 from __future__ import annotations
 
 import contextlib
-import json
-import math
-import os
-import shutil
-import signal
-import tempfile
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from essdispatch import __version__
-from essdispatch.base.exceptions import ResultsError, ScenarioError, SolveError
+from essdispatch.base.exceptions import ScenarioError, SolveError
 from essdispatch.base.inputs import Inputs
-from essdispatch.model.econ import revenue_streams
 from essdispatch.model.numerics import coefficient_warnings, inputs_size, size_problems
-from essdispatch.results.diagnostics import diagnose, diagnostic_warnings
-from essdispatch.results.extract import (
-    BALANCE_TOL_MW,
-    DispatchResult,
-    delta_figures,
-    per_site_figures,
-    per_unit_figures,
+from essdispatch.results.extract import BALANCE_TOL_MW, DispatchResult
+from essdispatch.results.folder import (
+    _existing,
+    _out_folder,
+    check_free_space,
+    check_writable,
+    results_size,
+    write_results,
 )
 from essdispatch.results.life import assess, check_life_available
-from essdispatch.results.stored_carbon import carbon_accounting
+from essdispatch.results.summary_doc import _clean, build_summary
 from essdispatch.scenario.caveats import data_caveats
-from essdispatch.solve.dispatch import SolveStats, solve_dispatch
+from essdispatch.solve.dispatch import solve_dispatch
 from essdispatch.solve.highs import SolverOptions
+from essdispatch.solve.pair import Progress, solve_pair
 
-Progress = Callable[[str], None]
+__all__ = [
+    "Progress",
+    "RunOutcome",
+    "build_summary",
+    "check_result",
+    "preflight",
+    "run_loaded",
+    "run_scenario",
+    "solve_pair",
+    "solver_options_from",
+    "write_results",
+]
 
 
 @dataclass
@@ -87,100 +89,6 @@ def solver_options_from(scenario: Any, overrides: SolverOptions | None = None) -
     )
 
 
-def solve_pair(
-    inputs: Inputs,
-    options: SolverOptions | None = None,
-    *,
-    backend: str = "direct",
-    decompose: bool = True,
-    progress: Progress | None = None,
-    workers: int | None = None,
-    extension: Any = None,
-) -> tuple[DispatchResult, SolveStats, DispatchResult, SolveStats]:
-    """Solve the run and its no-storage baseline the same way (both through ``extension``,
-    an :class:`essdispatch.model.extend.Extension`, when given)."""
-    say = progress or (lambda _m: None)
-    pair = []
-    for label, problem in (("run", inputs), ("baseline", inputs.without_storage())):
-        if backend == "pyomo":
-            from essdispatch.model.pyomo_view import build_model
-            from essdispatch.solve.pyomo_route import solve_model
-
-            say(f"{label}: building Pyomo model")
-            t0 = time.perf_counter()
-            model = extension.build(problem) if extension is not None else build_model(problem)
-            build = time.perf_counter() - t0
-            say(f"{label}: compiling and solving")
-            try:
-                result, timings = solve_model(model, options)
-            except ValueError as exc:  # compile: a non-linear term
-                if extension is None:
-                    raise
-                from essdispatch.model.extend import ExtensionError
-
-                raise ExtensionError(
-                    None, [("", f"extension {extension.label} made the model not linear: {exc}")]
-                ) from exc
-            except SolveError as exc:
-                raise _explained(exc, label, problem, options, say, extension) from exc
-            stats = SolveStats(
-                route="pyomo",
-                build_seconds=build + timings["compile_seconds"],
-                transfer_seconds=timings["transfer_seconds"],
-                solve_seconds=timings["solve_seconds"],
-                extract_seconds=timings["extract_seconds"],
-                variables=model.nvariables(),
-                constraints=model.nconstraints(),
-                status="Optimal",
-                termination="optimal",
-            )
-        elif backend == "direct":
-            try:
-                result, stats = solve_dispatch(
-                    problem,
-                    options,
-                    decompose=decompose,
-                    workers=workers,
-                    progress=lambda m, label=label: say(f"{label}: {m}"),
-                    extension=extension,
-                )
-            except SolveError as exc:
-                raise _explained(exc, label, problem, options, say, extension) from exc
-        else:
-            raise ValueError(f"unknown backend {backend!r} (direct or pyomo)")
-        pair.extend([result, stats])
-    return pair[0], pair[1], pair[2], pair[3]
-
-
-_INFEASIBLE = ("infeasible", "infeasible_or_unbounded")
-
-
-def _is_infeasible(exc: SolveError) -> bool:
-    """Whether a solve failed for infeasibility (SolveError keeps its termination across
-    process boundaries, see exceptions.py)."""
-    return exc.termination in _INFEASIBLE
-
-
-def _explained(
-    exc: SolveError,
-    label: str,
-    problem: Inputs,
-    options: SolverOptions | None,
-    say: Progress,
-    extension: Any = None,
-) -> SolveError:
-    """The error to raise for a failed solve: an infeasible one explains itself
-    (:func:`essdispatch.solve.infeasibility.explain_infeasibility`, on the extended program
-    when there is an extension), others pass unchanged."""
-    if not _is_infeasible(exc):
-        return exc
-    say(f"{label}: infeasible; re-solving with elastic constraints to explain it")
-    from essdispatch.solve.infeasibility import explain_infeasibility
-
-    lp = extension.assemble(problem) if extension is not None else None
-    return SolveError(f"{label}: {explain_infeasibility(problem, options, lp)}", "infeasible")
-
-
 def check_result(result: DispatchResult, label: str) -> float:
     """Post-solve check: the energy balance closes (MODEL.md). Returns the worst residual."""
     worst = float(np.abs(result.balance_residual()).max(initial=0.0))
@@ -191,262 +99,6 @@ def check_result(result: DispatchResult, label: str) -> float:
             "numerical",
         )
     return worst
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-safe copy: numpy scalars to float, non-finite to None."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def build_summary(
-    scenario_info: dict,
-    inputs: Inputs,
-    run: DispatchResult,
-    run_stats: SolveStats,
-    baseline: DispatchResult,
-    base_stats: SolveStats,
-    timings: dict[str, float],
-    *,
-    warnings: list[str] | None = None,
-) -> dict:
-    """The ``summary.json`` document (SCENARIOS.md "Running and results").
-
-    Besides the figures it holds ``"diagnostics"`` (:func:`essdispatch.results.diagnostics.diagnose`
-    of the run) and ``"warnings"``: the given ones (e.g. coefficient ranges) followed
-    by those the diagnostics raise (simultaneous charge/discharge, unserved energy).
-    """
-    diagnostics = diagnose(run)
-    all_warnings = list(warnings or []) + diagnostic_warnings(diagnostics, inputs.currency)
-    solver = run_stats.as_dict()
-    solver["baseline"] = base_stats.as_dict()
-    summary: dict[str, Any] = {
-        "scenario": scenario_info,
-        "essdispatch_version": __version__,
-        "currency": inputs.currency,
-        "horizon": {
-            "start": inputs.index[0].isoformat() if len(inputs.index) else None,
-            "end": (inputs.index[-1] + inputs.index.freq).isoformat()
-            if len(inputs.index) and inputs.index.freq is not None
-            else None,
-            "periods": inputs.n_periods,
-            "dt_h": inputs.dt_h,
-            "timezone": str(inputs.index.tz),
-        },
-        "carbon_price": inputs.carbon_price,
-        "steer_by": inputs.steer_by,
-        "carbon_series": list(inputs.carbon),
-        "voll": inputs.voll,
-        "sites": list(inputs.site_names),
-        "unit_sites": {
-            u: inputs.site_names[s]
-            for u, s in zip(inputs.unit_names, inputs.unit_site, strict=True)
-        },
-        **run.figures,
-        **delta_figures(run.figures, baseline.figures),
-        "baseline": dict(baseline.figures),
-        "revenue_streams": revenue_streams(run, baseline),  # docs/ECONOMICS.md
-        # stored carbon, the split of emissions displaced, 24/7 matching (stored_carbon.py)
-        "carbon_accounting": carbon_accounting(run, baseline),
-        "per_site": per_site_figures(run, baseline),
-        "per_unit": per_unit_figures(run),
-        "checks": {
-            "balance_residual_max_mw": float(np.abs(run.balance_residual()).max(initial=0.0)),
-            "baseline_balance_residual_max_mw": float(
-                np.abs(baseline.balance_residual()).max(initial=0.0)
-            ),
-        },
-        "solver": solver,
-        "timings": timings,
-        "diagnostics": diagnostics,
-        "warnings": all_warnings,
-    }
-    return _clean(summary)
-
-
-def check_writable(out_dir: Path) -> None:
-    """Fail before solving when results cannot be written under ``out_dir``.
-
-    Creates nothing: the nearest existing folder on the way must be a writable folder.
-    """
-    if str(out_dir).strip() == "":
-        raise ResultsError("--out: empty folder name (give a folder, e.g. results)")
-    probe = Path(os.path.abspath(out_dir))
-    while not (probe.exists() or probe.is_symlink()):
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    target = Path(os.path.abspath(out_dir))
-    if probe.exists() and not probe.is_dir():
-        why = "a file, not a folder" if probe == target else f"{probe} is a file"
-        raise ResultsError(f"{out_dir}: results folder is not writable ({why})")
-    if not probe.exists():
-        raise ResultsError(f"{out_dir}: results folder is not writable ({probe}: broken link)")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise ResultsError(
-            f"{out_dir}: results folder is not writable ({probe}: permission denied)"
-        )
-
-
-@contextlib.contextmanager
-def _out_folder(out_dir: Path, name: str) -> Iterator[None]:
-    """Create ``out_dir`` (removed again if the run fails and it is still empty) and hold
-    the lock of ``<out_dir>/<name>`` for the whole run."""
-    from essdispatch.base.safe_write import name_lock, recover
-
-    created: list[Path] = []
-    probe = Path(os.path.abspath(out_dir))
-    while not probe.exists() and probe.parent != probe:
-        created.append(probe)
-        probe = probe.parent
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        _remove_empty(created)
-        raise ResultsError(
-            f"{out_dir}: results folder is not writable: {exc.strerror or exc}"
-        ) from exc
-    try:
-        with name_lock(out_dir, name):
-            try:  # what a crash inside an earlier swap left, repaired before anything else
-                recover(out_dir, name)
-            except OSError as exc:
-                raise ResultsError(
-                    f"{out_dir / name}: cannot repair an interrupted earlier write:"
-                    f" {exc.strerror or exc}"
-                ) from exc
-            yield
-    except BaseException:
-        _remove_empty(created)
-        raise
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    for folder in folders:  # deepest first
-        try:
-            folder.rmdir()
-        except OSError:
-            return
-
-
-#: room kept free on the disk beyond the estimated size of the results [bytes]
-DISK_MARGIN_BYTES = 16 * 2**20
-
-
-def results_size(inputs: Inputs, csv: bool = False) -> int:
-    """Rough upper estimate of a results folder's size [bytes] (uncompressed columns)."""
-    columns = 10 * inputs.n_sites + 4 * inputs.n_units + len(inputs.carbon) * inputs.n_sites
-    cells = inputs.n_periods * columns
-    return int(cells * 8 * 2 + (cells * 48 if csv else 0) + 2**20)
-
-
-def check_free_space(out_dir: Path, need: int) -> None:
-    """Fail before solving when the disk under ``out_dir`` cannot hold ``need`` bytes."""
-    try:
-        free = shutil.disk_usage(out_dir).free
-    except OSError:
-        return  # cannot tell; the write reports a full disk itself
-    if free < need + DISK_MARGIN_BYTES:
-        raise ResultsError(
-            f"{out_dir}: not enough free disk space for the results: {free / 2**20:.1f} MiB"
-            f" free, about {(need + DISK_MARGIN_BYTES) / 2**20:.1f} MiB needed"
-        )
-
-
-@contextlib.contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM back (delivered on exit) so a step cannot be cut in half."""
-    block = (
-        hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
-    )
-    if not block:
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def check_written_summary(target: Path, summary: dict) -> None:
-    """Validate ``summary`` against the schema of summary.json
-    (:func:`essdispatch.results.summary.check_summary`) before it is written."""
-    from essdispatch.results.summary import SummaryError, check_summary  # keeps `validate` fast
-
-    try:
-        check_summary(summary)
-    except SummaryError as exc:
-        raise ResultsError(
-            f"{target / 'summary.json'}: not written, off its schema: {exc}"
-        ) from None
-
-
-def write_results(
-    out_dir: Path,
-    name: str,
-    summary: dict,
-    run: DispatchResult,
-    baseline: DispatchResult,
-    scenario_text: str,
-    csv: bool = False,
-    extra_files: dict[str, str] | None = None,
-) -> Path:
-    """Write the results folder atomically; returns its path.
-
-    Everything goes into a hidden ``.<name>.tmp-*`` folder first; the swap
-    (:func:`essdispatch.base.safe_write.swap_into_place`: an atomic exchange of the two
-    folders where the kernel offers one) runs with SIGINT/SIGTERM held back, under the
-    name's lock, after repairing what an earlier crash left
-    (:func:`essdispatch.base.safe_write.recover`). An interrupt or a kill leaves either the
-    earlier results or the new ones at ``<out_dir>/<name>``, never neither for good.
-    """
-    from essdispatch.base.safe_write import name_lock, recover, swap_into_place
-
-    target = out_dir / name
-    check_written_summary(target, summary)  # a writer's bug fails here, nothing written
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ResultsError(f"{target}: could not write results: {exc.strerror or exc}") from exc
-    tmp = out_dir / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        with name_lock(out_dir, name):
-            recover(out_dir, name)
-            try:
-                tmp.mkdir()
-                frame = run.to_frame()
-                frame.to_parquet(tmp / "dispatch.parquet")
-                baseline.to_frame().to_parquet(tmp / "baseline.parquet")
-                if csv:
-                    frame.to_csv(tmp / "dispatch.csv")
-                    baseline.to_frame().to_csv(tmp / "baseline.csv")
-                (tmp / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
-                for fname, text in (extra_files or {}).items():  # e.g. cashflows.csv
-                    (tmp / fname).write_text(text, encoding="utf-8")
-                # summary.json last: its presence marks a complete folder
-                with open(tmp / "summary.json", "w", encoding="utf-8") as fh:
-                    json.dump(summary, fh, indent=2, ensure_ascii=False)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                with _signals_blocked():
-                    swap_into_place(tmp, target)
-            finally:
-                if tmp.exists() or tmp.is_symlink():
-                    with _signals_blocked():
-                        shutil.rmtree(tmp, ignore_errors=True)
-    except OSError as exc:
-        raise ResultsError(f"{target}: could not write results: {exc.strerror or exc}") from exc
-    return target
 
 
 def run_scenario(
@@ -508,7 +160,7 @@ def run_scenario(
 def block_problems(model: Any) -> list[tuple[str, str]]:
     """``operation:`` and ``solver:`` checked as the run reads them (cheap: no solve,
     no series), so that ``validate`` and a sweep's ``--dry-run`` refuse what ``run`` would."""
-    from essdispatch.operate.rolling import parse_operation
+    from essdispatch.operate.operation_spec import parse_operation
     from essdispatch.scenario.load import period_hours
     from essdispatch.solve.highs import option_problems
 
@@ -543,7 +195,7 @@ def preflight(
     option or thread count, or a bad ``operation:`` block (its forecasts are built).
     ``validate`` and a sweep's ``--dry-run`` call this too.
     """
-    from essdispatch.operate.rolling import prepare_operation
+    from essdispatch.operate.operation import prepare_operation
     from essdispatch.scenario.load import prepare_inputs
     from essdispatch.solve.highs import option_problems
 
@@ -641,13 +293,6 @@ def run_loaded(
             t0=t0,
             extension=extension,
         )
-
-
-def _existing(path: Path) -> Path:
-    probe = Path(os.path.abspath(path))
-    while not probe.exists() and probe.parent != probe:
-        probe = probe.parent
-    return probe
 
 
 def _solve_and_write(

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from essdispatch.run import build_summary, check_result, solve_pair, write_results
+from essdispatch.results.folder import write_results
+from essdispatch.results.summary_doc import build_summary
+from essdispatch.run import check_result
+from essdispatch.solve.pair import solve_pair
 from essdispatch.testing import make_inputs
 
 PV_SHAPE = "[0, 0, 0, 0, 0, 0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.9, 0.8, 0.6, 0.4, 0.2, 0.05, 0, 0, 0, 0, 0]"

@@ -284,8 +284,8 @@ def test_carbon_price_on_hourly_signals_cannot_raise_marginal_emissions():
     300 cannot raise the run's marginal emissions (LP, parametric). That it strictly lowers them
     is asserted on a constructed case (tests/test_stored_carbon.py); here λ = 0 has ties (equal
     TOU prices) that a solver may break either way."""
-    from essdispatch.run import solve_pair
     from essdispatch.scenario.load import scenario_from_dict
+    from essdispatch.solve.pair import solve_pair
 
     data = _raw(SCENARIOS / f"{FLEET}-week-hourly.yaml")
     out = {}

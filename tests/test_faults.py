@@ -23,7 +23,8 @@ from click.testing import CliRunner
 from essdispatch.base.exceptions import ResultsError, SolveError
 from essdispatch.cli import EXIT_INTERRUPTED, EXIT_RESULTS, EXIT_SOLVE, cli
 from essdispatch.model.lp import assemble_lp
-from essdispatch.run import run_scenario, write_results
+from essdispatch.results.folder import write_results
+from essdispatch.run import run_scenario
 from essdispatch.solve.highs import SolverOptions, solve_lp
 from essdispatch.solve.infeasibility import explain_infeasibility
 from essdispatch.testing import make_inputs
@@ -163,11 +164,11 @@ if where == "write":
         stall()
     pd.DataFrame.to_parquet = slow_to_parquet
 else:
-    import essdispatch.run as run
+    import essdispatch.solve.pair as pair
     def slow_solve(*args, **kwargs):
         marker.write_text("solving")
         stall()
-    run.solve_dispatch = slow_solve
+    pair.solve_dispatch = slow_solve
 from essdispatch.cli import main
 sys.argv = ["essdispatch", "run", sys.argv[3], "--out", sys.argv[4], "-q"]
 main()
@@ -222,7 +223,7 @@ def test_interrupt_inside_write_results_cleans_up(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("essdispatch.run.json.dump", interrupted)
+    monkeypatch.setattr("essdispatch.results.folder.json.dump", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_results(out, "faults", first.summary, first.run, first.baseline, "name: faults\n")
     assert snapshot(first.folder) == before
@@ -261,7 +262,7 @@ def test_read_only_results_folder_fails_before_solving(tmp_path, monkeypatch):
 def test_full_disk_fails_before_solving(tmp_path, monkeypatch):
     scenario = write_scenario(tmp_path)
     monkeypatch.setattr("essdispatch.run.solve_pair", _no_solve)
-    monkeypatch.setattr("essdispatch.run.shutil.disk_usage", lambda path: Usage())
+    monkeypatch.setattr("essdispatch.results.folder.shutil.disk_usage", lambda path: Usage())
     with pytest.raises(ResultsError, match="not enough free disk space for the results: 0.5 MiB"):
         run_scenario(scenario, tmp_path / "results")
 
@@ -279,7 +280,7 @@ def test_disk_full_while_writing_keeps_earlier_results(tmp_path, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("essdispatch.run.json.dump", full)
+    monkeypatch.setattr("essdispatch.results.folder.json.dump", full)
     with pytest.raises(ResultsError, match="could not write results: No space left on device"):
         run_scenario(scenario, out)
     assert snapshot(first.folder) == before

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from essdispatch.results.extract import DispatchResult, delta_figures, figures
 from essdispatch.results.stored_carbon import SPLIT_KEYS, carbon_accounting
-from essdispatch.run import solve_pair
 from essdispatch.scenario.grid_model import grid_year
+from essdispatch.solve.pair import solve_pair
 from essdispatch.testing import make_inputs
 
 EXACT = 1e-12

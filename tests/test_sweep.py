@@ -22,17 +22,11 @@ from essdispatch.cli import cli
 from essdispatch.run import run_loaded
 from essdispatch.scenario.load import scenario_from_dict
 from essdispatch.solve import dispatch
-from essdispatch.sweeps.sweep import (
-    apply_override,
-    case_hash,
-    flatten_figures,
-    load_sweep,
-    local_cluster,
-    parse_key_path,
-    plan_workers,
-    read_index,
-    run_sweep,
-)
+from essdispatch.sweeps.key_paths import apply_override, parse_key_path
+from essdispatch.sweeps.sweep import run_sweep
+from essdispatch.sweeps.sweep_file import case_hash, load_sweep
+from essdispatch.sweeps.sweep_index import flatten_figures, read_index
+from essdispatch.sweeps.sweep_workers import local_cluster, plan_workers
 
 REL = 1e-7  # figures of a case on a worker vs the same case alone (same LP, same solver)
 

@@ -17,7 +17,8 @@ from essdispatch.results.extract import (
     per_site_figures,
     per_unit_figures,
 )
-from essdispatch.run import run_scenario, solve_pair
+from essdispatch.run import run_scenario
+from essdispatch.solve.pair import solve_pair
 from essdispatch.testing import make_inputs
 
 

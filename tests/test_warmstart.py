@@ -199,7 +199,8 @@ def test_sweep_cases_start_from_earlier_bases_and_equal_each_case_alone(tmp_path
     case solved before in the same process; their figures equal each case run alone and
     cold (the test scenario has a unique optimum), with fewer simplex iterations in all."""
     from essdispatch.run import run_loaded
-    from essdispatch.sweeps.sweep import flatten_figures, load_sweep, run_sweep
+    from essdispatch.sweeps.sweep import load_sweep, run_sweep
+    from essdispatch.sweeps.sweep_index import flatten_figures
     from tests.test_sweep import GRID, summary_of, write_base, write_sweep
 
     write_base(tmp_path)

@@ -32,54 +32,45 @@ to solver precision, because every settlement LP contains constraint 1.
 Forecasts are one trajectory per signal for the whole horizon (as issued once;
 they are not re-issued per window): a series, or a seeded AR(1) error applied
 to the actual signal (:func:`build_forecasts`).
+
+This module holds the loop; the ``operation:`` block is
+:mod:`essdispatch.operate.operation_spec`, the forecasts :mod:`essdispatch.operate.forecasts`,
+the plan and settlement solves :mod:`essdispatch.operate.window_solves`, the statistics
+:mod:`essdispatch.operate.stats`, and what a run adds to ``run_scenario``
+:mod:`essdispatch.operate.operation`; their public names are importable from here.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import highspy
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
 
-from essdispatch.base.exceptions import ScenarioError, SolveError
+from essdispatch.base.exceptions import SolveError
 from essdispatch.base.inputs import Inputs
 from essdispatch.model.ageing import HealthTracker
 from essdispatch.model.lp import Layout, LinearProgram, assemble_lp
+from essdispatch.operate.forecasts import SiteInfo, ar1_errors, build_forecasts
+from essdispatch.operate.operation_spec import (
+    ErrorModel,
+    Forecasts,
+    ForecastSignal,
+    OperationSpec,
+    parse_operation,
+)
+from essdispatch.operate.stats import RollingStats, WindowStats
+from essdispatch.operate.window_solves import (
+    DEVIATION_FACTOR,
+    TERMINAL_FACTOR,
+    _Planner,
+    settlement_lp,
+)
 from essdispatch.results.extract import DispatchResult, extract, recomputed_objective
-from essdispatch.scenario.series import (
-    SeriesContext,
-    SeriesSpec,
-    evaluate_series,
-    refuse_bool_numbers,
-    rule_error,
-    validation_problems,
-)
-from essdispatch.solve.highs import (
-    SolverOptions,
-    Termination,
-    highs_for,
-    highs_said,
-    run_highs,
-    solve_lp,
-    termination_of,
-)
+from essdispatch.solve.highs import SolverOptions, Termination, solve_lp
 
 __all__ = [
     "ErrorModel",
@@ -87,359 +78,31 @@ __all__ = [
     "Forecasts",
     "OperationSpec",
     "RollingStats",
+    "SiteInfo",
     "WindowStats",
     "ar1_errors",
-    "Operation",
-    "OperationOutcome",
     "build_forecasts",
     "parse_operation",
-    "prepare_operation",
     "run_rolling",
     "settlement_lp",
     "storage_energy_value",
 ]
 
-FORECAST_SIGNALS = ("solar", "load", "price", "buy_price", "sell_price", "carbon")
-"""Signals that may be forecast; the others are known exactly."""
+#: names of :mod:`essdispatch.operate.operation` (which imports this module), still
+#: importable from here
+_OPERATION = ("Operation", "OperationOutcome", "prepare_operation", "terminal_warnings")
 
-#: the settlement penalty per MWh of deviation is DEVIATION_FACTOR × the largest
-#: per-MWh money coefficient of the window (plus 1): larger than anything a deviation can earn
-DEVIATION_FACTOR = 2.0
-#: the penalty per MWh of missing the terminal rule at the end of the horizon, × π
-TERMINAL_FACTOR = 2.0
+
+def __getattr__(name: str) -> Any:
+    if name in _OPERATION:
+        from essdispatch.operate import operation
+
+        return getattr(operation, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 #: a terminal shortfall above this [MWh] breaks the terminal rule and is reported
 TERMINAL_SHORTFALL_TOL_MWH = 1e-6
-#: largest forecast error standard deviation: multiplicative (a fraction: 5 = 500 %) and
-#: additive (the unit of the signal: MW, currency/MWh or tCO2/MWh)
-MAX_MULTIPLICATIVE_SD = 5.0
-MAX_ADDITIVE_SD = 1e6
-
-
-# =========================================================================== spec
-class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        return refuse_bool_numbers(cls, info.field_name, value)
-
-
-class ErrorModel(_Spec):
-    """A seeded AR(1) forecast error on the actual signal.
-
-    ``ε[0] ~ N(0, sd²)``, ``ε[t] = rho·ε[t−1] + sd·√(1−rho²)·η[t]``, ``η ~ N(0, 1)``
-    (stationary: every ``ε[t]`` has standard deviation ``sd``).
-    ``multiplicative``: ``forecast = actual·max(0, 1 + ε)`` (``sd`` a fraction);
-    ``additive``: ``forecast = actual + ε`` (``sd`` in the signal's unit).
-    """
-
-    model: Literal["ar1"] = Field(description="error process (only ar1)")
-    sd: float = Field(ge=0, description="stationary standard deviation of ε")
-    rho: float = Field(default=0.0, ge=0, lt=1, description="lag-1 autocorrelation of ε")
-    seed: int = Field(default=0, ge=0, description="seed of the numpy Generator")
-    kind: Literal["multiplicative", "additive"] = Field(
-        default="multiplicative", description="how ε is applied to the actual signal"
-    )
-
-    @model_validator(mode="after")
-    def _sane_sd(self) -> ErrorModel:
-        limit = MAX_MULTIPLICATIVE_SD if self.kind == "multiplicative" else MAX_ADDITIVE_SD
-        if self.sd > limit:
-            what = "a fraction of the signal" if self.kind == "multiplicative" else "signal units"
-            raise rule_error(
-                [
-                    (
-                        "sd",
-                        f"{self.sd:g} is beyond any sane forecast error (at most {limit:g}, {what})",
-                    )
-                ]
-            )
-        return self
-
-
-class ForecastSignal(_Spec):
-    """The forecast of one signal: ``series`` or ``error`` (exactly one)."""
-
-    series: SeriesSpec | None = Field(
-        default=None,
-        description="the forecast itself, any <series> form (solar: per-unit of capacity_mw)",
-    )
-    error: ErrorModel | None = Field(default=None, description="an error model on the actuals")
-
-    @model_validator(mode="after")
-    def _one(self) -> ForecastSignal:
-        if (self.series is None) == (self.error is None):
-            raise rule_error([("", "give exactly one of 'series' or 'error'")])
-        return self
-
-
-class Forecasts(_Spec):
-    """Forecast per signal; a signal not listed is forecast perfectly.
-
-    ``price`` applies to both buy and sell price (a series sets both; an error
-    model applies the same ε to both, so buy ≥ sell is kept); ``buy_price`` /
-    ``sell_price`` override one side. ``carbon`` applies to every carbon series.
-    """
-
-    solar: ForecastSignal | None = None
-    load: ForecastSignal | None = None
-    price: ForecastSignal | None = None
-    buy_price: ForecastSignal | None = None
-    sell_price: ForecastSignal | None = None
-    carbon: ForecastSignal | None = None
-
-
-def _duration(value: Any) -> pd.Timedelta:
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 24h, 15min or 1d")
-    if isinstance(value, int | float):  # a bare number means hours
-        value = f"{value}h"
-    if isinstance(value, str) and value.strip().lower() in ("0", "none"):
-        value = "0h"
-    try:
-        out = pd.Timedelta(str(value))
-    except (ValueError, TypeError):
-        raise ValueError(f"expected a duration such as 24h, 15min or 1d, got {value!r}") from None
-    if out < pd.Timedelta(0):
-        raise ValueError("must not be negative")
-    return out
-
-
-class OperationSpec(_Spec):
-    """The scenario's ``operation:`` key (docs/OPERATION.md)."""
-
-    mode: Literal["perfect_foresight", "rolling"] = Field(
-        default="perfect_foresight", description="perfect_foresight (one solve) | rolling"
-    )
-    window: pd.Timedelta = Field(
-        default=pd.Timedelta(hours=24), description="decisions committed per step [duration]"
-    )
-    lookahead: pd.Timedelta = Field(
-        default=pd.Timedelta(hours=24),
-        description="extra horizon optimised but not committed [duration]",
-    )
-    forecast: Forecasts = Field(default_factory=Forecasts)
-    terminal_value: Literal["none", "perfect_foresight"] | float = Field(
-        default="perfect_foresight",
-        description="value of stored energy at the end of each planning horizon: none | "
-        "perfect_foresight | currency/MWh",
-    )
-
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True
-    )
-
-    @field_validator("window", "lookahead", mode="before")
-    @classmethod
-    def _parse_duration(cls, value: Any) -> pd.Timedelta:
-        return _duration(value)
-
-    @field_validator("window")
-    @classmethod
-    def _positive(cls, value: pd.Timedelta) -> pd.Timedelta:
-        if value <= pd.Timedelta(0):
-            raise ValueError("must be longer than zero")
-        return value
-
-    @property
-    def rolling(self) -> bool:
-        return self.mode == "rolling"
-
-    def periods(self, dt_h: float, file: str | None = None) -> tuple[int, int]:
-        """(window, lookahead) in periods of ``dt_h`` hours; ScenarioError unless whole."""
-        problems = []
-        out = []
-        for key in ("window", "lookahead"):
-            n = getattr(self, key) / pd.Timedelta(hours=dt_h)
-            if abs(n - round(n)) > 1e-9:
-                problems.append(
-                    (
-                        f"operation.{key}",
-                        f"{getattr(self, key)} is not a whole number of periods of {dt_h:g} h",
-                    )
-                )
-            out.append(round(n))
-        if problems:
-            raise ScenarioError(file, problems)
-        return out[0], out[1]
-
-    def describe(self) -> dict:
-        """The ``operation`` block of summary.json."""
-        return {
-            "mode": self.mode,
-            "window": _fmt_duration(self.window),
-            "lookahead": _fmt_duration(self.lookahead),
-            "terminal_value": self.terminal_value,
-            "forecast": sorted(k for k in FORECAST_SIGNALS if getattr(self.forecast, k)),
-        }
-
-
-def _fmt_duration(td: pd.Timedelta) -> str:
-    hours = td / pd.Timedelta(hours=1)
-    return f"{hours:g}h" if hours == int(hours) else f"{td / pd.Timedelta(minutes=1):g}min"
-
-
-def parse_operation(raw: Mapping[str, Any] | None, file: str | None = None) -> OperationSpec:
-    """Validate the scenario's ``operation:`` mapping (None: perfect foresight).
-
-    Raises
-    ------
-    ScenarioError naming ``file`` and every bad key as ``operation.<path>``.
-    """
-    if raw is None:
-        return OperationSpec()
-    if isinstance(raw, OperationSpec):
-        return raw
-    if not isinstance(raw, Mapping):
-        raise ScenarioError(file, [("operation", "expected a mapping")])
-    try:
-        return OperationSpec.model_validate(dict(raw))
-    except ValidationError as exc:
-        raise ScenarioError(file, validation_problems(exc, "operation", OperationSpec)) from None
-
-
-# =========================================================================== forecasts
-def ar1_errors(
-    rng: np.random.Generator, shape: tuple[int, int], sd: float, rho: float
-) -> np.ndarray:
-    """(rows, T) stationary AR(1) draws with standard deviation ``sd`` and lag-1 ``rho``."""
-    eta = rng.standard_normal(shape)
-    scale = np.full(shape[1], sd * math.sqrt(1.0 - rho * rho))
-    if shape[1]:
-        scale[0] = sd
-    from scipy.signal import lfilter  # imported here: scipy.signal costs ~0.9 s to import
-
-    return lfilter([1.0], [1.0, -rho], eta * scale, axis=-1)
-
-
-def _apply_error(actual: np.ndarray, err: ErrorModel, shared: bool) -> np.ndarray:
-    """The forecast of ``actual`` (S, T) under ``err``; ``shared``: one ε for every site."""
-    rng = np.random.default_rng(err.seed)
-    rows = 1 if shared else actual.shape[0]
-    eps = ar1_errors(rng, (rows, actual.shape[1]), err.sd, err.rho)
-    if err.kind == "multiplicative":
-        return actual * np.maximum(0.0, 1.0 + eps)
-    return actual + eps
-
-
-@dataclass(frozen=True)
-class SiteInfo:
-    """What a forecast series needs to know about the sites beyond :class:`Inputs`.
-
-    capacity_mw : (S,) solar capacity [MW] (solar forecasts are clipped to it;
-        a ``series`` forecast of solar is a per-unit profile of it)
-    lat, lon : per site, or None
-    """
-
-    capacity_mw: np.ndarray
-    lat: tuple[float | None, ...]
-    lon: tuple[float | None, ...]
-
-    @classmethod
-    def of(cls, inputs: Inputs, scenario: Any = None) -> SiteInfo:
-        """From the scenario's sites when available, else capacity = the peak of ``pv``."""
-        S = inputs.n_sites
-        cap = inputs.pv.max(axis=1, initial=0.0) if inputs.n_periods else np.zeros(S)
-        lat: list[float | None] = [None] * S
-        lon: list[float | None] = [None] * S
-        sites = getattr(scenario, "sites", None) or ()
-        by_name = {getattr(s, "name", None): s for s in sites}
-        for i, name in enumerate(inputs.site_names):
-            site = by_name.get(name)
-            if site is None:
-                continue
-            solar = getattr(site, "solar", None)
-            c = getattr(solar, "capacity_mw", None) if solar is not None else None
-            if c is not None:
-                cap[i] = max(float(c), cap[i])
-            loc = getattr(site, "location", None)
-            lat[i] = getattr(loc, "lat", None)
-            lon[i] = getattr(loc, "lon", None)
-        return cls(np.asarray(cap, dtype=float), tuple(lat), tuple(lon))
-
-
-def build_forecasts(
-    inputs: Inputs,
-    spec: OperationSpec,
-    *,
-    base_dir: str | Path = ".",
-    file: str | None = None,
-    sites: SiteInfo | None = None,
-) -> Inputs:
-    """The forecast problem: ``inputs`` with forecast solar, load, prices and carbon.
-
-    Rules (docs/OPERATION.md): a ``series`` applies to every site (solar: a
-    per-unit profile × each site's capacity); an ``error`` draws independent
-    ε per site for solar and load and one shared ε for price and carbon (grid
-    signals). Solar forecasts are clipped to ``[0, capacity]``, load and carbon
-    to ``≥ 0``; multiplicative factors to ``≥ 0``, so buy ≥ sell is kept when
-    both sides move together. A forecast with buy < sell in some period is an
-    error (``operation.forecast``).
-    """
-    sites = sites or SiteInfo.of(inputs)
-    fc = spec.forecast
-    S, T = inputs.n_sites, inputs.n_periods
-
-    def series(sig: str, f: ForecastSignal, solar: bool = False) -> np.ndarray:
-        key = f"operation.forecast.{sig}.series"
-        from essdispatch.scenario.load import _preset_kind_problem
-
-        kind = {"solar": "profile", "load": "load", "carbon": "carbon"}.get(sig, "price")
-        wrong = _preset_kind_problem(f.series, kind, inputs.currency)
-        if wrong:
-            raise ScenarioError(file, [(key, wrong)])
-        rows = []
-        for s in range(S):
-            ctx = SeriesContext(
-                index=inputs.index,
-                dt_h=inputs.dt_h,
-                base_dir=Path(base_dir),
-                file=file,
-                key=key,
-                lat=sites.lat[s],
-                lon=sites.lon[s],
-                solar=solar,
-                carbon=sig.startswith("carbon"),
-            )
-            rows.append(evaluate_series(f.series, ctx))
-        return np.vstack(rows) if rows else np.zeros((0, T))
-
-    def forecast(sig: str, actual: np.ndarray, shared: bool, solar: bool = False) -> np.ndarray:
-        f: ForecastSignal | None = getattr(fc, sig)
-        if f is None:
-            return actual
-        if f.error is not None:
-            return _apply_error(actual, f.error, shared)
-        out = series(sig, f, solar)
-        return out * sites.capacity_mw[:, None] if solar else out
-
-    pv = np.clip(forecast("solar", inputs.pv, False, True), 0.0, sites.capacity_mw[:, None])
-    load = np.maximum(0.0, forecast("load", inputs.load, False))
-    buy = forecast("price", inputs.buy_price, True)
-    sell = buy if fc.price is not None and fc.price.series is not None else None
-    if sell is None:
-        sell = forecast("price", inputs.sell_price, True)
-    buy = forecast("buy_price", buy, True) if fc.buy_price else buy
-    sell = forecast("sell_price", sell, True) if fc.sell_price else sell
-    carbon = {k: np.maximum(0.0, forecast("carbon", v, True)) for k, v in inputs.carbon.items()}
-    bad = buy < sell - 1e-9
-    if bad.any():
-        s, t = np.unravel_index(int(np.argmax(bad)), bad.shape)
-        raise ScenarioError(
-            file,
-            [
-                (
-                    "operation.forecast",
-                    f"forecast buy price {buy[s, t]:g} is below the sell price {sell[s, t]:g} "
-                    f"at {inputs.index[t]} (site {inputs.site_names[s]!r}); forecast both "
-                    "sides with 'price' or keep buy ≥ sell",
-                )
-            ],
-        )
-    return replace(
-        inputs, pv=pv, load=load, buy_price=buy, sell_price=np.array(sell), carbon=carbon
-    )
 
 
 # =========================================================================== helpers
@@ -506,209 +169,6 @@ def storage_energy_value(
     if T:
         value[:, 0] = value[:, 1]
     return value, seconds
-
-
-# =========================================================================== solving
-class _Planner:
-    """Solves the window LPs, reusing one HiGHS model per window length when allowed.
-
-    With ``reuse``, the first LP of each length is passed to HiGHS in full; the
-    next ones change only the column costs, column bounds and row bounds (the
-    matrix of two windows of the same length is identical unless the problem
-    is a MILP, whose exclusive rows carry the availability), and HiGHS starts
-    from the previous basis.
-    """
-
-    def __init__(self, options: SolverOptions, reuse: bool) -> None:
-        self.options = options
-        self.reuse = reuse
-        self.models: dict[tuple[int, int], highspy.Highs] = {}
-
-    def solve(self, lp: LinearProgram, label: str) -> tuple[np.ndarray, float, float, bool]:
-        """(x, objective, seconds, reused) of an optimal solution; SolveError otherwise."""
-        key = (lp.n_cols, lp.n_rows)
-        h = self.models.get(key) if self.reuse and not lp.is_mip else None
-        t0 = time.perf_counter()
-        reused = h is not None
-        if h is None:
-            h = highs_for(lp, self.options)
-            if self.reuse and not lp.is_mip:
-                self.models[key] = h
-        else:
-            cols = np.arange(lp.n_cols, dtype=np.int32)
-            rows = np.arange(lp.n_rows, dtype=np.int32)
-            h.changeColsCost(lp.n_cols, cols, lp.c)
-            h.changeColsBounds(lp.n_cols, cols, lp.col_lower, lp.col_upper)
-            if lp.n_rows:
-                h.changeRowsBounds(lp.n_rows, rows, lp.row_lower, lp.row_upper)
-        run_highs(h)
-        seconds = time.perf_counter() - t0
-        term = termination_of(h)
-        if term is not Termination.OPTIMAL and reused:  # a stale basis: retry from scratch
-            h.clearSolver()
-            run_highs(h)
-            seconds = time.perf_counter() - t0
-            term = termination_of(h)
-        if term is not Termination.OPTIMAL:
-            said = highs_said(h) if term is Termination.ERROR else None
-            raise SolveError(
-                f"{label}: solver stopped: {term.value}"
-                + (f": HiGHS said: {said}" if said else ""),
-                term.value,
-            )
-        x = np.asarray(h.getSolution().col_value, dtype=float)
-        return x, float(h.getInfo().objective_function_value), seconds, reused
-
-
-def settlement_lp(
-    actual: Inputs,
-    ch_plan: np.ndarray,
-    dis_plan: np.ndarray,
-    terminal: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-    assemble: Callable[[Inputs], LinearProgram] | None = None,
-) -> tuple[LinearProgram, float]:
-    """The LP that settles a committed storage schedule on the actual signals.
-
-    Columns: the LP of ``actual`` (a window, MILP rows dropped: the committed
-    schedule already respects them), then ``d⁻, d⁺ ≥ 0`` for every ``ch`` and
-    ``dis`` column, tied by ``x + d⁻ − d⁺ = x*`` (``x*`` the committed value),
-    then for the last window ``z, w ≥ 0`` per unit with a terminal rule,
-    ``e[end] + z − w = goal`` (``terminal = (units, goal, cyclic)``: unit indices,
-    target energy [MWh], whether ``w`` is penalised too).
-    Objective: the actual cost of MODEL.md plus ``π·Δt·Σ(d⁻ + d⁺)`` plus
-    ``TERMINAL_FACTOR·π`` per MWh of ``z`` (and of ``w`` for a cyclic unit), where
-    ``π = DEVIATION_FACTOR · (max |price + λ·ci| + max cdeg) + 1`` over the window
-    [currency/MWh]: more than any deviation can earn, less than the default VoLL,
-    so the schedule is kept unless it is physically impossible or would shed load.
-
-    ``assemble`` builds the LP of ``actual`` (default :func:`assemble_lp`; an
-    extension's program, whose own columns follow the layout).
-
-    Returns
-    -------
-    (lp, π). The first ``Layout.of(actual).n_cols`` columns are the usual layout.
-    """
-    base = (assemble or assemble_lp)(replace(actual, exclusive=False))
-    lay = base.layout
-    T, dt = actual.n_periods, actual.dt_h
-    ci = actual.carbon_price * actual.steer_carbon
-    money = np.concatenate(
-        [np.abs(actual.buy_price + ci).ravel(), np.abs(actual.sell_price + ci).ravel(), [0.0]]
-    )
-    pi = DEVIATION_FACTOR * (float(money.max()) + float(actual.degradation_cost.max(initial=0.0)))
-    pi += 1.0
-    tied = np.concatenate([lay.idx("ch").ravel(), lay.idx("dis").ravel()])
-    target = np.concatenate([np.asarray(ch_plan).ravel(), np.asarray(dis_plan).ravel()])
-    units, goal, cyclic = terminal if terminal is not None else (np.zeros(0, int), [], [])
-    units = np.asarray(units, dtype=np.int64)
-    K, U, n0 = tied.size, units.size, base.n_cols
-    n = n0 + 2 * K + 2 * U
-    r, u = np.arange(K), np.arange(U)
-    one_k, one_u = np.ones(K), np.ones(U)
-    # x + d⁻ − d⁺ = x*  (K rows);  e[end] + z − w = goal  (U rows)
-    extra = sp.coo_array(
-        (
-            np.concatenate([one_k, one_k, -one_k, one_u, one_u, -one_u]),
-            (
-                np.concatenate([r, r, r, K + u, K + u, K + u]),
-                np.concatenate(
-                    [
-                        tied,
-                        n0 + r,
-                        n0 + K + r,
-                        lay.idx("e")[units, T],
-                        n0 + 2 * K + u,
-                        n0 + 2 * K + U + u,
-                    ]
-                ),
-            ),
-        ),
-        shape=(K + U, n),
-    )
-    A = sp.csc_array(sp.vstack([sp.hstack([base.A, sp.csc_array((base.n_rows, n - n0))]), extra]))
-    rhs = np.concatenate([target, np.asarray(goal, dtype=float)])
-    z_cost = np.full(U, TERMINAL_FACTOR * pi)
-    w_cost = np.where(np.asarray(cyclic, dtype=bool), TERMINAL_FACTOR * pi, 0.0)
-    lp = LinearProgram(
-        c=np.concatenate([base.c, np.full(2 * K, pi * dt), z_cost, w_cost]),
-        offset=0.0,
-        A=A,
-        row_lower=np.concatenate([base.row_lower, rhs]),
-        row_upper=np.concatenate([base.row_upper, rhs]),
-        col_lower=np.concatenate([base.col_lower, np.zeros(n - n0)]),
-        col_upper=np.concatenate([base.col_upper, np.full(n - n0, np.inf)]),
-        integrality=np.zeros(n, dtype=bool),
-        layout=lay,
-        row_families={
-            **base.row_families,
-            "settle_tie": slice(base.n_rows, base.n_rows + K),
-            "settle_terminal": slice(base.n_rows + K, base.n_rows + K + U),
-        },
-    )
-    return lp, pi
-
-
-# =========================================================================== stats
-@dataclass
-class WindowStats:
-    """One step of the rolling simulation (times [s], energy [MWh], money [currency])."""
-
-    window: int
-    start: str
-    committed_periods: int
-    planned_periods: int
-    plan_build_seconds: float
-    plan_solve_seconds: float
-    settle_seconds: float
-    plan_objective: float
-    settled_cost: float
-    deviation_mwh: float
-    reused: bool
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-@dataclass
-class RollingStats:
-    """How the rolling simulation went, window by window."""
-
-    windows: list[WindowStats] = field(default_factory=list)
-    reuse: bool = True
-    terminal_value: str = "none"
-    terminal_value_seconds: float = 0.0
-    terminal_shortfall_mwh: float = 0.0
-    terminal_shortfall_by_unit: dict[str, float] = field(default_factory=dict)
-    relaxed_windows: list[int] = field(default_factory=list)
-    soc_drift_mwh: float = 0.0
-    total_seconds: float = 0.0
-    state_of_health: dict = field(default_factory=dict)  # essdispatch.model.ageing.HealthTracker
-
-    def summary(self, per_window: bool = True) -> dict:
-        """The ``windows`` block of summary.json."""
-        solve = [w.plan_solve_seconds for w in self.windows]
-        out: dict[str, Any] = {
-            "count": len(self.windows),
-            "solve_seconds_total": float(sum(solve)),
-            "solve_seconds_max": float(max(solve, default=0.0)),
-            "build_seconds_total": float(sum(w.plan_build_seconds for w in self.windows)),
-            "settle_seconds_total": float(sum(w.settle_seconds for w in self.windows)),
-            "settle_seconds_max": float(max((w.settle_seconds for w in self.windows), default=0)),
-            "deviation_mwh": float(sum(w.deviation_mwh for w in self.windows)),
-            "terminal_shortfall_mwh": self.terminal_shortfall_mwh,
-            "terminal_shortfall_by_unit": dict(self.terminal_shortfall_by_unit),
-            "relaxed_windows": sorted(set(self.relaxed_windows)),
-            "soc_drift_below_min_mwh": self.soc_drift_mwh,
-            "terminal_value": self.terminal_value,
-            "terminal_value_seconds": self.terminal_value_seconds,
-            "model_reuse": self.reuse,
-            "total_seconds": self.total_seconds,
-        }
-        if self.state_of_health:
-            out["state_of_health"] = self.state_of_health
-        if per_window:
-            out["per_window"] = [w.as_dict() for w in self.windows]
-        return out
 
 
 # =========================================================================== the loop
@@ -945,91 +405,3 @@ def run_rolling(
     if health is not None:
         stats.state_of_health = health.describe(inputs.unit_names)
     return result, stats
-
-
-# =========================================================================== run.py hook
-@dataclass
-class OperationOutcome:
-    """What a rolling run adds to :func:`essdispatch.run.run_scenario`; ``warnings``
-    (a broken terminal rule) join the summary's warnings."""
-
-    run: DispatchResult
-    stats: RollingStats
-    summary: dict
-    warnings: list[str] = field(default_factory=list)
-
-
-def terminal_warnings(stats: RollingStats, inputs: Inputs) -> list[str]:
-    """A broken terminal rule, as loudly as unserved energy: the settlement on actuals
-    ends below a unit's terminal target when keeping it would have cost more than the
-    shortfall penalty (TERMINAL_FACTOR × π, below the value of lost load)."""
-    if stats.terminal_shortfall_mwh <= TERMINAL_SHORTFALL_TOL_MWH:
-        return []
-    rule = dict(zip(inputs.unit_names, inputs.terminal, strict=True))
-    units = ", ".join(
-        f"{name} {mwh:.3g} MWh short of {rule.get(name, '?')}"
-        for name, mwh in stats.terminal_shortfall_by_unit.items()
-    )
-    return [
-        f"terminal rule broken: the rolling operation ends {stats.terminal_shortfall_mwh:.3g}"
-        f" MWh below the end-of-horizon energy the scenario requires ({units})"
-    ]
-
-
-@dataclass
-class Operation:
-    """A scenario's validated ``operation: {mode: rolling}`` with its forecasts built."""
-
-    spec: OperationSpec
-    forecasts: Inputs
-    file: str | None = None
-
-    def run(
-        self,
-        inputs: Inputs,
-        perfect: DispatchResult,
-        options: SolverOptions | None = None,
-        progress: Callable[[str], None] | None = None,
-        extension: Any = None,
-    ) -> OperationOutcome:
-        """Simulate operation; ``perfect`` is the perfect-foresight run on the actuals.
-
-        ``value_of_foresight`` = rolling objective − perfect-foresight objective
-        [currency], what perfect information would have been worth (≥ 0 up to
-        solver tolerance whenever the terminal rule is met at the end).
-        """
-        if progress is not None:
-            progress("rolling-horizon operation")
-        bar = progress is not None and not getattr(progress, "quiet", False)
-        result, stats = run_rolling(
-            inputs, self.spec, self.forecasts, options, bar, extension=extension
-        )
-        warnings = terminal_warnings(stats, inputs)
-        summary = {
-            "value_of_foresight": result.objective - perfect.objective,
-            "operation": self.spec.describe(),
-            "windows": stats.summary(),
-            "perfect_foresight": dict(perfect.figures),
-        }
-        return OperationOutcome(result, stats, summary, warnings)
-
-
-def prepare_operation(scenario: Any, inputs: Inputs) -> Operation | None:
-    """Validate the scenario's ``operation:`` and build its forecasts; None unless rolling.
-
-    Cheap (no solve), so that a bad ``operation:`` key fails before anything is solved.
-    """
-    raw = getattr(scenario, "operation", None)
-    file = getattr(scenario, "file", None)
-    spec = parse_operation(raw, file)
-    if not spec.rolling:
-        return None
-    spec.periods(inputs.dt_h, file)
-    forecasts = build_forecasts(
-        inputs,
-        spec,
-        base_dir=getattr(scenario, "base_dir", None) or Path("."),
-        file=file,
-        sites=SiteInfo.of(inputs, scenario),
-    )
-    return Operation(spec, forecasts, file)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from essdispatch.base.exceptions import ResultsInputError
 from essdispatch.results.extract import FIGURE_UNITS
-from essdispatch.sweeps.sweep import read_index
+from essdispatch.sweeps.sweep_index import read_index
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -228,7 +228,7 @@ def plot_sweep(
     """
     from matplotlib.ticker import FuncFormatter
 
-    from essdispatch.analysis.plots import _rc, new_figure
+    from essdispatch.analysis.plot_style import _rc, new_figure
 
     table = (
         folder_or_table
@@ -337,7 +337,7 @@ def compare_sweep(
         records = json.loads(table.to_json(orient="records"))
         json_path.write_text(json.dumps(records, indent=2, ensure_ascii=False), encoding="utf-8")
     if plot is not None:
-        from essdispatch.analysis.plots import save_png
+        from essdispatch.analysis.plot_style import save_png
 
         save_png(plot_sweep(table), plot)
     return text
@@ -345,7 +345,7 @@ def compare_sweep(
 
 def dry_run_text(sweep: Sweep, out: str | Path = "results") -> str:
     """The cases of a validated sweep and whether each has finished (``--dry-run``)."""
-    from essdispatch.sweeps.sweep import sweep_folder
+    from essdispatch.sweeps.sweep_index import sweep_folder
 
     folder = sweep_folder(sweep, out)
     lines = [
