@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from essdispatch.analysis.compare import Results, load_results
+from essdispatch.analysis.results_folder import Results, load_results
 from essdispatch.base.exceptions import ResultsInputError, close_names
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from essdispatch.analysis.compare import Results, compare_table
+from essdispatch.analysis.compare import compare_table
 from essdispatch.analysis.plot_frames import _check_site, _results, _sites, power_frame
 from essdispatch.analysis.plot_style import (
     BASELINE_COLOUR,
@@ -28,6 +28,7 @@ from essdispatch.analysis.plot_style import (
     _time_axis,
     new_figure,
 )
+from essdispatch.analysis.results_folder import Results
 
 
 def headline_frame(table: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -84,7 +84,7 @@ DURATION_COLUMN = "storage duration [h]"
 
 def figure_words(column: str, currency: str = "CNY") -> str:
     """``"CO2 displaced, marginal [tCO2]"``: a sweep figure column in words with its unit."""
-    from essdispatch.analysis.compare import FIGURE_LABELS
+    from essdispatch.analysis.compare_format import FIGURE_LABELS
 
     base = column.removeprefix("baseline.")
     fig, _, key = base.partition(".")
