@@ -354,7 +354,8 @@ def test_rolling_operation_keeps_the_segment_cost_and_the_limits():
     """Perfect forecasts, 24 h windows: the settled result carries the segments' discharge
     (summing to the unit's), the depth-aware cost in its degradation cost and objective, and
     the daily limit holds day by day."""
-    from essdispatch.model.ageing import day_structure, depth_ageing_cost
+    from essdispatch.model.ageing import day_structure
+    from essdispatch.model.ageing_figures import depth_ageing_cost
     from essdispatch.operate.rolling import parse_operation, run_rolling
     from essdispatch.results.extract import recomputed_objective
 

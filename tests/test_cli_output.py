@@ -19,7 +19,7 @@ from results_helpers import fleet_scenario
 
 from essdispatch import cli as cli_module
 from essdispatch.cli import cli
-from essdispatch.scenario import series
+from essdispatch.scenario import series_pvlib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -159,26 +159,26 @@ def test_clear_sky_profiles_are_cached(tmp_path: Path, monkeypatch: pytest.Monke
     from essdispatch.scenario.load import load_scenario, prepare_inputs
 
     monkeypatch.setenv("ESSDISPATCH_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(series, "_CLEARSKY_MEMO", {})
+    monkeypatch.setattr(series_pvlib, "_CLEARSKY_MEMO", {})
     calls = []
-    real = series._clearsky_compute
+    real = series_pvlib._clearsky_compute
 
     def counting(*args, **kwargs):
         calls.append(args[1:3])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(series, "_clearsky_compute", counting)
+    monkeypatch.setattr(series_pvlib, "_clearsky_compute", counting)
     path = ROOT / "scenarios" / "shaanxi-fleet-1100mwh-week.yaml"
     first = prepare_inputs(load_scenario(path))
     assert calls  # computed once per site and reference year
     assert len(list((tmp_path / "cache" / "pvlib").glob("*.npy"))) >= 1
     # a new process (empty memory) reads the disk cache and never computes
-    monkeypatch.setattr(series, "_CLEARSKY_MEMO", {})
+    monkeypatch.setattr(series_pvlib, "_CLEARSKY_MEMO", {})
 
     def forbidden(*args, **kwargs):
         raise AssertionError("clear-sky profile recomputed despite the cache")
 
-    monkeypatch.setattr(series, "_clearsky_compute", forbidden)
+    monkeypatch.setattr(series_pvlib, "_clearsky_compute", forbidden)
     second = prepare_inputs(load_scenario(path))
     np.testing.assert_array_equal(first.pv, second.pv)
 

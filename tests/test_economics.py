@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from essdispatch.base.exceptions import ScenarioError
-from essdispatch.model.econ import month_structure, revenue_streams
+from essdispatch.model.econ import month_structure
+from essdispatch.model.econ_figures import revenue_streams
 from essdispatch.results.extract import delta_figures
 from essdispatch.run import run_scenario
 from essdispatch.scenario.econ_keys import capital_recovery_factor

@@ -857,13 +857,13 @@ def test_pvlib_far_future_is_refused(tmp_path):
 
 
 def test_nul_and_oversized_csv_are_refused(tmp_path, monkeypatch):
-    from essdispatch.scenario import series
+    from essdispatch.scenario import series_csv
 
     path = csv_doc("time,v\n" + hourly_rows([1.0] * 24), tmp_path)
     (tmp_path / "data.csv").write_bytes(b"\x00" * 100_000)
     assert_bad_input(invoke("validate", str(path)), "sites[0].load.csv", "NUL")
     (tmp_path / "data.csv").write_text("time,v\n" + hourly_rows([1.0] * 24))
-    monkeypatch.setattr(series, "MAX_CSV_BYTES", 100)
+    monkeypatch.setattr(series_csv, "MAX_CSV_BYTES", 100)
     assert_bad_input(invoke("validate", str(path)), "sites[0].load.csv", "MiB")
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from essdispatch.scenario import load as scenario_module
-from essdispatch.scenario import series as series_module
+from essdispatch.scenario import checks as scenario_module
+from essdispatch.scenario import series_base, series_pvlib
 from essdispatch.scenario.load import load_scenario, scenario_from_dict
 from essdispatch.scenario.series import SeriesMemo
 from essdispatch.sweeps.sweep import load_sweep
@@ -21,13 +21,13 @@ def test_memo_evaluates_each_distinct_series_once(monkeypatch):
     base = load_scenario(ROOT / "scenarios" / "two-sites-shared-tie-day.yaml")
     data = base.to_dict()
     calls: list[int] = []
-    original = series_module._pvlib_profile
+    original = series_pvlib._pvlib_profile
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(series_module, "_pvlib_profile", counting)
+    monkeypatch.setattr(series_pvlib, "_pvlib_profile", counting)
     memo = SeriesMemo()
     first = scenario_from_dict(data, base.base_dir, memo=memo)
     n = len(calls)
@@ -50,7 +50,7 @@ def test_memo_evaluates_each_distinct_series_once(monkeypatch):
 def test_load_sweep_leaves_the_scenario_module_alone(monkeypatch):
     before = scenario_module.evaluate_series
     seen: list[object] = []
-    real = scenario_module.scenario_from_dict
+    real = scenario_from_dict
 
     def spy(*args, **kwargs):
         seen.append(kwargs.get("memo"))
@@ -67,7 +67,7 @@ def test_load_sweep_leaves_the_scenario_module_alone(monkeypatch):
 
 
 def test_memo_key_covers_every_context_field():
-    ctx = series_module.SeriesContext(
+    ctx = series_base.SeriesContext(
         index=__import__("pandas").date_range("2026-06-01", periods=3, freq="h", tz="UTC"),
         dt_h=1.0,
         base_dir=ROOT,

@@ -124,7 +124,7 @@ def test_forked_children_start_a_fresh_scheduler():
     """A parent whose scheduler runs 2 threads forks again and again: each child starts a
     fresh scheduler (the parent shuts its idle one down before the fork), so a child never
     calls into a copy whose threads and locks it does not have."""
-    from essdispatch.solve import highs as solve
+    from essdispatch.solve import highs_runtime as solve
 
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork start method on this platform")

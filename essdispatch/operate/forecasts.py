@@ -100,7 +100,7 @@ def build_forecasts(
 
     def series(sig: str, f: ForecastSignal, solar: bool = False) -> np.ndarray:
         key = f"operation.forecast.{sig}.series"
-        from essdispatch.scenario.load import _preset_kind_problem
+        from essdispatch.scenario.checks import _preset_kind_problem
 
         kind = {"solar": "profile", "load": "load", "carbon": "carbon"}.get(sig, "price")
         wrong = _preset_kind_problem(f.series, kind, inputs.currency)

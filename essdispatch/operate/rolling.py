@@ -70,7 +70,8 @@ from essdispatch.operate.window_solves import (
     settlement_lp,
 )
 from essdispatch.results.extract import DispatchResult, extract, recomputed_objective
-from essdispatch.solve.highs import SolverOptions, Termination, solve_lp
+from essdispatch.solve.highs import Termination, solve_lp
+from essdispatch.solve.highs_options import SolverOptions
 
 __all__ = [
     "ErrorModel",

@@ -213,7 +213,7 @@ def shadow_prices(result: DispatchResult) -> dict[str, Any]:
                 "end": float(value[b, -1]),
             }
     out = {"available": True, "groups": groups, "storage_energy": storage}
-    from essdispatch.model.ageing import limit_shadow_prices  # MODEL.md 14
+    from essdispatch.model.ageing_figures import limit_shadow_prices  # MODEL.md 14
 
     cycles = limit_shadow_prices(result)
     if cycles:

@@ -14,8 +14,12 @@ import numpy as np
 import pandas as pd
 
 from essdispatch.base.inputs import Inputs
-from essdispatch.model.ageing import depth_ageing_cost
-from essdispatch.model.econ import economics_figures, economics_objective_terms, sized_inputs
+from essdispatch.model.ageing_figures import depth_ageing_cost
+from essdispatch.model.econ_figures import (
+    economics_figures,
+    economics_objective_terms,
+    sized_inputs,
+)
 from essdispatch.model.families import FAMILIES, RowBlock, owner_count, time_extent
 from essdispatch.model.lp import Layout
 

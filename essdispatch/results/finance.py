@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from essdispatch.model.econ import HOURS_PER_YEAR, KW_PER_MW, unit_figures
+from essdispatch.model.econ import HOURS_PER_YEAR, KW_PER_MW
+from essdispatch.model.econ_figures import unit_figures
 
 if TYPE_CHECKING:  # the summary schema is imported where a summary is read (fast `validate`)
     from essdispatch.results.extract import DispatchResult

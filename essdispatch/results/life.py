@@ -14,7 +14,7 @@ year 1 = 1.0: the multi-year trajectory the economics use) and, from the ``rainf
 package, the cycles and their mean depth in the horizon.
 
 The consistency figure compares the LP's priced share of life per year (ageing cost ÷
-replacement value, :func:`essdispatch.model.ageing.ageing_figures`) times the end-of-life loss
+replacement value, :func:`essdispatch.model.ageing_figures.ageing_figures`) times the end-of-life loss
 with BLAST's first-year cycle fade: ``lp_vs_assessed_cycle_fade`` = LP ÷ BLAST.
 docs/MODEL.md ("Life assessment") says when and why they disagree.
 
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from essdispatch.model.ageing import ageing_figures
+from essdispatch.model.ageing_figures import ageing_figures
 
 if TYPE_CHECKING:  # the summary schema is imported where a summary is read (fast `validate`)
     from essdispatch.results.extract import DispatchResult
@@ -243,7 +243,7 @@ def redispatched_years(
     and investment), ``degradation``, ``discharge_mwh`` for the horizon, and per unit the
     augmentation years."""
     from essdispatch.model.ageing import HealthTracker
-    from essdispatch.model.econ import unit_figures
+    from essdispatch.model.econ_figures import unit_figures
 
     inp = run.inputs
     a = inp.ageing

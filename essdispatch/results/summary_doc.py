@@ -10,7 +10,7 @@ import numpy as np
 
 from essdispatch import __version__
 from essdispatch.base.inputs import Inputs
-from essdispatch.model.econ import revenue_streams
+from essdispatch.model.econ_figures import revenue_streams
 from essdispatch.results.diagnostics import diagnose, diagnostic_warnings
 from essdispatch.results.extract import (
     DispatchResult,

@@ -14,7 +14,7 @@ EXPORTS: dict[str, str] = {
     "prepare_inputs": "essdispatch.scenario.load",
     "scenario_from_dict": "essdispatch.scenario.load",
     "Scenario": "essdispatch.scenario.load",
-    "ScenarioSpec": "essdispatch.scenario.load",
+    "ScenarioSpec": "essdispatch.scenario.spec",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, EXPORTS, __path__, "load")

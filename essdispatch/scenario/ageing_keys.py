@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from essdispatch.model.ageing import curve_presets
 from essdispatch.scenario.econ_keys import CostPerKWh
-from essdispatch.scenario.series import rule_error
+from essdispatch.scenario.series_base import rule_error
 
 
 class _Model(BaseModel):

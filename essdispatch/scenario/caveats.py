@@ -50,7 +50,7 @@ def data_caveats(scenario_text: str) -> list[dict[str, Any]]:
     (the preset's caveat) and ``text`` (one line for the console).
     """
     from essdispatch.base.exceptions import EssDispatchError
-    from essdispatch.scenario.presets import preset_info
+    from essdispatch.scenario.presets_data import preset_info
 
     found: dict[str, dict[str, Any]] = {}
     for name, keys in presets_used(scenario_text).items():

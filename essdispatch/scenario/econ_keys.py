@@ -23,7 +23,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from essdispatch.model.econ import capital_recovery_factor  # noqa: F401  (re-exported)
-from essdispatch.scenario.series import rule_error
+from essdispatch.scenario.series_base import rule_error
 
 #: beyond these a number is a unit mistake, not a cost
 MAX_COST_PER_KW = 1e6  # currency/kW (capex, capacity payment per year, demand charge per month)

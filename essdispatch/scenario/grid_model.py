@@ -20,7 +20,7 @@ Method (one calendar year, hourly, local wall clock; every step vectorised over 
 2. **Solar.** pvlib clear-sky plane-of-array irradiance at the region's representative
    location (Ineichen, isotropic, south-facing at ``tilt``), per unit of 1000 W/m², times the
    daily clear-sky index ``k_d`` (linear in ``c_d``, ``shapes.solar_clearsky_index``), scaled
-   (clip-aware, :func:`essdispatch.scenario.series.full_load_scale`) to ``solar_full_load_hours`` of
+   (clip-aware, :func:`essdispatch.scenario.series_pvlib.full_load_scale`) to ``solar_full_load_hours`` of
    available energy on ``solar_gw``.
 3. **Wind.** ``exp(s z_d - s²/2) × hour shape × month shape × hourly lognormal noise``,
    clipped to 0.95 per unit and scaled to ``wind_full_load_hours`` on ``wind_gw``. A windy day
@@ -232,7 +232,7 @@ def _solar_clearsky(region: Mapping[str, Any], hours: pd.DatetimeIndex) -> np.nd
 
 
 def _scaled(per_unit: np.ndarray, full_load_hours: float) -> np.ndarray:
-    from essdispatch.scenario.series import full_load_scale
+    from essdispatch.scenario.series_pvlib import full_load_scale
 
     return np.clip(per_unit * full_load_scale(per_unit, 1.0, full_load_hours), 0.0, 1.0)
 
@@ -242,7 +242,7 @@ def _shapes(region_name: str, seed: int, year: int) -> dict[str, np.ndarray]:
     cfg = model_config()
     region = cfg["regions"][region_name]
     shp = cfg["shapes"]
-    from essdispatch.scenario.presets import _registry  # the spot preset's weather parameters
+    from essdispatch.scenario.presets_data import _registry  # the spot preset's weather parameters
 
     syn = _registry().spot["shaanxi-spot-synthetic"][1]["synthetic"]
     c_lo, c_hi = syn["clearness_range"]

@@ -8,6 +8,10 @@ with its key path (``sites[2].storage[0].soc_min: must be <= soc_initial (0.5),
 got 0.7``). :func:`prepare_inputs` turns the validated scenario into the arrays
 the model builders read.
 
+The models are in :mod:`~essdispatch.scenario.spec_base` (field types, the horizon) and
+:mod:`~essdispatch.scenario.spec` (the blocks), the checks that span blocks in
+:mod:`~essdispatch.scenario.checks`; their public names are re-exported here.
+
 Units: power [MW], energy [MWh], money [currency, default CNY], prices
 [currency/MWh], carbon intensity [tCO2/MWh], carbon price [currency/tCO2],
 fractions [-] (0.95, never 95).
@@ -15,50 +19,65 @@ fractions [-] (0.95, never 95).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import yaml
-from pandas.tseries.frequencies import to_offset
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import ValidationError
 
 from essdispatch.base.exceptions import ScenarioError
 from essdispatch.base.inputs import Inputs, default_voll
 from essdispatch.model.ageing import build_ageing
 from essdispatch.model.econ import build_economics
-from essdispatch.model.numerics import ProblemSize, estimate_size, size_problems
-from essdispatch.scenario.ageing_keys import AgeingSpec, LifeBlock
-from essdispatch.scenario.econ_keys import CostPerKW, EconomicsBlock, Hours, Sizing, sizing_problems
-from essdispatch.scenario.series import (
-    PresetSeries,
-    SeriesContext,
-    SeriesMemo,
-    SeriesSpec,
-    evaluate_series,
-    format_timestamp,
-    refuse_bool_numbers,
-    rule_error,
-    validation_problems,
+from essdispatch.model.numerics import size_problems
+from essdispatch.scenario.checks import (
+    _name_problems,
+    _resolve_series,
+    _scenario_size,
+    _signal_problems,
+    _site_signals,
+    _steer_by,
+)
+from essdispatch.scenario.series import SeriesMemo
+from essdispatch.scenario.series_base import validation_problems
+from essdispatch.scenario.spec import (  # re-export
+    CarbonSignals,
+    Grid,
+    Group,
+    Location,
+    Objective,
+    ScenarioSpec,
+    Signals,
+    Site,
+    Solar,
+    SolverSettings,
+    Storage,
+)
+from essdispatch.scenario.spec_base import (  # re-export
+    MAX_CARBON_PRICE,
+    MAX_COUNT,
+    MAX_ENERGY_MWH,
+    MAX_INTENSITY,
+    MAX_NAME_LENGTH,
+    MAX_POWER_MW,
+    MAX_PRICE,
+    MAX_VOLL,
+    MAX_YEAR,
+    MIN_YEAR,
+    Efficiency,
+    EnergyMWh,
+    Fraction,
+    Horizon,
+    LocalDateTime,
+    Money,
+    PowerMW,
+    horizon_index,
+    period_hours,
 )
 
 #: libyaml's safe loader when PyYAML was built with it (several times faster), else PyYAML's
@@ -67,6 +86,22 @@ __all__ = [
     "CarbonSignals",
     "Grid",
     "Group",
+    "MAX_CARBON_PRICE",
+    "MAX_COUNT",
+    "MAX_ENERGY_MWH",
+    "MAX_INTENSITY",
+    "MAX_NAME_LENGTH",
+    "MAX_POWER_MW",
+    "MAX_PRICE",
+    "MAX_VOLL",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "Efficiency",
+    "EnergyMWh",
+    "Fraction",
+    "LocalDateTime",
+    "Money",
+    "PowerMW",
     "Horizon",
     "Location",
     "Objective",
@@ -83,504 +118,6 @@ __all__ = [
     "prepare_inputs",
     "scenario_from_dict",
 ]
-
-_NAME = re.compile(r"[a-z0-9_-]+")  # full-match: a trailing newline is not a name
-#: longest scenario (and sweep) name: folder names beside it (``.<name>.tmp-xxxxxxxx``)
-#: must stay far below the 255-byte limit of file names
-MAX_NAME_LENGTH = 100
-_RESOLUTION_HINT = "use a fixed length such as 60min, 30min, 15min, 5min or 1h"
-
-
-# --------------------------------------------------------------------------- field types
-def _percent_hint(value: float) -> str:
-    return f" (looks like a percent; write {value / 100:g})" if 1.0 < value <= 100.0 else ""
-
-
-def _fraction(value: float) -> float:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"must be a fraction in [0, 1], got {value:g}{_percent_hint(value)}")
-    return value
-
-
-def _efficiency(value: float) -> float:
-    if not 0.0 < value <= 1.0:
-        raise ValueError(f"must be in (0, 1], got {value:g}{_percent_hint(value)}")
-    return value
-
-
-def _scenario_name(value: str) -> str:
-    if not _NAME.fullmatch(value):
-        raise ValueError(
-            f"must use only a-z, 0-9, '_' and '-' (it names the results folder), got {value!r}"
-        )
-    if len(value) > MAX_NAME_LENGTH:
-        raise ValueError(
-            f"at most {MAX_NAME_LENGTH} characters (it names the results folder), got {len(value)}"
-        )
-    return value
-
-
-def _to_datetime(value: Any) -> datetime:
-    """A YAML date-time (str, date or datetime) -> datetime (naive = local time)."""
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    if isinstance(value, str) and value.strip()[:1].isdigit():
-        try:
-            ts = pd.Timestamp(value.strip())
-        except (ValueError, TypeError):
-            ts = pd.NaT
-        if ts is not pd.NaT:
-            return ts.to_pydatetime()
-    raise ValueError(f"not a date-time: {value!r}; write e.g. 2026-06-01 00:00")
-
-
-def _resolution(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(
-            f"expected a pandas offset alias string, got {value!r}; {_RESOLUTION_HINT}"
-        )
-    try:
-        offset = to_offset(value)
-    except ValueError:
-        raise ValueError(f"unknown resolution {value!r}; {_RESOLUTION_HINT}") from None
-    # a calendar day is 23 or 25 h across a DST change (pandas < 3 counts Day as a Tick)
-    if not isinstance(offset, pd.offsets.Tick) or isinstance(offset, pd.offsets.Day):
-        raise ValueError(f"resolution {value!r} has no fixed length; {_RESOLUTION_HINT}")
-    minutes = pd.Timedelta(offset) / pd.Timedelta(minutes=1)
-    if minutes < 1 or not float(minutes).is_integer():
-        raise ValueError(
-            f"resolution {value!r} is not a whole number of minutes; {_RESOLUTION_HINT}"
-        )
-    return value
-
-
-@functools.lru_cache(maxsize=1)
-def _known_zones() -> frozenset[str]:
-    from zoneinfo import available_timezones
-
-    return frozenset(available_timezones())
-
-
-#: names the tz database resolves to the machine's own zone or to no real place
-_MACHINE_ZONES = ("localtime", "posixrules", "factory")
-
-
-def _timezone(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected an IANA time zone name such as Asia/Shanghai, got {value!r}")
-    if value.strip().lower() in _MACHINE_ZONES or (_known_zones() and value not in _known_zones()):
-        raise ValueError(
-            f"unknown time zone {value!r} (or one that depends on the machine); use an IANA"
-            " name such as Asia/Shanghai or Europe/Berlin"
-        )
-    try:
-        ZoneInfo(value)
-        pd.Timestamp("2000-01-01").tz_localize(value)
-    except (ZoneInfoNotFoundError, ValueError, TypeError, KeyError):
-        raise ValueError(
-            f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai or Europe/Berlin"
-        ) from None
-    return value
-
-
-#: sane upper bounds: anything beyond is a unit mistake (kW for MW, ...) or garbage that
-#: would wreck the solver's numerics
-MAX_POWER_MW = 1e6
-MAX_ENERGY_MWH = 1e7
-MAX_PRICE = 1e6  # currency/MWh, also degradation cost
-MAX_VOLL = 1e8  # currency/MWh
-MAX_CARBON_PRICE = 1e6  # currency/tCO2
-MAX_INTENSITY = 10.0  # tCO2/MWh (coal is about 1)
-MAX_COUNT = 100_000
-#: horizon years accepted: pandas' nanosecond stamps end in 2262, and a year later must
-#: still exist for a reference year (pvlib rescaling)
-MIN_YEAR, MAX_YEAR = 1900, 2200
-
-
-def _at_most(limit: float, unit: str, hint: str = "") -> AfterValidator:
-    def check(value: float) -> float:
-        if value > limit:
-            raise ValueError(f"{value:g} {unit} is beyond any sane value (at most {limit:g}){hint}")
-        return value
-
-    return AfterValidator(check)
-
-
-Fraction = Annotated[float, AfterValidator(_fraction)]
-Efficiency = Annotated[float, AfterValidator(_efficiency)]
-PowerMW = Annotated[float, _at_most(MAX_POWER_MW, "MW", "; check the unit: MW, not kW")]
-EnergyMWh = Annotated[float, _at_most(MAX_ENERGY_MWH, "MWh", "; check the unit: MWh, not kWh")]
-Money = Annotated[float, _at_most(MAX_PRICE, "currency/MWh")]
-LocalDateTime = Annotated[datetime, BeforeValidator(_to_datetime)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        return refuse_bool_numbers(cls, info.field_name, value)
-
-
-# --------------------------------------------------------------------------- horizon
-def _localize(value: datetime, tz: str) -> pd.Timestamp:
-    """Local wall-clock (naive) or offset-aware date-time -> tz-aware Timestamp in ``tz``.
-
-    Raises ``ValueError`` for a local time that does not exist or is ambiguous
-    (daylight-saving change).
-    """
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        return ts.tz_convert(tz)
-    try:
-        return ts.tz_localize(tz, ambiguous="raise", nonexistent="raise")
-    except ValueError:
-        raise
-    except Exception as exc:  # pandas < 3 raises pytz's NonExistent/AmbiguousTimeError
-        raise ValueError(str(exc)) from None
-
-
-class Horizon(_Model):
-    """The periods ``[start, end)`` of length ``resolution``, in local time ``timezone``."""
-
-    start: LocalDateTime = Field(description="first period start, inclusive, local time")
-    end: LocalDateTime = Field(description="end of the last period, exclusive, local time")
-    resolution: Annotated[str, BeforeValidator(_resolution)] = Field(
-        description="period length Δt as a pandas offset alias: 60min, 30min, 15min, 5min, 1h"
-    )
-    timezone: Annotated[str, BeforeValidator(_timezone)] = Field(
-        description="IANA time zone of the wall clock, e.g. Asia/Shanghai"
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> Horizon:
-        problems: list[tuple[str, str]] = []
-        stamps: dict[str, pd.Timestamp] = {}
-        for key in ("start", "end"):
-            try:
-                stamps[key] = _localize(getattr(self, key), self.timezone)
-            except ValueError:
-                problems.append(
-                    (
-                        key,
-                        f"{getattr(self, key)} does not exist or is ambiguous in {self.timezone}"
-                        " (daylight-saving change); pick another time",
-                    )
-                )
-        start = stamps.get("start")  # (a far end is refused by the size check, with numbers)
-        if start is not None and not MIN_YEAR <= start.year <= MAX_YEAR:
-            problems.append(
-                ("start", f"year {start.year} is outside {MIN_YEAR}..{MAX_YEAR} (a typo?)")
-            )
-        if len(stamps) == 2 and not problems:
-            span = stamps["end"] - stamps["start"]
-            step = pd.Timedelta(to_offset(self.resolution))
-            if span <= pd.Timedelta(0):
-                problems.append(("end", f"must be after start ({self.start}), got {self.end}"))
-            elif span % step != pd.Timedelta(0):
-                problems.append(
-                    (
-                        "end",
-                        f"end - start ({span / pd.Timedelta(hours=1):g} h) is not a whole number"
-                        f" of {self.resolution} periods",
-                    )
-                )
-        if problems:
-            raise rule_error(problems)
-        return self
-
-
-def horizon_index(horizon: Horizon) -> pd.DatetimeIndex:
-    """Period starts: ``pandas.date_range(start, end, freq=resolution, inclusive="left", tz=timezone)``.
-
-    Tz-aware; a daylight-saving day has 23 or 25 hourly periods.
-    """
-    return pd.date_range(
-        _localize(horizon.start, horizon.timezone),
-        _localize(horizon.end, horizon.timezone),
-        freq=horizon.resolution,
-        inclusive="left",
-    )
-
-
-def period_hours(horizon: Horizon) -> float:
-    """Period length Δt [h] (0.25 for ``15min``)."""
-    return float(pd.Timedelta(to_offset(horizon.resolution)) / pd.Timedelta(hours=1))
-
-
-# --------------------------------------------------------------------------- blocks
-class Objective(_Model):
-    """Weights of the grid-carbon-weighted cost (MODEL.md, Objective)."""
-
-    carbon_price: Annotated[float, _at_most(MAX_CARBON_PRICE, "currency/tCO2")] = Field(
-        0.0, ge=0, description="λ, weight on grid carbon [currency/tCO2]"
-    )
-    steer_by: Literal["average", "marginal"] | None = Field(
-        None,
-        description="carbon series in the objective; default marginal if one is given, else average",
-    )
-    exclusive_charge_discharge: bool = Field(
-        False, description="forbid charging and discharging in the same period (MILP)"
-    )
-    voll: Annotated[float, _at_most(MAX_VOLL, "currency/MWh")] | None = Field(
-        None,
-        gt=0,
-        description="value of lost load [currency/MWh]; default max(10000, 10 × highest buy price)",
-    )
-
-
-class CarbonSignals(_Model):
-    """Grid carbon intensity series [tCO2/MWh]."""
-
-    average: SeriesSpec | None = Field(None, description="average intensity [tCO2/MWh]")
-    marginal: SeriesSpec | None = Field(None, description="marginal intensity [tCO2/MWh]")
-    carbon_free_share: SeriesSpec | None = Field(
-        None,
-        description="hourly carbon-free share of grid imports [fraction 0..1]; for the 24/7"
-        " carbon-free matching figure (docs/MODEL.md, extensions)",
-    )
-
-
-class Signals(_Model):
-    """Grid signals: ``price`` (buy = sell) or ``buy_price`` and ``sell_price``, and carbon."""
-
-    price: SeriesSpec | None = Field(None, description="buy and sell price [currency/MWh]")
-    buy_price: SeriesSpec | None = Field(None, description="price to import [currency/MWh]")
-    sell_price: SeriesSpec | None = Field(None, description="price paid for export [currency/MWh]")
-    carbon: CarbonSignals | None = Field(None, description="carbon intensity [tCO2/MWh]")
-
-    @model_validator(mode="after")
-    def _check(self) -> Signals:
-        problems: list[tuple[str, str]] = []
-        buy, sell = self.buy_price is not None, self.sell_price is not None
-        if self.price is not None and (buy or sell):
-            problems.append(("price", "give price, or buy_price and sell_price, not both"))
-        elif buy != sell:
-            missing = "sell_price" if buy else "buy_price"
-            problems.append((missing, f"required with {'buy_price' if buy else 'sell_price'}"))
-        if problems:
-            raise rule_error(problems)
-        return self
-
-
-class Location(_Model):
-    """Site location (for the pvlib series form)."""
-
-    lat: float = Field(ge=-90, le=90, description="latitude [degrees north]")
-    lon: float = Field(ge=-180, le=180, description="longitude [degrees east]")
-
-
-class Solar(_Model):
-    """The site's solar plant: ``profile`` (per-unit of ``capacity_mw``) or ``mw``."""
-
-    capacity_mw: PowerMW | None = Field(None, ge=0, description="AC-side peak available [MW]")
-    profile: SeriesSpec | None = Field(None, description="available power per unit (0..1) [-]")
-    mw: SeriesSpec | None = Field(None, description="available power [MW]")
-
-    @model_validator(mode="after")
-    def _check(self) -> Solar:
-        problems: list[tuple[str, str]] = []
-        if self.profile is not None and self.mw is not None:
-            problems.append(("", "give profile or mw, not both"))
-        elif self.profile is None and self.mw is None:
-            problems.append(("", "give profile (per-unit, with capacity_mw) or mw (MW)"))
-        elif self.profile is not None and self.capacity_mw is None:
-            problems.append(("capacity_mw", "required with profile"))
-        if problems:
-            raise rule_error(problems)
-        return self
-
-
-class Grid(_Model):
-    """The site's grid connection; an absent limit is unlimited."""
-
-    export_limit_mw: PowerMW | None = Field(None, ge=0, description="export limit X[s] [MW]")
-    import_limit_mw: PowerMW | None = Field(None, ge=0, description="import limit M[s] [MW]")
-    demand_charge_per_kw_month: CostPerKW = Field(
-        0.0, description="d, demand charge on the monthly peak import [currency/kW·month] (10)"
-    )
-
-
-class Storage(_Model):
-    """One storage unit (or ``count`` identical units acting together)."""
-
-    name: str = Field(min_length=1, description="unit name, unique in the scenario")
-    power_mw: PowerMW | None = Field(
-        None, ge=0, description="discharge rating P per unit [MW]; required unless sizing"
-    )
-    energy_mwh: EnergyMWh | None = Field(
-        None, ge=0, description="energy capacity E per unit [MWh]; required unless sizing"
-    )
-    count: int = Field(1, ge=1, le=MAX_COUNT, description="number of identical units [-]")
-    charge_power_mw: PowerMW | None = Field(
-        None, ge=0, description="charge rating Pc per unit [MW]; default power_mw"
-    )
-    charge_efficiency: Efficiency = Field(description="ηc, fraction in (0, 1] [-]")
-    discharge_efficiency: Efficiency = Field(description="ηd, fraction in (0, 1] [-]")
-    soc_min: Fraction = Field(0.0, description="lowest state of charge, fraction of E [-]")
-    soc_max: Fraction = Field(1.0, description="highest state of charge, fraction of E [-]")
-    soc_initial: Fraction = Field(0.5, description="state of charge at start, fraction of E [-]")
-    terminal: Literal["at_least_initial", "cyclic", "free"] = Field(
-        "at_least_initial", description="end-of-horizon energy: >= initial, = initial, or free"
-    )
-    self_discharge_per_hour: Fraction = Field(
-        0.0, description="σ, fraction of stored energy lost per hour [1/h]"
-    )
-    aux_mw: PowerMW = Field(0.0, ge=0, description="constant auxiliary consumption per unit [MW]")
-    degradation_cost: Money = Field(0.0, ge=0, description="cdeg [currency/MWh discharged]")
-    grid_charging: bool = Field(True, description="may charge from the grid")
-    availability: SeriesSpec | None = Field(
-        None, description="fraction 0..1 of both power ratings available; default 1 [-]"
-    )
-    # economics extensions (MODEL.md 9, 11, 12; essdispatch.scenario.econ_keys)
-    sizing: Sizing | None = Field(None, description="decide power and energy (constraint 9)")
-    compensation_per_mwh_discharged: Money = Field(
-        0.0, ge=0, description="q, discharge compensation [currency/MWh] (constraint 11)"
-    )
-    compensated_cycles_per_year: Annotated[float, Field(gt=0), _at_most(1e5, "cycles")] | None = (
-        Field(None, description="n, compensated full cycles per year (constraint 11)")
-    )
-    capacity_payment_per_kw_year: CostPerKW = Field(
-        0.0, description="c, capacity payment [currency/kW·year] (constraint 12)"
-    )
-    capacity_reference_hours: Hours = Field(
-        4.0, description="h, hours of discharge for full capacity credit (constraint 12)"
-    )
-    # battery life (MODEL.md 13–14; essdispatch.model.ageing, essdispatch.results.life)
-    ageing: AgeingSpec | None = Field(
-        None, description="depth-aware ageing cost, cycle limits, life assessment"
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> Storage:
-        problems: list[tuple[str, str]] = sizing_problems(self)
-        if self.ageing is not None and self.sizing is not None:
-            problems.append(
-                ("ageing", "cannot be combined with sizing (give power_mw, energy_mwh)")
-            )
-        if self.soc_min > self.soc_max:
-            problems.append(
-                (
-                    "soc_max",
-                    f"must be >= soc_min ({self.soc_min:g}), got {self.soc_max:g}"
-                    " (the state-of-charge bounds are crossed)",
-                )
-            )
-        elif self.soc_min > self.soc_initial:
-            problems.append(
-                ("soc_min", f"must be <= soc_initial ({self.soc_initial:g}), got {self.soc_min:g}")
-            )
-        elif self.soc_initial > self.soc_max:
-            problems.append(
-                ("soc_initial", f"must be <= soc_max ({self.soc_max:g}), got {self.soc_initial:g}")
-            )
-        for key, per_unit, limit, unit in (
-            ("power_mw", self.power_mw or 0.0, MAX_POWER_MW, "MW"),
-            ("charge_power_mw", self.charge_power_mw or 0.0, MAX_POWER_MW, "MW"),
-            ("energy_mwh", self.energy_mwh or 0.0, MAX_ENERGY_MWH, "MWh"),
-        ):
-            if per_unit * self.count > limit:
-                problems.append(
-                    (
-                        "count",
-                        f"count {self.count} × {key} {per_unit:g} = {per_unit * self.count:g}"
-                        f" {unit} is beyond any sane value (at most {limit:g})",
-                    )
-                )
-        if problems:
-            raise rule_error(problems)
-        return self
-
-
-class Site(_Model):
-    """A site: at most one solar plant, one grid connection, a load, storage units."""
-
-    name: str = Field(min_length=1, description="site name, unique in the scenario")
-    location: Location | None = Field(None, description="latitude/longitude (pvlib)")
-    solar: Solar | None = Field(None, description="the solar plant")
-    grid: Grid | None = Field(None, description="grid connection limits; absent = unlimited")
-    load: SeriesSpec | None = Field(None, description="site load [MW]; default 0")
-    storage: list[Storage] = Field(default_factory=list, description="storage units")
-    signals: Signals | None = Field(
-        None, description="this site's signals, overriding leaf by leaf"
-    )
-
-
-class Group(_Model):
-    """Sites sharing an export and/or import limit (a substation, a tie)."""
-
-    name: str = Field(min_length=1, description="group name, unique in the scenario")
-    sites: list[str] = Field(min_length=1, description="names of the member sites")
-    export_limit_mw: PowerMW | None = Field(None, ge=0, description="group export limit X[g] [MW]")
-    import_limit_mw: PowerMW | None = Field(None, ge=0, description="group import limit M[g] [MW]")
-
-
-def _number_or_text(item: Any) -> Any:
-    """YAML 1.1 reads ``1e-6`` as text: turn numeric text into a number."""
-    if isinstance(item, str):
-        for kind in (int, float):
-            try:
-                return kind(item)
-            except ValueError:
-                pass
-    return item
-
-
-def _solver_options(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        value = {key: _number_or_text(item) for key, item in value.items()}
-        for key, item in value.items():
-            ok = isinstance(item, (str, int, float, bool)) and not (
-                isinstance(item, float) and not np.isfinite(item)
-            )
-            if not ok:
-                raise ValueError(
-                    f"option {key!r} must be a string, number or true/false, got {item!r}"
-                )
-    return value
-
-
-class SolverSettings(_Model):
-    """Solver settings (HiGHS)."""
-
-    time_limit_s: float | None = Field(None, gt=0, description="wall-clock limit per solve [s]")
-    threads: int | None = Field(None, ge=1, description="solver threads [-]")
-    options: Annotated[dict[str, str | int | float | bool], BeforeValidator(_solver_options)] = (
-        Field(default_factory=dict, description="HiGHS options passed through, name -> value")
-    )
-    allow_loose_gap: bool = Field(
-        False,
-        description="accept mip_rel_gap/mip_abs_gap looser than 1e-6 (results then carry"
-        " their achieved gap)",
-    )
-
-
-class ScenarioSpec(_Model):
-    """A whole scenario file (SCENARIOS.md)."""
-
-    name: Annotated[str, AfterValidator(_scenario_name)] = Field(
-        description="[a-z0-9_-]+, names the results folder"
-    )
-    description: str | None = Field(None, description="free text")
-    currency: str = Field("CNY", min_length=1, description="currency of all money figures")
-    horizon: Horizon
-    objective: Objective = Field(default_factory=Objective)
-    signals: Signals | None = Field(None, description="grid signals shared by all sites")
-    sites: list[Site] = Field(min_length=1, description="the sites")
-    groups: list[Group] = Field(default_factory=list, description="shared grid limits")
-    operation: dict[str, Any] | None = Field(
-        None, description="operation settings (free-form, read by other modules)"
-    )
-    solver: SolverSettings | None = Field(None, description="solver settings")
-    economics: EconomicsBlock | None = Field(
-        None, description="project finance: life, discount rate, capex, fade (docs/ECONOMICS.md)"
-    )
-    life: LifeBlock | None = Field(
-        None, description="life assessment settings (docs/MODEL.md battery-life extensions)"
-    )
 
 
 # --------------------------------------------------------------------------- scenario
@@ -718,340 +255,6 @@ def _build(
         file=file,
         series=series,
     )
-
-
-# --------------------------------------------------------------------------- checks
-def _scenario_size(model: ScenarioSpec) -> ProblemSize:
-    """The LP size of a validated scenario, from its counts alone (no series evaluated)."""
-    h = model.horizon
-    span = _localize(h.end, h.timezone) - _localize(h.start, h.timezone)
-    step = pd.Timedelta(to_offset(h.resolution))
-    units = [u for site in model.sites for u in site.storage]
-    members = sum(
-        len(g.sites) * ((g.export_limit_mw is not None) + (g.import_limit_mw is not None))
-        for g in model.groups
-    )
-    ngc_sites = sum(any(not u.grid_charging for u in site.storage) for site in model.sites)
-    return estimate_size(
-        len(model.sites),
-        len(units),
-        int(span // step),
-        group_members=members,
-        group_rows=sum(
-            (g.export_limit_mw is not None) + (g.import_limit_mw is not None) for g in model.groups
-        ),
-        no_grid_charge_sites=ngc_sites,
-        no_grid_charge_units=sum(not u.grid_charging for u in units),
-        exclusive=model.objective.exclusive_charge_discharge,
-        period_minutes=step / pd.Timedelta(minutes=1),
-    )
-
-
-def _claim(
-    name: Any, where: str, kind: str, seen: dict[str, str], problems: list[tuple[str, str]]
-) -> None:
-    """Record ``name`` as used at ``where``; a second use is a problem naming the first."""
-    if not isinstance(name, str):
-        return
-    if name in seen:
-        problems.append((f"{where}.name", f"duplicate {kind} name {name!r} (also {seen[name]})"))
-    seen.setdefault(name, where)
-
-
-def _name_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Unique site, unit and group names; groups name existing sites (raw data, defensive)."""
-    problems: list[tuple[str, str]] = []
-    sites = data.get("sites") if isinstance(data.get("sites"), list) else []
-    site_at: dict[str, str] = {}
-    unit_at: dict[str, str] = {}
-    for i, site in enumerate(sites):
-        if not isinstance(site, Mapping):
-            continue
-        _claim(site.get("name"), f"sites[{i}]", "site", site_at, problems)
-        units = site.get("storage") if isinstance(site.get("storage"), list) else []
-        for j, unit in enumerate(units):
-            uname = unit.get("name") if isinstance(unit, Mapping) else None
-            _claim(uname, f"sites[{i}].storage[{j}]", "unit", unit_at, problems)
-    groups = data.get("groups") if isinstance(data.get("groups"), list) else []
-    group_at: dict[str, str] = {}
-    for k, group in enumerate(groups):
-        if not isinstance(group, Mapping):
-            continue
-        _claim(group.get("name"), f"groups[{k}]", "group", group_at, problems)
-        members = group.get("sites") if isinstance(group.get("sites"), list) else []
-        seen: set[str] = set()
-        for m, member in enumerate(members):
-            if not isinstance(member, str):
-                continue
-            if member not in site_at:
-                known = ", ".join(site_at) or "none"
-                problems.append(
-                    (f"groups[{k}].sites[{m}]", f"unknown site {member!r} (sites: {known})")
-                )
-            elif member in seen:
-                problems.append((f"groups[{k}].sites[{m}]", f"site {member!r} listed twice"))
-            seen.add(member)
-    return problems
-
-
-_PRICE_LEAVES = ("price", "buy_price", "sell_price")
-_CARBON_LEAVES = ("average", "marginal")
-
-
-def _series_items(model: ScenarioSpec) -> Iterator[tuple[str, Any, str, Site | None]]:
-    """Every series of the scenario: (key path, spec, kind, site)."""
-
-    def block(prefix: str, signals: Signals | None, site: Site | None) -> Iterator[Any]:
-        if signals is None:
-            return
-        for leaf in _PRICE_LEAVES:
-            spec = getattr(signals, leaf)
-            if spec is not None:
-                yield f"{prefix}.{leaf}", spec, "price", site
-        if signals.carbon is not None:
-            for leaf in _CARBON_LEAVES:
-                spec = getattr(signals.carbon, leaf)
-                if spec is not None:
-                    yield f"{prefix}.carbon.{leaf}", spec, "carbon", site
-            if signals.carbon.carbon_free_share is not None:
-                yield (
-                    f"{prefix}.carbon.carbon_free_share",
-                    signals.carbon.carbon_free_share,
-                    "share",
-                    site,
-                )
-
-    yield from block("signals", model.signals, None)
-    for i, site in enumerate(model.sites):
-        where = f"sites[{i}]"
-        if site.solar is not None:
-            if site.solar.profile is not None:
-                yield f"{where}.solar.profile", site.solar.profile, "profile", site
-            if site.solar.mw is not None:
-                yield f"{where}.solar.mw", site.solar.mw, "mw", site
-        if site.load is not None:
-            yield f"{where}.load", site.load, "load", site
-        for j, unit in enumerate(site.storage):
-            if unit.availability is not None:
-                yield f"{where}.storage[{j}].availability", unit.availability, "availability", site
-        yield from block(f"{where}.signals", site.signals, site)
-
-
-# kind -> (lowest, highest, what)
-_RANGES: dict[str, tuple[float, float, str]] = {
-    "profile": (0.0, 1.0, "must be in [0, 1] (per-unit of capacity_mw)"),
-    "availability": (0.0, 1.0, "must be in [0, 1] (fraction available)"),
-    "share": (0.0, 1.0, "must be in [0, 1] (fraction of the grid's supply that is carbon-free)"),
-    "mw": (0.0, np.inf, "must be >= 0 MW"),
-    "load": (0.0, np.inf, "must be >= 0 MW"),
-    "price": (
-        -MAX_PRICE,
-        MAX_PRICE,
-        f"must be within ±{MAX_PRICE:g} currency/MWh (beyond any sane price; check the unit)",
-    ),
-    "carbon": (
-        -MAX_INTENSITY,
-        MAX_INTENSITY,
-        f"must be within ±{MAX_INTENSITY:g} tCO2/MWh (coal is about 1; check the unit:"
-        " tCO2/MWh, not g/kWh; a csv series in another unit takes unit: kgCO2/MWh, gCO2/kWh"
-        " or lbCO2/MWh)",
-    ),
-}
-_PER_UNIT_KINDS = ("profile", "availability")
-
-
-#: what each kind of series is measured in (presets must match it)
-_KIND_UNITS = {
-    "profile": "per-unit of capacity_mw",
-    "availability": "per-unit (fraction available)",
-    "mw": "MW",
-    "load": "MW",
-    "carbon": "tCO2/MWh",
-    "share": "fraction",
-}
-
-
-def _preset_kind_problem(spec: Any, kind: str, currency: str) -> str | None:
-    """A ``{preset: NAME}`` whose unit does not fit the series it is given for (an
-    emission factor as a load in MW, a tariff as a carbon intensity)."""
-    if not isinstance(spec, PresetSeries):
-        return None
-    from essdispatch.scenario.presets import preset_info
-
-    try:
-        info = preset_info(spec.preset)
-    except (KeyError, ValueError):
-        return None  # unknown: the evaluation says so, with the names it knows
-    want = f"{currency}/MWh" if kind == "price" else _KIND_UNITS.get(kind, kind)
-    if info.unit == want:
-        return None
-    return f"preset {spec.preset!r} is a {info.kind} in {info.unit}; this series is in {want}" + (
-        " and no preset is in that unit" if kind not in ("price", "carbon") else ""
-    )
-
-
-def _resolve_series(
-    model: ScenarioSpec, base_dir: Path, file: str, memo: SeriesMemo | None = None
-) -> tuple[dict[str, np.ndarray], list[tuple[str, str]]]:
-    """Evaluate every series once; range-check it. Returns (key -> array, problems)."""
-    index = horizon_index(model.horizon)
-    root = SeriesContext(
-        index=index, dt_h=period_hours(model.horizon), base_dir=base_dir, file=file, memo=memo
-    )
-    out: dict[str, np.ndarray] = {}
-    problems: list[tuple[str, str]] = []
-    for key, spec, kind, site in _series_items(model):
-        loc = site.location if site is not None else None
-        ctx = root.at(
-            key,
-            lat=loc.lat if loc else None,
-            lon=loc.lon if loc else None,
-            solar=kind == "profile",
-            carbon=kind == "carbon",
-        )
-        wrong = _preset_kind_problem(spec, kind, model.currency)
-        if wrong:
-            problems.append((key, wrong))
-            continue
-        try:
-            values = evaluate_series(spec, ctx)
-        except ScenarioError as e:
-            problems.extend(e.problems)
-            continue
-        if kind in _RANGES:
-            low, high, what = _RANGES[kind]
-            if kind == "mw" and site is not None and site.solar.capacity_mw is not None:
-                high = site.solar.capacity_mw
-                what = f"must be in [0, capacity_mw = {high:g}] MW"
-            bad = (values < low) | (values > high)
-            if bad.any():
-                i = int(np.argmax(bad))
-                hint = ""
-                if kind in _PER_UNIT_KINDS and values[i] >= 5:
-                    hint = _percent_hint(float(values[i]))
-                problems.append(
-                    (key, f"{what}, got {values[i]:g}{hint} at {format_timestamp(index[i])}")
-                )
-            elif kind in ("mw", "load") and values.max() > MAX_POWER_MW:
-                i = int(np.argmax(values))
-                problems.append(
-                    (
-                        key,
-                        f"{values[i]:g} MW at {format_timestamp(index[i])} is beyond any sane value"
-                        f" (at most {MAX_POWER_MW:g}); check the unit: MW, not kW",
-                    )
-                )
-        out[key] = values
-    return out, problems
-
-
-@dataclass(frozen=True)
-class _SiteSignals:
-    """Key paths of the series a site uses (``None``: not given anywhere)."""
-
-    buy: str | None
-    sell: str | None
-    average: str | None
-    marginal: str | None
-    carbon_free_share: str | None = None
-
-
-def _site_signals(model: ScenarioSpec) -> list[_SiteSignals]:
-    """Resolve each site's signals: the site's block overrides the top level leaf by leaf.
-
-    A block's ``price`` sets both buy and sell; ``carbon.average`` and
-    ``carbon.marginal`` are separate leaves.
-    """
-    out = []
-    for i, site in enumerate(model.sites):
-        blocks = [(f"sites[{i}].signals", site.signals), ("signals", model.signals)]
-        buy = sell = None
-        for prefix, sig in blocks:
-            if sig is None:
-                continue
-            if sig.price is not None:
-                buy = sell = f"{prefix}.price"
-                break
-            if sig.buy_price is not None:
-                buy, sell = f"{prefix}.buy_price", f"{prefix}.sell_price"
-                break
-        carbon: dict[str, str | None] = {}
-        for leaf in (*_CARBON_LEAVES, "carbon_free_share"):
-            carbon[leaf] = next(
-                (
-                    f"{prefix}.carbon.{leaf}"
-                    for prefix, sig in blocks
-                    if sig is not None
-                    and sig.carbon is not None
-                    and getattr(sig.carbon, leaf) is not None
-                ),
-                None,
-            )
-        out.append(
-            _SiteSignals(
-                buy, sell, carbon["average"], carbon["marginal"], carbon["carbon_free_share"]
-            )
-        )
-    return out
-
-
-def _steer_by(model: ScenarioSpec, sources: list[_SiteSignals]) -> str:
-    """``objective.steer_by``, default marginal when any marginal series is given."""
-    if model.objective.steer_by is not None:
-        return model.objective.steer_by
-    return "marginal" if any(s.marginal for s in sources) else "average"
-
-
-def _signal_problems(
-    model: ScenarioSpec, series: Mapping[str, np.ndarray]
-) -> list[tuple[str, str]]:
-    """Every site has prices with buy >= sell, carbon where needed, marginal if it steers."""
-    problems: list[tuple[str, str]] = []
-    sources = _site_signals(model)
-    any_carbon = any(s.average or s.marginal for s in sources)
-    steer = _steer_by(model, sources)
-    checked: set[str] = set()
-    index = horizon_index(model.horizon)
-    for i, (site, src) in enumerate(zip(model.sites, sources, strict=True)):
-        where = f"sites[{i}]"
-        if src.buy is None or src.sell is None:
-            problems.append(
-                (
-                    f"{where}.signals",
-                    f"site {site.name!r} has no price: give signals.price (or buy_price and"
-                    " sell_price) at the top level or for this site",
-                )
-            )
-        elif src.buy != src.sell and src.buy not in checked and {src.buy, src.sell} <= set(series):
-            checked.add(src.buy)
-            buy, sell = series[src.buy], series[src.sell]
-            bad = buy < sell
-            if bad.any():
-                t = int(np.argmax(bad))
-                problems.append(
-                    (
-                        src.sell,
-                        f"buy price must be >= sell price in every period; at"
-                        f" {format_timestamp(index[t])} buy {buy[t]:g} < sell {sell[t]:g}",
-                    )
-                )
-        if any_carbon and src.average is None:
-            problems.append(
-                (
-                    f"{where}.signals.carbon.average",
-                    f"site {site.name!r} has no average carbon intensity while other series are"
-                    " given; give signals.carbon.average (top level or for this site)",
-                )
-            )
-        if steer == "marginal" and src.marginal is None:
-            problems.append(
-                (
-                    f"{where}.signals.carbon.marginal",
-                    f"objective.steer_by is marginal but site {site.name!r} has no marginal"
-                    " carbon series",
-                )
-            )
-    return problems
 
 
 # --------------------------------------------------------------------------- inputs

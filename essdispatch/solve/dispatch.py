@@ -10,6 +10,9 @@ optimum is the joint one; only the route differs. The per-site route is taken
 only when every coupling family is one this module can check
 (:data:`CHECKED_COUPLING`): a newly declared family that couples sites makes the
 problem solve jointly until its check is added here.
+
+Putting per-site results back together and the group checks are in ``dispatch_parts``
+(re-exported here).
 """
 
 from __future__ import annotations
@@ -25,13 +28,19 @@ from typing import Any
 import numpy as np
 
 from essdispatch.base.inputs import Inputs
-from essdispatch.model.ageing import stitch_segments
-from essdispatch.model.econ import couples_periods, stitch_sizes
-from essdispatch.model.families import FAMILIES, couples_sites, time_extent
+from essdispatch.model.econ import couples_periods
+from essdispatch.model.families import couples_sites
 from essdispatch.model.lp import Layout, LinearProgram, assemble_lp
 from essdispatch.results.extract import DispatchResult, extract
 from essdispatch.solve.closed_form import closed_form_applies, solve_storage_free
-from essdispatch.solve.highs import SolverOptions, solve_lp
+from essdispatch.solve.dispatch_parts import (  # re-export
+    GROUP_TOLERANCE_MW,
+    group_binds_without_storage,
+    groups_satisfied,
+    stitch,
+)
+from essdispatch.solve.highs import solve_lp
+from essdispatch.solve.highs_options import SolverOptions
 from essdispatch.solve.warmstart import (
     Basis,
     RowKeys,
@@ -41,7 +50,21 @@ from essdispatch.solve.warmstart import (
     site_columns,
 )
 
-GROUP_TOLERANCE_MW = 1e-6
+__all__ = [
+    "CHECKED_COUPLING",
+    "GROUP_TOLERANCE_MW",
+    "PARALLEL_MIN_SITE_PERIODS",
+    "TIME_BLOCK_PERIODS",
+    "SolveStats",
+    "default_workers",
+    "group_binds_without_storage",
+    "groups_satisfied",
+    "solve_dispatch",
+    "solve_in_time_blocks",
+    "solve_joint",
+    "stitch",
+]
+
 #: coupling families whose rows :func:`groups_satisfied` checks after a per-site solve
 CHECKED_COUPLING = frozenset({"group_export", "group_import"})
 #: below this many site-periods the per-site solves run in this process (start-up of
@@ -187,57 +210,6 @@ def _joint_start(
     return joint_basis(lp, parts)
 
 
-def stitch(inputs: Inputs, parts: list[tuple[np.ndarray, DispatchResult]]) -> DispatchResult:
-    """Put per-site-subset results back together into one result for ``inputs``.
-
-    Duals are stitched too; group rows get dual 0, which is right wherever this is
-    used: only when the stitched solution leaves every group limit satisfied, so the
-    per-site duals with zero group duals are an optimal dual solution of the joint LP.
-    """
-    S, B, T = inputs.n_sites, inputs.n_units, inputs.n_periods
-    arrays = {k: np.zeros((S, T)) for k in ("cur", "imp", "exp", "shed")}
-    arrays.update(ch=np.zeros((B, T)), dis=np.zeros((B, T)), e=np.zeros((B, T + 1)))
-    owners = {"site": S, "unit": B, "group": inputs.n_groups}
-    duals = {
-        f.name: np.zeros(
-            (
-                owners.get(f.owner, 0),
-                time_extent(f.time, T, inputs.n_months, inputs.n_days if f.time == "D" else 0),
-            )
-        )
-        for f in FAMILIES
-    }
-    have_duals = all(part.duals for _, part in parts)
-    objective = 0.0
-    for sites, part in parts:
-        units = np.flatnonzero(np.isin(inputs.unit_site, sites))
-        for k in ("cur", "imp", "exp", "shed"):
-            arrays[k][sites] = getattr(part, k)
-        for k in ("ch", "dis", "e"):
-            arrays[k][units] = getattr(part, k)
-        if have_duals:
-            for f in FAMILIES:
-                if f.owner in ("site", "unit") and f.name in part.duals:
-                    duals[f.name][sites if f.owner == "site" else units] = part.duals[f.name]
-        objective += part.objective
-    layout = Layout.of(inputs)
-    x = np.zeros(layout.n_cols)
-    for k, arr in arrays.items():
-        x[layout.idx(k).ravel()] = arr.ravel()
-    stitch_sizes(inputs, parts, x, layout)  # sized units (MODEL.md 9)
-    stitch_segments(inputs, parts, x, layout)  # SOC segments (MODEL.md 13)
-    result = extract(inputs, layout, x, objective)
-    if have_duals:
-        result.duals.update(duals)
-        declared = {f.name for f in FAMILIES}
-        for name in dict.fromkeys(k for _, p in parts for k in p.duals if k not in declared):
-            # an extension's family, per site: its rows one after the other, site by site
-            result.duals[name] = np.concatenate(
-                [np.ravel(p.duals[name]) for _, p in parts if name in p.duals]
-            )
-    return result
-
-
 def solve_in_time_blocks(
     inputs: Inputs, options: SolverOptions | None, stats: SolveStats
 ) -> DispatchResult:
@@ -260,45 +232,6 @@ def solve_in_time_blocks(
             result.duals[fam] = np.concatenate([p.duals[fam] for p in parts], axis=1)
     stats.extract_seconds += time.perf_counter() - t0
     return result
-
-
-def groups_satisfied(inputs: Inputs, result: DispatchResult) -> bool:
-    """Whether ``result`` meets every group export/import limit (within 1e-6 MW)."""
-    for g, members in enumerate(inputs.group_sites):
-        members = np.asarray(members, dtype=np.int64)
-        if result.exp[members].sum(axis=0).max(initial=0.0) > (
-            inputs.group_export_limit[g] + GROUP_TOLERANCE_MW
-        ):
-            return False
-        if result.imp[members].sum(axis=0).max(initial=0.0) > (
-            inputs.group_import_limit[g] + GROUP_TOLERANCE_MW
-        ):
-            return False
-    return True
-
-
-def group_binds_without_storage(inputs: Inputs) -> bool:
-    """Whether a group limit is exceeded by the sites' stand-alone no-storage dispatch.
-
-    Without storage each period stands alone: a site exports
-    ``min(X[s], max(0, pv − load − aux))`` when the effective sell price
-    ``ps + λ·ci`` is positive and imports ``min(M[s], max(0, load + aux − pv))``.
-    If those already break a group limit, the per-site route would break it too,
-    so the joint problem is solved directly.
-    """
-    if not inputs.n_groups:
-        return False
-    net = inputs.pv - inputs.load - inputs.site_aux[:, None]
-    pays = inputs.sell_price + inputs.carbon_price * inputs.steer_carbon > 0
-    exp0 = np.where(pays, np.minimum(inputs.export_limit[:, None], np.maximum(net, 0.0)), 0.0)
-    imp0 = np.minimum(inputs.import_limit[:, None], np.maximum(-net, 0.0))
-    for g, members in enumerate(inputs.group_sites):
-        members = np.asarray(members, dtype=np.int64)
-        if (exp0[members].sum(axis=0) > inputs.group_export_limit[g] + GROUP_TOLERANCE_MW).any():
-            return True
-        if (imp0[members].sum(axis=0) > inputs.group_import_limit[g] + GROUP_TOLERANCE_MW).any():
-            return True
-    return False
 
 
 def solve_dispatch(

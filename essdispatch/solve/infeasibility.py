@@ -34,7 +34,8 @@ from essdispatch.base.exceptions import SolveError
 from essdispatch.base.inputs import Inputs
 from essdispatch.model.families import family, owner_names, solar_surplus
 from essdispatch.model.lp import LinearProgram, assemble_lp
-from essdispatch.solve.highs import SolverOptions, solve_lp
+from essdispatch.solve.highs import solve_lp
+from essdispatch.solve.highs_options import SolverOptions
 
 #: slack below this [MWh] counts as zero
 SLACK_TOL = 1e-6

@@ -49,7 +49,7 @@ from typing import Any
 import pandas as pd
 
 from essdispatch.base.exceptions import ResultsError
-from essdispatch.solve.highs import SolverOptions
+from essdispatch.solve.highs_options import SolverOptions
 from essdispatch.sweeps.key_paths import apply_override, parse_key_path  # re-exported here
 from essdispatch.sweeps.sweep_file import (  # the file side of sweeps, re-exported here
     Case,

@@ -26,8 +26,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from essdispatch.base.exceptions import ScenarioError
-from essdispatch.scenario.load import MAX_NAME_LENGTH, Scenario, load_scenario, scenario_from_dict
-from essdispatch.scenario.series import SeriesMemo, validation_problems
+from essdispatch.scenario.load import Scenario, load_scenario, scenario_from_dict
+from essdispatch.scenario.series import SeriesMemo
+from essdispatch.scenario.series_base import validation_problems
+from essdispatch.scenario.spec_base import MAX_NAME_LENGTH
 from essdispatch.sweeps.key_paths import apply_override, parse_key_path
 
 #: hex digits of the case hash that name its folder
