@@ -32,8 +32,9 @@ import numpy as np
 
 from essdispatch.model.ageing_figures import ageing_figures
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the summary schema is imported where a summary is read (fast `validate`)
     from essdispatch.results.extract import DispatchResult
+    from essdispatch.results.summary import Summary
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
 #: longest step of the SOC profile handed to BLAST-Lite [h] (:func:`blast_input`)
@@ -442,55 +443,63 @@ def life_finance(
     }
 
 
-def life_lines(summary: dict[str, Any], max_units: int = 5) -> list[str]:
+def life_lines(summary: Summary | dict[str, Any], max_units: int = 5) -> list[str]:
     """Console lines of the ``life`` block: per unit cycles, fade, end of life."""
-    life = summary.get("life") or {}
-    cycles = summary.get("equivalent_full_cycles", {})
+    from essdispatch.results.summary import as_summary
+
+    summary = as_summary(summary)
+    life = summary.life or {}
+    cycles = summary.equivalent_full_cycles or {}
     lines = []
     for k, (name, unit) in enumerate(life.items()):
         if k == max_units:
             lines.append(f"  life: {len(life) - max_units} more units in summary.json")
             break
-        a = unit.get("assessment")
-        text = f"  life {name}: {cycles.get(name, 0.0):.2f} cycles, {unit['cost_model']} cost"
-        if a:
-            eol = a.get("end_of_life_year")
-            fade = a.get("fade_per_year")
+        a = unit.assessment
+        text = f"  life {name}: {cycles.get(name, 0.0):.2f} cycles, {unit.cost_model} cost"
+        if a is not None and a.model_fields_set:
+            eol = a.end_of_life_year
+            fade = a.fade_per_year
             text += (f"; fade {100 * fade:.2f} %/yr" if fade is not None else "") + (
-                f", SOH {a['end_of_life_soh']:.0%} in year {eol:.1f}"
+                f", SOH {a.end_of_life_soh:.0%} in year {eol:.1f}"
                 if eol is not None
-                else f", SOH above {a['end_of_life_soh']:.0%} for {a['simulated_years']:.0f} yr"
+                else f", SOH above {a.end_of_life_soh:.0%} for {a.simulated_years:.0f} yr"
             )
-            ratio = unit.get("lp_vs_assessed_cycle_fade")
+            ratio = unit.lp_vs_assessed_cycle_fade
             if ratio is not None:
                 text += f"; LP/assessed cycle fade {ratio:.2f}"
         lines.append(text)
-    limits = (summary.get("diagnostics") or {}).get("shadow_prices", {}).get("cycle_limits", {})
-    cur = summary.get("currency", "")
+    diagnostics = summary.diagnostics
+    shadow = diagnostics.shadow_prices if diagnostics is not None else None
+    limits = (shadow.cycle_limits if shadow is not None else None) or {}
+    cur = summary.currency or ""
     for name, unit in list(limits.items())[:max_units]:
-        for key, info in unit.items():
-            if key == "cycles_per_day" and info["days_binding"]:
+        day, year, mwh = unit.cycles_per_day, unit.cycles_per_year, unit.throughput_per_year
+        for key in ("cycles_per_year", "throughput_per_year", "cycles_per_day"):  # as written
+            if key not in unit.model_fields_set:
+                continue
+            if key == "cycles_per_day" and day.days_binding:
                 lines.append(
-                    f"  {name}: {info['limit']:g} cycles/day binds on {info['days_binding']} of"
-                    f" {info['days']} days; one more cycle is worth up to"
-                    f" {info['value_per_cycle_max']:,.0f} {cur}"
+                    f"  {name}: {day.limit:g} cycles/day binds on {day.days_binding} of"
+                    f" {day.days} days; one more cycle is worth up to"
+                    f" {day.value_per_cycle_max:,.0f} {cur}"
                 )
-            elif key == "cycles_per_year" and info["binding"]:
+            elif key == "cycles_per_year" and year.binding:
                 lines.append(
-                    f"  {name}: {info['limit']:g} cycles/year binds; one more cycle is worth"
-                    f" {info['value_per_cycle']:,.0f} {cur}"
+                    f"  {name}: {year.limit:g} cycles/year binds; one more cycle is worth"
+                    f" {year.value_per_cycle:,.0f} {cur}"
                 )
-            elif key == "throughput_per_year" and info["binding"]:
+            elif key == "throughput_per_year" and mwh.binding:
                 lines.append(
-                    f"  {name}: {info['limit_mwh']:g} MWh/year throughput binds; one more MWh is"
-                    f" worth {info['value_per_mwh']:,.2f} {cur}"
+                    f"  {name}: {mwh.limit_mwh:g} MWh/year throughput binds; one more MWh is"
+                    f" worth {mwh.value_per_mwh:,.2f} {cur}"
                 )
-    fin = (summary.get("finance") or {}).get("with_assessed_fade") or {}
-    if fin.get("available"):
-        irr = fin.get("irr")
-        aug = ", ".join(map(str, fin["augmentation_years"])) or "none"
+    fin = summary.finance.with_assessed_fade if summary.finance is not None else None
+    if fin is not None and fin.available:
+        irr = fin.irr
+        aug = ", ".join(map(str, fin.augmentation_years or [])) or "none"
         lines.append(
-            f"  finance with assessed fade: NPV {fin['npv']:,.0f}"
+            f"  finance with assessed fade: NPV {fin.npv:,.0f}"
             + (f", IRR {100 * irr:.2f} %" if irr is not None else "")
             + f", augmentation in year(s) {aug}"
         )
