@@ -253,49 +253,6 @@ def _extend(traj: list[float], n: int) -> np.ndarray:
     return np.concatenate([t, t[-1] - step * np.arange(1, n - t.size + 1)])
 
 
-def redispatched_years(
-    run: Any, baseline: Any, life: dict[str, Any], lifetime: int, resolve: Any
-) -> dict[str, Any]:
-    """Re-solve the horizon for every project year at the usable energy the assessment
-    leaves: each assessed unit's own SOH trajectory with augmentation at its end-of-life
-    SOH (:func:`capacity_by_year`); energy ``E·cap``, segment costs ``c_j/cap``
-    (:func:`essdispatch.results.life_years.faded_year`). One solve per distinct capacity vector.
-
-    Returns per year (1…L): ``capacity`` (B,), ``gross`` (cash savings before degradation
-    and investment), ``degradation``, ``discharge_mwh`` for the horizon, and per unit the
-    augmentation years."""
-    from essdispatch.model.econ_figures import unit_figures
-    from essdispatch.results.life_years import faded_year, pin_sizes
-
-    inp = run.inputs
-    a = inp.ageing
-    caps = np.ones((lifetime, inp.n_units))
-    augmented: dict[str, list[int]] = {}
-    for b in np.flatnonzero(a.has):
-        name = inp.unit_names[b]
-        traj = life.get(name, {}).get("assessment", {}).get("soh_by_year")
-        if traj:
-            caps[:, b], augmented[name] = capacity_by_year(traj, lifetime, a.end_of_life_soh[b])
-    base_cash = float(baseline.figures["cash_cost"])
-    solved: dict[tuple, dict[str, float]] = {}
-    years = []
-    for cap in caps:
-        key = tuple(float(v) for v in cap)  # exact: a rounded key would reuse another solve
-        if key not in solved:
-            r = resolve(pin_sizes(faded_year(inp, cap))) if np.any(cap < 1.0) else run
-            terms = unit_figures(r)
-            solved[key] = {
-                "gross": base_cash
-                - float(r.figures["cash_cost"])
-                + float(terms["degradation"].sum())
-                + float(terms["investment"].sum()),
-                "degradation": float(terms["degradation"].sum()),
-                "discharge_mwh": inp.dt_h * float(r.dis.sum()),
-            }
-        years.append({"capacity": cap, **solved[key]})
-    return {"years": years, "augmented": augmented, "solves": len(solved)}
-
-
 def life_finance(
     run: Any,
     baseline: Any,
@@ -311,7 +268,7 @@ def life_finance(
     back to full capacity, paid at the units' replacement cost, in each year whose
     capacity would fall below the energy-weighted end-of-life SOH; the operating value
     scales with capacity. With ``resolve`` (``life: {redispatch_years: true}``) each year is
-    instead re-solved at its faded energy (:func:`redispatched_years`, each unit augmented
+    instead re-solved at its faded energy (:func:`essdispatch.results.life_years.redispatched_years`, each unit augmented
     at its own threshold); with ``sequential`` as well (``redispatch_years: sequential``)
     each year's fade is assessed from that year's own dispatch (:func:`sequential_years`).
     NPV, IRR, paybacks and LCOS are recomputed with :mod:`essdispatch.results.finance` on that
@@ -366,6 +323,8 @@ def life_finance(
 
         redispatch = sequential_years(run, baseline, L, resolve)
     elif resolve is not None:
+        from essdispatch.results.life_years import redispatched_years
+
         redispatch = redispatched_years(run, baseline, life, L, resolve)
     if redispatch is not None:
         H = inp.n_periods * inp.dt_h / 8760.0

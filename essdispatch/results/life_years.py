@@ -1,6 +1,7 @@
 """Multi-year state of health re-solved year by year (``life: {redispatch_years:
 sequential}``; docs/MODEL.md "State of health over years"), and the helpers the re-solved
-years share with :func:`essdispatch.results.life.redispatched_years`: each project year is solved
+years share with :func:`redispatched_years` (each year re-solved at the fade assessed
+from year 1's dispatch, ``redispatch_years: true``): each project year is solved
 at the capacity its units start it with, its own dispatch is assessed by BLAST-Lite
 continuing each unit's cell, and a unit below its end-of-life SOH gets a new cell.
 """
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from essdispatch.results.life import blast_input, blast_model
+from essdispatch.results.life import blast_input, blast_model, capacity_by_year
 
 
 def pin_sizes(inputs: Any) -> Any:
@@ -39,7 +40,7 @@ def pin_sizes(inputs: Any) -> Any:
 def _year_figures(r: Any, base_cash: float) -> dict[str, float]:
     """One solved horizon's cash saving before degradation and investment, its
     degradation cost and discharge [currency, MWh]."""
-    from essdispatch.model.econ import unit_figures
+    from essdispatch.model.econ_figures import unit_figures
 
     terms = unit_figures(r)
     return {
@@ -143,3 +144,45 @@ def faded_year(inputs: Any, cap: np.ndarray) -> Any:
     if a is not None and a.n_segments:
         out = replace(out, ageing=replace(a, segment_cost=a.segment_cost / safe[a.segment_unit]))
     return out
+
+
+def redispatched_years(
+    run: Any, baseline: Any, life: dict[str, Any], lifetime: int, resolve: Any
+) -> dict[str, Any]:
+    """Re-solve the horizon for every project year at the usable energy the assessment
+    leaves: each assessed unit's own SOH trajectory with augmentation at its end-of-life
+    SOH (:func:`capacity_by_year`); energy ``E·cap``, segment costs ``c_j/cap``
+    (:func:`essdispatch.results.life_years.faded_year`). One solve per distinct capacity vector.
+
+    Returns per year (1…L): ``capacity`` (B,), ``gross`` (cash savings before degradation
+    and investment), ``degradation``, ``discharge_mwh`` for the horizon, and per unit the
+    augmentation years."""
+    from essdispatch.model.econ_figures import unit_figures
+
+    inp = run.inputs
+    a = inp.ageing
+    caps = np.ones((lifetime, inp.n_units))
+    augmented: dict[str, list[int]] = {}
+    for b in np.flatnonzero(a.has):
+        name = inp.unit_names[b]
+        traj = life.get(name, {}).get("assessment", {}).get("soh_by_year")
+        if traj:
+            caps[:, b], augmented[name] = capacity_by_year(traj, lifetime, a.end_of_life_soh[b])
+    base_cash = float(baseline.figures["cash_cost"])
+    solved: dict[tuple, dict[str, float]] = {}
+    years = []
+    for cap in caps:
+        key = tuple(float(v) for v in cap)  # exact: a rounded key would reuse another solve
+        if key not in solved:
+            r = resolve(pin_sizes(faded_year(inp, cap))) if np.any(cap < 1.0) else run
+            terms = unit_figures(r)
+            solved[key] = {
+                "gross": base_cash
+                - float(r.figures["cash_cost"])
+                + float(terms["degradation"].sum())
+                + float(terms["investment"].sum()),
+                "degradation": float(terms["degradation"].sum()),
+                "discharge_mwh": inp.dt_h * float(r.dis.sum()),
+            }
+        years.append({"capacity": cap, **solved[key]})
+    return {"years": years, "augmented": augmented, "solves": len(solved)}

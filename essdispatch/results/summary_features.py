@@ -189,6 +189,14 @@ class AssessedFinance(Block):
     redispatch_solves: StrictInt | None = _f("solves")
     augmentation_years_by_unit: dict[str, list[StrictInt]] | None = _f("project years")
     gross_value_by_year: list[Num] | None = _f("[currency]")
+    trajectory: str | None = _f("'sequential' or 'year-1 profile repeated'")
+    soh_by_year_by_unit: dict[str, list[Num]] | None = _f(
+        "unit → SOH at the start of each project year (sequential) [fraction]"
+    )
+    discharge_mwh_by_year_by_unit: dict[str, list[Num]] | None = _f(
+        "unit → discharge per project year (sequential) [MWh/year]"
+    )
+    npv_year1_trajectory: OptNum = _f("NPV on year 1's fade repeated [currency]")
     note: str | None = _f("what differs from the economics block")
 
 
