@@ -417,7 +417,14 @@ def _solve_and_write(
                     return solve_dispatch(faded, opts, decompose=decompose, workers=workers)[0]
 
             summary["finance"]["with_assessed_fade"] = _clean(
-                life_finance(run, baseline, block, summary["life"], resolve)
+                life_finance(
+                    run,
+                    baseline,
+                    block,
+                    summary["life"],
+                    resolve,
+                    sequential=getattr(settings, "redispatch_years", False) == "sequential",
+                )
             )
         summary["warnings"] = list(summary.get("warnings", [])) + finance["warnings"]
         extra_files["cashflows.csv"] = cashflows.to_csv(index=False)

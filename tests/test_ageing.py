@@ -324,19 +324,6 @@ def test_pyomo_view_is_the_direct_lp_and_sizes_are_declared():
         ({"curve": "nmc_unknown"}, {}, "curve"),
         ({"cycle_life": {"depth": [0.5, 1.0], "cycles": [1000]}}, {}, "cycle_life.cycles"),
         ({"max_cycles_per_day": -1}, {}, "max_cycles_per_day"),
-        (
-            {},
-            {
-                "sizing": {
-                    "power_mw": {"min": 0, "max": 5},
-                    "energy_mwh": {"min": 0, "max": 10},
-                    "capex_per_kw": 1,
-                    "capex_per_kwh": 1,
-                    "lifetime_years": 10,
-                }
-            },
-            "ageing",
-        ),
     ],
 )
 def test_bad_ageing_keys_name_the_key(ageing, extra, key):

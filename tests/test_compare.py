@@ -11,14 +11,10 @@ import pytest
 from click.testing import CliRunner
 from results_helpers import fleet_scenario, read_summary, write_run
 
-from essdispatch.analysis.compare import (
-    MISSING,
-    comparability,
-    compare_table,
-    format_table,
-    load_results,
-    scenario_diff,
-)
+from essdispatch.analysis.compare import comparability, compare_table
+from essdispatch.analysis.compare_format import format_table
+from essdispatch.analysis.results_folder import load_results
+from essdispatch.analysis.scenario_diff import MISSING, scenario_diff
 from essdispatch.base.exceptions import ResultsError
 from essdispatch.cli import cli
 from essdispatch.results.extract import DELTA_FIGURES, FIGURE_UNITS

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from test_summary_schema import round_trips
 
 from essdispatch.cli import cli
 from essdispatch.model.numerics import coefficient_warnings
@@ -234,6 +235,7 @@ def test_summary_json_and_cli_carry_diagnostics_and_warnings(tmp_path):
     res = CliRunner().invoke(cli, ["run", str(path), "--out", str(tmp_path / "out")])
     assert res.exit_code == 0, res.stderr
     summary = json.loads((tmp_path / "out" / "diag" / "summary.json").read_text())
+    round_trips(summary)  # the schema of summary.json, with the simultaneous-use hint
     diag = summary["diagnostics"]
     assert set(diag) == {
         "energy_balance",

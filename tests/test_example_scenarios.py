@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from test_summary_schema import round_trips
 
 from essdispatch.run import run_loaded
 from essdispatch.scenario.load import load_scenario, prepare_inputs
@@ -111,7 +112,9 @@ def test_short_scenario_solves(path, solved):
     assert summary["solver"]["status"] == "Optimal"
     folder = outcome.folder
     assert_results_folder(folder, tol_mw=BALANCE_TOL)
-    assert json.loads((folder / "summary.json").read_text())["scenario"]["name"] == path.stem
+    written = json.loads((folder / "summary.json").read_text())
+    assert written["scenario"]["name"] == path.stem
+    round_trips(written)  # the schema of summary.json (tests/test_summary_schema.py)
     assert summary["unserved_mwh"] == pytest.approx(0.0, abs=1e-6)
     # storage is optional: the run can always copy the baseline, so it never costs more
     assert summary["savings"] >= -1e-6 * max(1.0, abs(summary["baseline"]["total_cost"]))

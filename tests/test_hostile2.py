@@ -256,7 +256,7 @@ def test_duplicate_keys_in_sweep_files_are_refused(tmp_path, body, key):
 
 
 def test_duplicate_key_in_results_scenario_yaml_is_a_damaged_folder(tmp_path):
-    from essdispatch.analysis.compare import flatten_scenario
+    from essdispatch.analysis.scenario_diff import flatten_scenario
     from essdispatch.base.exceptions import ResultsError
 
     with pytest.raises(ResultsError, match="key given twice"):

@@ -46,13 +46,15 @@ def test_assessment_reproduces_blast_lite_for_a_fixed_profile():
 
     soc = daily_profile(7)
     ours = assess_profile(soc, 1.0, 30.0, 0.8, 3.0)
-    # the library's own run of the same input, read at its own sample points
+    # the library's own run of the same input (hourly SOC linear in 15-minute sub-steps,
+    # essdispatch.results.life.blast_input), read at its own sample points
     cell = Lfp_Gr_250AhPrismatic()
-    n = soc.size
+    fine = np.interp(np.arange(4 * (soc.size - 1) + 1) / 4.0, np.arange(soc.size), soc)
+    n = fine.size
     cell.simulate_battery_life(
         {
-            "Time_s": np.arange(n) * 3600.0,
-            "SOC": soc,
+            "Time_s": np.arange(n) * 900.0,
+            "SOC": fine,
             "Temperature_C": np.full(n, 30.0),
         },
         threshold_capacity=0.8,
@@ -70,6 +72,32 @@ def test_assessment_reproduces_blast_lite_for_a_fixed_profile():
         ours["fade_per_year"], rel=1e-9
     )
     assert ours["rainflow_cycles"] == pytest.approx(7.5)  # 7 full + the 2 half cycles at the ends
+
+
+@needs_blast
+def test_the_assessment_does_not_depend_on_the_profile_resolution():
+    """BLAST-Lite skips the step between two consecutive chunks of a profile, so the same
+    physical profile at hourly and at 15-minute steps fades differently in the library;
+    essdispatch.results.life.blast_input hands it 15-minute sub-steps (SOC linear within a period,
+    exact at constant power), so the dispatch's resolution no longer matters."""
+    from blast.models import Lfp_Gr_250AhPrismatic
+
+    from essdispatch.results.life import blast_input
+
+    soc = daily_profile(7)
+    fine = np.interp(np.arange(4 * (soc.size - 1) + 1) / 4.0, np.arange(soc.size), soc)
+    hourly = assess_profile(soc, 1.0, 25.0, 0.8, 2.0)
+    quarter = assess_profile(fine, 0.25, 25.0, 0.8, 2.0)
+    assert hourly["soh_by_year"] == pytest.approx(quarter["soh_by_year"], rel=1e-12)
+    # the library itself on the raw hourly input: another year
+    cell = Lfp_Gr_250AhPrismatic()
+    raw = {"Time_s": np.arange(soc.size) * 3600.0, "SOC": soc, "Temperature_C": np.full(169, 25.0)}
+    cell.simulate_battery_life(raw, threshold_time=1.0)
+    t = np.asarray(cell.stressors["t_days"]) / 365.0
+    raw_soh = float(np.interp(1.0, t, np.asarray(cell.outputs["q"])))
+    assert abs(raw_soh - hourly["soh_by_year"][1]) > 1e-5
+    assert blast_input(soc, 1.0, 25.0)["SOC"].size == 4 * (soc.size - 1) + 1
+    assert blast_input(soc, 0.25, 25.0)["SOC"].size == soc.size  # already 15 min
 
 
 @needs_blast

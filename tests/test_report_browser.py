@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from results_helpers import fleet_scenario, read_summary
 
-from essdispatch.analysis.compare import format_number
+from essdispatch.analysis.compare_format import format_number
 from essdispatch.analysis.report import headline, write_report
 from essdispatch.run import run_scenario
 

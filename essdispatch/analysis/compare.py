@@ -2,11 +2,12 @@
 
 A results folder (written by :func:`essdispatch.run.write_results`) is plain files:
 ``summary.json`` (its presence marks a complete run), ``dispatch.parquet``,
-``baseline.parquet`` and ``scenario.yaml``. :func:`load_results` reads one;
-:func:`compare_table` puts every figure of docs/MODEL.md side by side for
-two or more runs, with absolute and relative differences against the first;
+``baseline.parquet`` and ``scenario.yaml``. :func:`load_results` reads one
+(analysis/results_folder.py); :func:`compare_table` puts every figure of docs/MODEL.md
+side by side for two or more runs, with absolute and relative differences against the first;
 :func:`scenario_diff` lists the scenario keys whose values differ, so a user
-sees why the results differ.
+sees why the results differ (analysis/scenario_diff.py); analysis/compare_format.py
+formats the table for the terminal and writes it as CSV/JSON.
 
 Runs are *comparable* when they cover the same horizon and report money in the
 same currency; :func:`comparability` says how runs differ and which figures
@@ -20,20 +21,78 @@ Everything returns plain objects (DataFrames, lists) for notebook use; the
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from essdispatch.base.exceptions import ResultsError, ResultsInputError
+from essdispatch.analysis.compare_format import (  # re-export: the table's names and text
+    BASIS_BASELINE,
+    BASIS_DELTA,
+    BASIS_RUN,
+    FIGURE_LABELS,
+    MAX_LABEL,
+    TERMINAL_WIDTH,
+    diff_column,
+    figure_label,
+    format_number,
+    format_scenario_diff,
+    format_table,
+    format_value,
+    rel_column,
+    table_records,
+    write_table,
+)
+from essdispatch.analysis.results_folder import (  # re-export: reading a results folder
+    Results,
+    _as_results,
+    load_results,
+    run_labels,
+)
+from essdispatch.analysis.scenario_diff import (  # re-export: why runs differ
+    MISSING,
+    flatten_scenario,
+    scenario_diff,
+)
+from essdispatch.base.exceptions import ResultsInputError
 from essdispatch.results.extract import DELTA_FIGURES, FIGURE_UNITS, OPTIONAL_FIGURE_UNITS
 from essdispatch.results.stored_carbon import ACCOUNTING_FIGURE_UNITS, accounting_rows
+from essdispatch.results.summary import Summary
+
+__all__ = [
+    "BASIS_BASELINE",
+    "BASIS_DELTA",
+    "BASIS_RUN",
+    "FIGURE_LABELS",
+    "MAX_LABEL",
+    "MISSING",
+    "REL_TOL",
+    "STORAGE_ONLY_FIGURES",
+    "TERMINAL_WIDTH",
+    "UNITS",
+    "Difference",
+    "Results",
+    "check_comparable",
+    "comparability",
+    "compare_table",
+    "diff_column",
+    "figure_label",
+    "flatten_scenario",
+    "format_number",
+    "format_scenario_diff",
+    "format_table",
+    "format_value",
+    "load_results",
+    "rel_column",
+    "run_labels",
+    "scenario_diff",
+    "table_records",
+    "write_table",
+]
 
 #: figures that are zero in the no-storage baseline by construction (no baseline row)
 UNITS = {**FIGURE_UNITS, **OPTIONAL_FIGURE_UNITS, **ACCOUNTING_FIGURE_UNITS}
@@ -58,191 +117,9 @@ STORAGE_ONLY_FIGURES = frozenset(
 )
 
 #: the ``basis`` level of :func:`compare_table`'s index
-BASIS_RUN, BASIS_BASELINE, BASIS_DELTA = "run", "baseline", "delta"
 
 #: relative differences are left empty when the first run's value is this small
 REL_TOL = 1e-9
-
-
-# --------------------------------------------------------------------------- loading
-@dataclass(frozen=True, eq=False)
-class Results:
-    """One results folder, read lazily.
-
-    Attributes
-    ----------
-    folder : the results folder
-    summary : the parsed ``summary.json``
-    scenario_text : the exact scenario file that was run (``""`` when absent)
-    dispatch, baseline : the run's and the baseline's per-period frames (read on
-        first access from ``dispatch.parquet`` / ``baseline.parquet``) [MW, fractions,
-        currency/MWh, tCO2/MWh; see :meth:`essdispatch.results.extract.DispatchResult.to_frame`]
-    """
-
-    folder: Path
-    summary: dict
-    scenario_text: str = ""
-    label: str = field(default="")
-
-    @property
-    def name(self) -> str:
-        return str(self.summary.get("scenario", {}).get("name") or self.folder.name)
-
-    @property
-    def currency(self) -> str:
-        return str(self.summary.get("currency", ""))
-
-    @property
-    def dt_h(self) -> float:
-        """Period length [h]."""
-        return float(self.summary.get("horizon", {}).get("dt_h", float("nan")))
-
-    @property
-    def sites(self) -> list[str]:
-        return list(self.summary.get("sites", []))
-
-    @property
-    def unit_sites(self) -> dict[str, str]:
-        """Storage unit name -> site name."""
-        return dict(self.summary.get("unit_sites", {}))
-
-    @cached_property
-    def dispatch(self) -> pd.DataFrame:
-        return self._read_frame("dispatch.parquet")
-
-    @cached_property
-    def baseline(self) -> pd.DataFrame:
-        return self._read_frame("baseline.parquet")
-
-    def _read_frame(self, name: str) -> pd.DataFrame:
-        path = self.folder / name
-        if not path.is_file():
-            raise ResultsInputError(
-                f"{self.folder}: {name} is missing (not a complete results folder)"
-            )
-        try:
-            return pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several unrelated types
-            raise ResultsInputError(f"{path}: cannot read: {exc}") from exc
-
-
-def load_results(folder: str | Path) -> Results:
-    """Read a results folder (``summary.json`` and ``scenario.yaml``; frames on demand).
-
-    Raises
-    ------
-    ResultsError : the folder does not exist, or is not a complete run (no
-        ``summary.json``), or its summary cannot be read.
-    """
-    path = Path(folder)
-    if not path.is_dir():
-        raise ResultsInputError(f"{path}: no such results folder")
-    summary_path = path / "summary.json"
-    if not summary_path.is_file():
-        if (path / "index.parquet").is_file():
-            raise ResultsInputError(
-                f"{path}: is a sweep folder (index.parquet), not a single run; "
-                "compare its case folders"
-            )
-        raise ResultsInputError(f"{path}: not a complete run (no summary.json)")
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:  # a damaged folder, like the checks below (exit 4)
-        raise ResultsError(f"{summary_path}: cannot read: {exc}") from exc
-    if not isinstance(summary, dict) or "baseline" not in summary:
-        raise ResultsError(f"{summary_path}: not an essdispatch summary (no baseline figures)")
-    damage = summary_damage(summary)
-    if damage:
-        raise ResultsError(f"{summary_path}: damaged summary: {damage}")
-    for name in ("dispatch.parquet", "baseline.parquet"):
-        if not (path / name).is_file():
-            raise ResultsError(f"{path}: {name} is missing (not a complete results folder)")
-        try:  # the footer only: cheap, and a damaged file is named before anything is shown
-            import pyarrow.parquet as pq
-
-            pq.read_metadata(path / name)
-        except ImportError:
-            pass
-        except Exception as exc:  # pyarrow raises its own types
-            raise ResultsError(f"{path / name}: damaged ({type(exc).__name__})") from None
-    scenario_path = path / "scenario.yaml"
-    try:
-        text = scenario_path.read_text(encoding="utf-8") if scenario_path.is_file() else ""
-    except UnicodeDecodeError as exc:
-        raise ResultsError(f"{scenario_path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ResultsError(f"{scenario_path}: cannot read: {exc.strerror or exc}") from None
-    return Results(folder=path, summary=summary, scenario_text=text, label=path.name)
-
-
-def _is_number(value: Any) -> bool:
-    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
-
-
-def summary_damage(summary: dict) -> str | None:
-    """What is wrong with the shape of a ``summary.json`` that compare, report and plot
-    read (None: nothing): every block of the right type, the horizon readable, and each
-    figure a number wherever the baseline has a number."""
-    shapes: dict[str, type | tuple[type, ...]] = {
-        "scenario": dict,
-        "horizon": dict,
-        "baseline": dict,
-        "solver": dict,
-        "currency": str,
-        "sites": list,
-        "unit_sites": dict,
-        "emissions_displaced_tco2": dict,
-        "warnings": list,
-        "diagnostics": dict,
-        "checks": dict,
-    }
-    for key, kind in shapes.items():
-        if key in summary and not isinstance(summary[key], kind):
-            name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            return f"{key!r} is {type(summary[key]).__name__}, expected {name}"
-    for key in ("scenario", "horizon"):
-        if key not in summary:
-            return f"no {key!r} block"
-    if not isinstance(summary["scenario"].get("name", ""), str | type(None)):
-        return "'scenario.name' is not text"
-    horizon = summary["horizon"]
-    for key in ("start", "end"):
-        value = horizon.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            return f"'horizon.{key}' is {type(value).__name__}, expected a date-time"
-        try:
-            pd.Timestamp(value)
-        except (ValueError, TypeError):
-            return f"'horizon.{key}' is not a date-time: {value[:40]!r}"
-    for key in ("dt_h", "periods"):
-        if not _is_number(horizon.get(key)):
-            return f"'horizon.{key}' is not a number"
-    for key, value in summary["baseline"].items():
-        if _is_number(value) and key in summary and not _is_number(summary[key]):
-            return f"figure {key!r} is {type(summary[key]).__name__}, not a number"
-        if not _is_number(value) and not isinstance(value, dict | list | str):
-            return f"'baseline.{key}' is {type(value).__name__}"
-    return None
-
-
-def _as_results(runs: Iterable[str | Path | Results]) -> list[Results]:
-    return [r if isinstance(r, Results) else load_results(r) for r in runs]
-
-
-def run_labels(runs: Sequence[Results]) -> list[str]:
-    """Short unique labels: the folder names, with parent folders added where they clash."""
-    parts = [r.folder.resolve().parts for r in runs]
-    depth = 1
-    while True:
-        labels = ["/".join(p[-depth:]) for p in parts]
-        if len(set(labels)) == len(labels) or depth >= max(len(p) for p in parts):
-            break
-        depth += 1
-    if len(set(labels)) != len(labels):  # the same folder twice
-        labels = [f"{lab}#{i + 1}" for i, lab in enumerate(labels)]
-    return labels
 
 
 # --------------------------------------------------------------------------- comparability
@@ -261,8 +138,8 @@ class Difference:
 
 
 def _horizon(r: Results) -> tuple[Any, Any]:
-    h = r.summary.get("horizon", {})
-    start, end = h.get("start"), h.get("end")
+    h = r.summary.horizon
+    start, end = h.start, h.end
     return (
         pd.Timestamp(start) if start else None,
         pd.Timestamp(end) if end else None,
@@ -337,25 +214,27 @@ def check_comparable(runs: Sequence[str | Path | Results]) -> list[Difference]:
 
 
 # --------------------------------------------------------------------------- the table
-def _rows(summary: dict) -> list[tuple[str, str, str, float]]:
+def _rows(summary: Summary) -> list[tuple[str, str, str, float]]:
     """(figure, key, basis, value) for every figure of one summary, in MODEL.md order."""
-    base = summary.get("baseline", {})
+    base = summary.baseline
+    written = summary.model_fields_set
     out: list[tuple[str, str, str, float]] = []
 
     def add(fig: str, basis: str, value: Any) -> None:
         if isinstance(value, dict):
             for key, v in value.items():
                 out.append((fig, str(key), basis, _num(v)))
-        elif value is not None or fig in summary:
+        elif value is not None or fig in written:
             out.append((fig, "", basis, _num(value)))
 
-    for fig in (*FIGURE_UNITS, *(f for f in OPTIONAL_FIGURE_UNITS if f in summary)):
+    # figures by name (results/extract.FIGURE_UNITS): attribute access by name
+    for fig in (*FIGURE_UNITS, *(f for f in OPTIONAL_FIGURE_UNITS if f in written)):
         if fig in DELTA_FIGURES:
-            add(fig, BASIS_DELTA, summary.get(fig))
+            add(fig, BASIS_DELTA, summary.figure(fig))
             continue
-        add(fig, BASIS_RUN, summary.get(fig))
+        add(fig, BASIS_RUN, summary.figure(fig))
         if fig not in STORAGE_ONLY_FIGURES:
-            add(fig, BASIS_BASELINE, base.get(fig))
+            add(fig, BASIS_BASELINE, getattr(base, fig, None))
     out.extend(accounting_rows(summary))  # stored carbon, split, 24/7 (stored_carbon.py)
     return out
 
@@ -365,16 +244,6 @@ def _num(v: Any) -> float:
         return float(v) if v is not None else float("nan")
     except (TypeError, ValueError):
         return float("nan")
-
-
-def diff_column(label: str) -> str:
-    """Name of the absolute-difference column of run ``label`` (value minus the first run's)."""
-    return f"diff:{label}"
-
-
-def rel_column(label: str) -> str:
-    """Name of the relative-difference column of run ``label`` (fraction of the first run's)."""
-    return f"rel:{label}"
 
 
 def compare_table(
@@ -471,366 +340,3 @@ def compare_table(
     frame.attrs["folders"] = {lab: str(r.folder) for lab, r in zip(names, rs, strict=True)}
     frame.attrs["labels"] = list(names)
     return frame
-
-
-# --------------------------------------------------------------------------- scenario diff
-class _Missing:
-    def __repr__(self) -> str:
-        return "(absent)"
-
-    __str__ = __repr__
-
-
-#: stands for a key that one scenario file does not have
-MISSING: Any = _Missing()
-
-
-def _flatten(obj: Any, prefix: str, out: dict[str, Any]) -> None:
-    if isinstance(obj, dict):
-        if not obj and prefix:
-            out[prefix] = {}
-        for k, v in obj.items():
-            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
-    elif isinstance(obj, list) and obj and all(isinstance(v, dict) for v in obj):
-        named = all(isinstance(v.get("name"), str) for v in obj)
-        for i, v in enumerate(obj):
-            tag = v["name"] if named else str(i)
-            item = {k: x for k, x in v.items() if not (named and k == "name")}
-            _flatten(item, f"{prefix}[{tag}]", out)
-            if named and not item:
-                out[f"{prefix}[{tag}]"] = {}
-    else:
-        out[prefix] = obj
-
-
-def flatten_scenario(text: str) -> dict[str, Any]:
-    """Scenario YAML -> ``{key.path: value}``; list items that have a ``name`` are
-    keyed by it (``sites[yulin-pv-1].storage[bess-a].power_mw``)."""
-    from essdispatch.base.exceptions import ScenarioError
-    from essdispatch.base.yamlio import load_yaml_text
-
-    try:
-        doc = load_yaml_text(text, "scenario.yaml") if text.strip() else {}
-    except ScenarioError as exc:
-        raise ResultsError(f"scenario.yaml cannot be parsed: {exc}") from exc
-    out: dict[str, Any] = {}
-    _flatten(doc if doc is not None else {}, "", out)
-    return out
-
-
-def scenario_diff(runs: Sequence[str | Path | Results]) -> list[tuple[str, tuple[Any, ...]]]:
-    """The scenario keys whose values differ between the runs.
-
-    Returns ``[(key.path, (value in run 1, value in run 2, ...)), ...]`` in the
-    order the keys first appear; a key a file does not have is :data:`MISSING`.
-    A file that is not YAML is compared as a whole (key ``<scenario.yaml>``).
-    """
-    rs = _as_results(runs)
-    flats: list[dict[str, Any]] = []
-    for r in rs:
-        try:
-            flats.append(flatten_scenario(r.scenario_text))
-        except ResultsError:
-            texts = tuple(x.scenario_text for x in rs)
-            return [] if len(set(texts)) <= 1 else [("<scenario.yaml>", texts)]
-    keys: list[str] = []
-    seen: set[str] = set()
-    for flat in flats:
-        for k in flat:
-            if k not in seen:
-                seen.add(k)
-                keys.append(k)
-    out = []
-    for k in keys:
-        vals = tuple(f.get(k, MISSING) for f in flats)
-        if any(not _same(vals[0], v) for v in vals[1:]):
-            out.append((k, vals))
-    return out
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is MISSING or b is MISSING:
-        return a is b
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return math.isclose(float(a), float(b), rel_tol=0, abs_tol=0) or (
-            math.isnan(float(a)) and math.isnan(float(b))
-        )
-    return bool(a == b)
-
-
-# --------------------------------------------------------------------------- formatting
-_FORMATS = {
-    "MWh": "{:,.1f}",
-    "tCO2": "{:,.1f}",
-    "cycles": "{:,.2f}",
-    "tCO2/MWh": "{:,.4f}",
-    "fraction": "{:,.4f}",
-}
-
-
-def format_number(value: float, unit: str, signed: bool = False) -> str:
-    """A figure value for a table cell: MWh and tCO2 to 0.1, cycles to 0.01, intensities and
-    fractions to 0.0001, money whole."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    spec = _FORMATS.get(unit, "{:,.0f}")  # money: whole currency units
-    if signed:
-        spec = spec.replace("{:", "{:+")
-    text = spec.format(value)
-    return text.lstrip("+-") if _is_zero(text) else text
-
-
-def _is_zero(text: str) -> bool:
-    return text.strip("+-").replace("0", "").replace(".", "").replace(",", "") == ""
-
-
-def _fmt_rel(value: float) -> str:
-    if value is None or math.isnan(value):
-        return "—"
-    return f"{value:+.1%}" if abs(value) >= 5e-4 else "0.0%"
-
-
-_BASIS_TEXT = {BASIS_RUN: "run", BASIS_BASELINE: "baseline", BASIS_DELTA: "Δ base−run"}
-
-
-def format_value(value: Any) -> str:
-    """A scenario value, short enough for one table cell."""
-    if value is MISSING:
-        return "(absent)"
-    text = (
-        json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else value
-    )
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-#: human labels of the figures (tables, report, plots); units come from ``UNITS``
-FIGURE_LABELS = {
-    "solar_available_mwh": "solar available",
-    "curtailed_mwh": "solar curtailed",
-    "curtailment_absorbed_mwh": "curtailment absorbed",
-    "charge_mwh": "charged",
-    "discharge_mwh": "discharged",
-    "grid_charge_mwh": "charged from the grid",
-    "storage_losses_mwh": "storage losses",
-    "import_mwh": "imported",
-    "export_mwh": "exported",
-    "unserved_mwh": "unserved energy",
-    "emissions_tco2": "emissions",
-    "emissions_displaced_tco2": "emissions displaced",
-    "energy_cost": "energy cost",
-    "carbon_cost": "carbon cost",
-    "degradation_cost": "degradation cost",
-    "total_cost": "total cost",
-    "savings": "savings",
-    "equivalent_full_cycles": "full cycles",
-    "simultaneous_charge_discharge_mwh": "simultaneous charge/discharge",
-    "value_of_foresight": "value of foresight",
-}
-
-#: the longest row header of a narrow table [characters]
-MAX_LABEL = 40
-
-
-def figure_label(fig: str, key: str = "", unit: str = "", limit: int | None = None) -> str:
-    """``"emissions displaced (marginal) [tCO2]"``: the human label of a figure."""
-    text = FIGURE_LABELS.get(fig, fig.replace("_", " "))
-    tail = f" [{unit}]" if unit else ""
-    if key:
-        room = None if limit is None else limit - len(text) - len(tail) - 3
-        if room is not None and len(key) > room:
-            key = key[: max(1, room - 1)] + "…"
-        text += f" ({key})"
-    return text + tail
-
-
-#: ``essdispatch compare`` keeps its tables this wide unless asked for ``--wide``
-TERMINAL_WIDTH = 100
-
-_SHORT_BASIS = {BASIS_RUN: "run", BASIS_BASELINE: "base", BASIS_DELTA: "Δ"}
-
-
-def _table_cells(
-    table: pd.DataFrame, labels: list[str], short: bool
-) -> tuple[list[str], list[list[str]], list[list[list[str]]]]:
-    """Row-header cells, and per run (first run: one column; others: value, Δ, Δ%) the
-    cells of each row: ``(heads, row_heads, groups)``."""
-    basis_text = _SHORT_BASIS if short else _BASIS_TEXT
-    row_heads: list[list[str]] = []
-    groups: list[list[list[str]]] = [[] for _ in labels]
-    last_fig = None
-    for (fig, key, basis), rec in table.iterrows():
-        unit = str(rec["unit"])
-        name = fig + (f"[{key}]" if key else "")
-        label = figure_label(fig, key, unit, MAX_LABEL) if short else f"{name} [{unit}]"
-        shown = label if (fig, key) != last_fig else ""
-        last_fig = (fig, key)
-        row_heads.append([shown, basis_text.get(basis, basis)])
-        groups[0].append([format_number(rec[labels[0]], unit)])
-        for i, lab in enumerate(labels[1:], start=1):
-            groups[i].append(
-                [
-                    format_number(rec[lab], unit),
-                    format_number(rec[diff_column(lab)], unit, signed=True),
-                    _fmt_rel(rec[rel_column(lab)]),
-                ]
-            )
-    return ["figure [unit]" if not short else "figure", "basis"], row_heads, groups
-
-
-def _render(header: list[str], rows: list[list[str]], n_left: int = 2) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        out = [c.ljust(w) for c, w in zip(cells[:n_left], widths[:n_left], strict=True)]
-        out += [c.rjust(w) for c, w in zip(cells[n_left:], widths[n_left:], strict=True)]
-        return "  ".join(out).rstrip()
-
-    return [line(header), "  ".join("-" * w for w in widths), *[line(r) for r in rows]]
-
-
-def format_table(table: pd.DataFrame, width: int | None = TERMINAL_WIDTH) -> str:
-    """:func:`compare_table`'s result as a plain-text table (units in the row header).
-
-    ``width=None``: one table, one column per run and per difference (``--wide``).
-    Otherwise the runs are named by letters (A, B, ...) with a legend, and the columns
-    of the runs are wrapped into as many blocks as it takes to keep every line within
-    ``width`` characters (the figure column repeated in each block).
-    """
-    labels: list[str] = table.attrs.get("labels") or [
-        c for c in table.columns if c != "unit" and not c.startswith(("diff:", "rel:"))
-    ]
-    first = labels[0]
-    short = width is not None
-    heads, row_heads, groups = _table_cells(table, labels, short)
-    if not short:
-        header = [*heads, *labels]
-        for lab in labels[1:]:
-            header += [f"Δ {lab}", "Δ%"]
-        rows = [[*rh, *[c for g in groups for c in g[i]]] for i, rh in enumerate(row_heads)]
-        lines = _render(header, rows)
-        if len(labels) > 1:
-            lines.append(f"(Δ: difference against {first}; Δ%: relative to |{first}|)")
-        return "\n".join(lines)
-
-    letters = [_letter(i) for i in range(len(labels))]
-    group_heads = [[letters[0]]] + [[x, f"Δ {x}", f"Δ% {x}"] for x in letters[1:]]
-    left = max(len(c) for rh in [heads, *row_heads] for c in rh[:1])
-    left += 2 + max(len(rh[1]) for rh in [heads, *row_heads]) + 2
-
-    def group_width(i: int) -> int:
-        return sum(
-            max(len(c) for c in [group_heads[i][j], *(cells[j] for cells in groups[i])]) + 2
-            for j in range(len(group_heads[i]))
-        )
-
-    blocks: list[list[int]] = [[]]
-    used = left
-    for i in range(len(labels)):
-        w = group_width(i)
-        if blocks[-1] and used + w > width:
-            blocks.append([])
-            used = left
-        blocks[-1].append(i)
-        used += w
-    lines = [f"{x}  {lab}" for x, lab in zip(letters, labels, strict=True)]
-    for block in blocks:
-        header = [*heads, *[h for i in block for h in group_heads[i]]]
-        rows = [[*rh, *[c for i in block for c in groups[i][r]]] for r, rh in enumerate(row_heads)]
-        lines += ["", *_render(header, rows)]
-    if len(labels) > 1:
-        lines.append(
-            f"(Δ X: X − {letters[0]}; Δ% X: relative to |{letters[0]}|; --wide: one table)"
-        )
-    lines.append("(base: the no-storage baseline; basis Δ: baseline − run)")
-    return "\n".join(lines)
-
-
-def _letter(i: int) -> str:
-    """A, B, ..., Z, AA, AB, ..."""
-    out = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        out = chr(65 + r) + out
-    return out
-
-
-def format_scenario_diff(
-    diff: list[tuple[str, tuple[Any, ...]]],
-    labels: Sequence[str],
-    width: int | None = TERMINAL_WIDTH,
-) -> str:
-    """:func:`scenario_diff`'s result as a plain-text table (one row per differing key).
-
-    When the table would be wider than ``width``, each key is listed with one line per run
-    (the runs lettered as in :func:`format_table`)."""
-    if not diff:
-        return "scenario files: no differences"
-    header = ["scenario key", *labels]
-    rows = [[k, *(format_value(v) for v in vals)] for k, vals in diff]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    if width is not None and sum(widths) + 2 * (len(widths) - 1) > width:
-        letters = [_letter(i) for i in range(len(labels))]
-        lines = ["scenario keys that differ (runs lettered as above):"]
-        for key, *vals in rows:
-            lines.append(f"  {key}")
-            lines += [f"    {x}  {v}" for x, v in zip(letters, vals, strict=True)]
-        return "\n".join(lines)
-    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
-
-
-def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """The table as JSON-safe records (NaN -> None), one per row."""
-    flat = table.reset_index()
-    recs = flat.to_dict(orient="records")
-    return [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
-        for rec in recs
-    ]
-
-
-def write_table(
-    table: pd.DataFrame,
-    *,
-    csv: str | Path | None = None,
-    json_path: str | Path | None = None,
-    scenario_differences: list[tuple[str, tuple[Any, ...]]] | None = None,
-) -> None:
-    """Write the table as CSV (one row per figure row) and/or JSON (with notices and
-    the scenario differences)."""
-    try:
-        if csv is not None:
-            table.reset_index().to_csv(csv, index=False)
-        if json_path is not None:
-            labels = table.attrs.get("labels", [])
-            doc = {
-                "runs": [
-                    {"label": lab, "folder": table.attrs.get("folders", {}).get(lab)}
-                    for lab in labels
-                ],
-                "notices": table.attrs.get("notices", []),
-                "figures": table_records(table),
-                "scenario_differences": [
-                    {
-                        "key": k,
-                        "values": {
-                            lab: (None if v is MISSING else v)
-                            for lab, v in zip(labels, vals, strict=False)
-                        },
-                        "absent": [
-                            lab for lab, v in zip(labels, vals, strict=False) if v is MISSING
-                        ],
-                    }
-                    for k, vals in (scenario_differences or [])
-                ],
-            }
-            Path(json_path).write_text(
-                json.dumps(doc, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-            )
-    except OSError as exc:
-        raise ResultsError(f"cannot write comparison table: {exc.strerror or exc}") from exc

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from essdispatch.analysis.compare import Results, load_results
+from essdispatch.analysis.results_folder import Results, load_results
 from essdispatch.base.exceptions import ResultsError
 from essdispatch.results.extract import PER_SITE_UNITS, PER_UNIT_UNITS
 
@@ -92,16 +92,23 @@ def _expand(table: dict[str, dict], units: dict[str, str], currency: str) -> pd.
     return frame
 
 
+def _rows_of(table: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Per-site / per-unit blocks as written, by name (the rows of a generic sheet)."""
+    return {
+        name: row.model_dump(mode="json", exclude_unset=True) for name, row in (table or {}).items()
+    }
+
+
 def per_site_frame(run: str | Path | Results) -> pd.DataFrame:
     """summary.json ``per_site`` as a frame (one row per site; units in ``attrs["units"]``)."""
     res = run if isinstance(run, Results) else load_results(run)
-    return _expand(res.summary.get("per_site", {}), PER_SITE_UNITS, res.currency)
+    return _expand(_rows_of(res.summary.per_site), PER_SITE_UNITS, res.currency)
 
 
 def per_unit_frame(run: str | Path | Results) -> pd.DataFrame:
     """summary.json ``per_unit`` as a frame (one row per storage unit)."""
     res = run if isinstance(run, Results) else load_results(run)
-    return _expand(res.summary.get("per_unit", {}), PER_UNIT_UNITS, res.currency)
+    return _expand(_rows_of(res.summary.per_unit), PER_UNIT_UNITS, res.currency)
 
 
 def summary_sheet(res: Results) -> pd.DataFrame:
@@ -110,15 +117,15 @@ def summary_sheet(res: Results) -> pd.DataFrame:
     from essdispatch.results.extract import DELTA_FIGURES
 
     s = res.summary
-    base = s.get("baseline", {})
+    written = s.model_fields_set
     delta_of = {v: k for k, v in DELTA_FIGURES.items()}
     rows: list[list[Any]] = []
-    for fig, unit in UNITS.items():
-        if fig not in s or fig in DELTA_FIGURES:
+    for fig, unit in UNITS.items():  # figures by name (results/extract.FIGURE_UNITS)
+        if fig not in written or fig in DELTA_FIGURES:
             continue
-        val, bval = s[fig], base.get(fig)
+        val, bval = s.figure(fig), getattr(s.baseline, fig, None)
         dname = delta_of.get(fig)
-        dval = s.get(dname) if dname else None
+        dval = s.figure(dname) if dname else None
         if isinstance(val, dict):
             for key, v in val.items():
                 b = bval.get(key) if isinstance(bval, dict) else None

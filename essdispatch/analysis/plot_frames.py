@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from essdispatch.analysis.compare import Results, load_results
+from essdispatch.analysis.results_folder import Results, load_results
 from essdispatch.base.exceptions import ResultsInputError, close_names
 
 
@@ -64,8 +64,8 @@ def _sites(res: Results, site: str | None) -> list[str]:
 
 def carbon_series(res: Results) -> list[str]:
     """Names of the carbon-intensity series the run reports (average, marginal)."""
-    names = list(res.summary.get("carbon_series") or [])
-    return names or list(res.summary.get("emissions_tco2", {}))
+    names = list(res.summary.carbon_series or [])
+    return names or list(res.summary.emissions_tco2 or {})
 
 
 # --------------------------------------------------------------------------- frames
@@ -168,10 +168,9 @@ _PRICE_COLOURS = ["black", "#1d6fa5", "#bc4749", "#7b4fa0"]
 
 def _unit_energy(res: Results, units: list[str]) -> pd.Series:
     """Energy capacity of each unit [MWh] (summary ``per_unit``; 1 each when absent)."""
-    per_unit = res.summary.get("per_unit") or {}
-    return pd.Series(
-        [float((per_unit.get(u) or {}).get("energy_mwh", 1.0)) for u in units], index=units
-    )
+    per_unit = res.summary.per_unit or {}
+    energy = [getattr(per_unit.get(u), "energy_mwh", None) for u in units]
+    return pd.Series([1.0 if e is None else float(e) for e in energy], index=units)
 
 
 def price_lines(

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from essdispatch.analysis.compare import Results, compare_table
+from essdispatch.analysis.compare import compare_table
 from essdispatch.analysis.plot_frames import _check_site, _results, _sites, power_frame
 from essdispatch.analysis.plot_style import (
     BASELINE_COLOUR,
@@ -28,6 +28,7 @@ from essdispatch.analysis.plot_style import (
     _time_axis,
     new_figure,
 )
+from essdispatch.analysis.results_folder import Results
 
 
 def headline_frame(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -191,8 +192,10 @@ def sites_figure(
     res = _results(run)
     _check_site(res, site)
     names = _sites(res, site)
-    per_site = res.summary.get("per_site") or {}
-    limits = ((res.summary.get("diagnostics") or {}).get("binding_limits") or {}).get("sites") or {}
+    per_site = res.summary.per_site or {}
+    diagnostics = res.summary.diagnostics
+    binding = diagnostics.binding_limits if diagnostics is not None else None
+    limits = (binding.sites if binding is not None else None) or {}
     n = len(names)
     cols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 9 else 4
     rows = int(np.ceil(n / cols))
@@ -231,7 +234,8 @@ def sites_figure(
                 linewidth=0,
                 label="Storage discharge (> 0) / charge (< 0)",
             )
-            limit = ((limits.get(name) or {}).get("export") or {}).get("limit_mw")
+            export_limit = (limits.get(name) or {}).get("export")
+            limit = export_limit.limit_mw if export_limit is not None else None
             if limit:
                 h_lim = ax.axhline(
                     limit, color="#bc4749", linestyle="--", linewidth=1.0, label="Export limit"
@@ -241,12 +245,12 @@ def sites_figure(
             elif not handles:
                 handles = [h_solar, h_exp, h_sto]
             ax.axhline(0.0, color="black", linewidth=0.6)
-            figs = per_site.get(name) or {}
+            figs = per_site.get(name)
             title = name
-            if figs:
+            if figs is not None and figs.model_fields_set:
                 title += (
-                    f"\nsaves {figs.get('savings', 0):,.0f} {currency}, absorbs "
-                    f"{figs.get('curtailment_absorbed_mwh', 0):,.0f} MWh"
+                    f"\nsaves {figs.savings or 0:,.0f} {currency}, absorbs "
+                    f"{figs.curtailment_absorbed_mwh or 0:,.0f} MWh"
                 )
             ax.set_title(title, fontsize=9)
             ax.set_ylabel("[MW]", fontsize=8)

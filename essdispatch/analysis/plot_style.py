@@ -14,7 +14,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from essdispatch.analysis.compare import Results
+from essdispatch.analysis.results_folder import Results
 from essdispatch.base.exceptions import ResultsError
 
 #: default resolution of saved figures [dots per inch]

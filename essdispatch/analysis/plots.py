@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from essdispatch.analysis.compare import Results
 from essdispatch.analysis.plot_frames import (
     LONG_WINDOW_DAYS,
     MAX_PRICE_LINES,
@@ -66,6 +65,7 @@ from essdispatch.analysis.plot_style import (
     new_figure,
     save_png,
 )
+from essdispatch.analysis.results_folder import Results
 
 __all__ = [
     "BASELINE_COLOUR",

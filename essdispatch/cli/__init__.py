@@ -241,14 +241,14 @@ def compare(
             if path is not None:
                 click.echo(f"wrote {path}", err=True)
         return
-    from essdispatch.analysis.compare import (
+    from essdispatch.analysis.compare import compare_table
+    from essdispatch.analysis.compare_format import (
         TERMINAL_WIDTH,
-        compare_table,
         format_scenario_diff,
         format_table,
-        scenario_diff,
         write_table,
     )
+    from essdispatch.analysis.scenario_diff import scenario_diff
 
     table = compare_table(list(folders), force=force)
     labels = table.attrs["labels"]

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:  # the schema is imported when a run is shown (keeps `validate` fast)
+    from essdispatch.results.summary import Summary
+
+
+def _typed(summary: Summary | dict) -> Summary:
+    from essdispatch.results.summary import as_summary
+
+    return as_summary(summary)
 
 
 def _fill(text: str, indent: str = "  ", width: int = 100) -> str:
@@ -16,34 +26,38 @@ def _fill(text: str, indent: str = "  ", width: int = 100) -> str:
     )
 
 
-def echo_diagnostics(summary: dict, quiet: bool = False) -> None:
+def echo_diagnostics(summary: Summary | dict, quiet: bool = False) -> None:
     """Warnings and data caveats (always) and diagnostic headlines (unless quiet) on stderr."""
     from essdispatch.results.diagnostics import headlines
 
-    for text in summary.get("warnings", []):
+    summary = _typed(summary)
+    for text in summary.warnings or []:
         click.echo(f"essdispatch: warning: {text}", err=True)
-    for caveat in summary.get("data_caveats", []):
+    for caveat in summary.data_caveats or []:
         click.echo(
-            _fill(f"essdispatch: caution: {caveat['text']}", "  "),
+            _fill(f"essdispatch: caution: {caveat.text}", "  "),
             err=True,
         )
-    if not quiet and "diagnostics" in summary:
-        for line in headlines(summary["diagnostics"], summary.get("currency", "")):
+    if not quiet and summary.diagnostics is not None:
+        # headlines reads the diagnostics block as diagnose() returns it: the block as written
+        diagnostics = summary.diagnostics.model_dump(mode="json", exclude_unset=True)
+        for line in headlines(diagnostics, summary.currency or ""):
             click.echo(f"  {line}", err=True)
 
 
-def _broken_promises(summary: dict) -> list[str]:
+def _broken_promises(summary: Summary) -> list[str]:
     """Headline lines for what the run could not deliver: unserved energy and a terminal
     rule the rolling operation broke (both also warned about on stderr)."""
     lines = []
-    unserved = (summary.get("diagnostics") or {}).get("unserved_energy") or {}
-    total = unserved.get("total_mwh") or 0.0
-    if isinstance(total, int | float) and total > 1e-6:
+    diagnostics = summary.diagnostics
+    unserved = diagnostics.unserved_energy if diagnostics is not None else None
+    total = (unserved.total_mwh if unserved is not None else None) or 0.0
+    if total > 1e-6:
         lines.append(f"  UNSERVED ENERGY   {total:>16,.1f} MWh (load shed)")
-    windows = summary.get("windows") if isinstance(summary.get("windows"), dict) else {}
-    short = windows.get("terminal_shortfall_mwh") or 0.0
-    if isinstance(short, int | float) and short > 1e-6:
-        units = windows.get("terminal_shortfall_by_unit") or {}
+    windows = summary.windows
+    short = (windows.terminal_shortfall_mwh if windows is not None else None) or 0.0
+    if short > 1e-6:
+        units = windows.terminal_shortfall_by_unit or {}
         which = ", ".join(f"{u} {v:,.1f}" for u, v in units.items())
         lines.append(
             f"  TERMINAL RULE BROKEN {short:>13,.1f} MWh short at the end"
@@ -52,15 +66,17 @@ def _broken_promises(summary: dict) -> list[str]:
     return lines
 
 
-def format_headline(summary: dict, folder: Path | None) -> str:
+def format_headline(summary: Summary | dict, folder: Path | None) -> str:
     """A short human summary of a run (fits 100 columns)."""
     from essdispatch.results.finance import headline_lines
+    from essdispatch.results.summary import Operation, Solver
 
-    cur = summary.get("currency", "")
-    operation = summary.get("operation") or {}
-    mode = operation.get("mode", "perfect_foresight")
-    solver = summary["solver"]
-    gap = solver.get("mip_gap")
+    summary = _typed(summary)
+    cur = summary.currency if summary.currency is not None else ""
+    operation = summary.operation or Operation()
+    mode = operation.mode if operation.mode is not None else "perfect_foresight"
+    solver = summary.solver or Solver()
+    gap = solver.mip_gap
     state = "optimal"
     if isinstance(gap, int | float):  # a MILP: say how close to optimal it is proven
         from essdispatch.solve.highs import MIP_REL_GAP
@@ -71,38 +87,37 @@ def format_headline(summary: dict, folder: Path | None) -> str:
             else f"NOT proven optimal: MIP gap {gap:.3%} (looser than {MIP_REL_GAP:g}, allowed)"
         )
     lines = [
-        f"{summary['scenario']['name']}: {state} "
-        f"({solver['route']}, solve {solver['solve_seconds']:.2f} s)",
+        f"{summary.scenario.name}: {state} ({solver.route}, solve {solver.solve_seconds:.2f} s)",
         *headline_lines(summary),  # cash first (MODEL.md economics; essdispatch.results.finance)
     ]
     if mode == "rolling":
         lines.append(
-            f"  operation         rolling horizon: window {operation.get('window')}, lookahead "
-            f"{operation.get('lookahead')}, forecasts of "
-            f"{', '.join(operation.get('forecast') or []) or 'nothing'}"
+            f"  operation         rolling horizon: window {operation.window}, lookahead "
+            f"{operation.lookahead}, forecasts of "
+            f"{', '.join(operation.forecast or []) or 'nothing'}"
         )
-        if summary.get("value_of_foresight") is not None:
+        if summary.value_of_foresight is not None:
             lines.append(
-                f"  value of foresight {summary['value_of_foresight']:>15,.0f} {cur} "
+                f"  value of foresight {summary.value_of_foresight:>15,.0f} {cur} "
                 "(rolling minus perfect-foresight total cost)"
             )
     else:
         lines.append("  operation         perfect foresight (one solve over the horizon)")
     lines += [
-        f"  total cost        {summary['total_cost']:>16,.0f} {cur} "
-        f"(baseline {summary['baseline']['total_cost']:,.0f}; savings {summary['savings']:,.0f})",
-        f"  curtailment       {summary['curtailed_mwh']:>16,.1f} MWh "
-        f"(absorbed {summary['curtailment_absorbed_mwh']:,.1f} MWh)",
-        f"  charge/discharge  {summary['charge_mwh']:>16,.1f} / {summary['discharge_mwh']:,.1f} MWh",
+        f"  total cost        {summary.total_cost:>16,.0f} {cur} "
+        f"(baseline {summary.baseline.total_cost:,.0f}; savings {summary.savings:,.0f})",
+        f"  curtailment       {summary.curtailed_mwh:>16,.1f} MWh "
+        f"(absorbed {summary.curtailment_absorbed_mwh:,.1f} MWh)",
+        f"  charge/discharge  {summary.charge_mwh:>16,.1f} / {summary.discharge_mwh:,.1f} MWh",
     ]
-    for series, val in summary["emissions_displaced_tco2"].items():
+    for series, val in (summary.emissions_displaced_tco2 or {}).items():
         lines.append(f"  emissions displaced ({series}) {val:,.1f} tCO2")
     from essdispatch.results.stored_carbon import split_lines
 
     lines += split_lines(summary)
-    caveats = summary.get("data_caveats") or []
+    caveats = summary.data_caveats or []
     if caveats:
-        names = ", ".join(f"{c['preset']} ({c['reason']})" for c in caveats)
+        names = ", ".join(f"{c.preset} ({c.reason})" for c in caveats)
         lines.append(_fill(f"  rests on: {names}", "    "))
     lines.extend(_broken_promises(summary))
     from essdispatch.results.life import life_lines  # battery life (MODEL.md 13–14)

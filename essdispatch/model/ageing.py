@@ -39,6 +39,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from essdispatch.model.ageing_carry import reconcile_segments
+
 if TYPE_CHECKING:
     from essdispatch.base.inputs import Inputs
     from essdispatch.scenario.ageing_keys import AgeingSpec
@@ -123,6 +125,9 @@ class Ageing:
     curve_names : B names of the curve (preset or ``scenario``)
     segment_unit, segment_pos : (K,) unit and position j−1 of each SOC segment
     segment_cost : (K,) c_j [currency/MWh discharged]
+    segment_start : (K,) segment energies carried in at the start of the horizon [MWh]
+        (a rolling window starts where the settled operation left them,
+        :func:`segment_initial`); None: the fresh fill from ``s0``
     """
 
     has: np.ndarray
@@ -141,6 +146,7 @@ class Ageing:
     segment_unit: np.ndarray
     segment_pos: np.ndarray
     segment_cost: np.ndarray
+    segment_start: np.ndarray | None = None
 
     _UNIT_FIELDS = (
         "has",
@@ -174,6 +180,7 @@ class Ageing:
             segment_unit=remap[self.segment_unit[keep]],
             segment_pos=self.segment_pos[keep],
             segment_cost=self.segment_cost[keep],
+            segment_start=None if self.segment_start is None else self.segment_start[keep],
         )
 
     def segment_indices(self, units: np.ndarray) -> np.ndarray:
@@ -307,12 +314,19 @@ def segment_floor_loss(inputs: Inputs) -> np.ndarray:
 
 
 def segment_initial(inputs: Inputs) -> np.ndarray:
-    """(K,) initial energy of each segment: ``s0·E − smin·E`` filled from the shallowest
-    (cheapest) segment down [MWh]."""
+    """(K,) initial energy of each segment [MWh].
+
+    Fresh: ``s0·E − smin·E`` filled from the shallowest (cheapest) segment down. Carried
+    (``ageing.segment_start`` set, a rolling window): the settled segment energies,
+    reconciled with the window's own totals by :func:`reconcile_segments`.
+    """
     a = inputs.ageing
     u = a.segment_unit
-    above = (inputs.soc_initial[u] - inputs.soc_min[u]) * inputs.energy[u]
     w = segment_width(inputs)
+    if a.segment_start is not None:
+        target = (inputs.soc_initial - inputs.soc_min) * inputs.energy
+        return reconcile_segments(a.segment_start, u, w, target)
+    above = (inputs.soc_initial[u] - inputs.soc_min[u]) * inputs.energy[u]
     return np.clip(above - a.segment_pos * w, 0.0, w)
 
 

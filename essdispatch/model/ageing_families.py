@@ -13,6 +13,14 @@ segments ``k`` of the depth-aware units, :attr:`essdispatch.model.ageing.Ageing.
 Row families: ``seg_storage`` (segment, T), ``seg_charge``, ``seg_discharge`` (unit, T) of
 13; ``cycles_day`` (unit, local days), ``cycles_year``, ``throughput_year`` (unit, one) of
 14. None couples sites, so the per-site decomposition stays exact.
+
+With sizing (MODEL.md 9) a sized unit's segments are bounded by its maximum ``W/J`` (the
+unit enters with ``Emax``) and rows tie them to the sized energy ``En``, all linear in
+``En`` (MODEL.md "Ageing with sizing"): ``seg_size_cap`` (segment, T+1)
+``seg_e ≤ (smax−smin)·En/J``, ``seg_size_initial`` (segment, one)
+``seg_e[k,0] = f_k·(smax−smin)·En/J`` (``f_k`` the fill fraction of the initial state,
+independent of ``En``); the floor's self-discharge loss in ``seg_storage`` and the
+right-hand sides of ``cycles_day`` and ``cycles_year`` take ``En`` as a column.
 """
 
 from __future__ import annotations
@@ -72,6 +80,40 @@ def _depth_units(c: Any) -> np.ndarray:
     return np.unique(a.segment_unit) if a is not None else np.zeros(0, dtype=np.int64)
 
 
+def _sized(c: Any) -> np.ndarray:
+    """(B,) whether each unit is sized (MODEL.md 9); all False without sizing."""
+    e = getattr(c, "econ", None)
+    if e is None or not e.sized.any():
+        return np.zeros(c.n_units, dtype=bool)
+    return np.asarray(e.sized, dtype=bool)
+
+
+def _sized_segments(c: Any) -> np.ndarray:
+    """Indices of the SOC segments whose unit is sized."""
+    a = _ageing(c)
+    if a is None or a.n_segments == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(_sized(c)[a.segment_unit])
+
+
+def segment_fill_fraction(i: Inputs) -> np.ndarray:
+    """(K,) ``f_k = min(1, max(0, J·(s0 − smin)/(smax − smin) − (j−1)))``: the initial fill
+    of each segment as a fraction of its width, whatever the energy (MODEL.md 13)."""
+    a = i.ageing
+    u = a.segment_unit
+    window = i.soc_max[u] - i.soc_min[u]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(window > 0, (i.soc_initial[u] - i.soc_min[u]) / window, 0.0)
+    return np.clip(a.segments[u] * share - a.segment_pos, 0.0, 1.0)
+
+
+def _per_en(i: Inputs) -> np.ndarray:
+    """(K,) ``(smax − smin)/J`` of each segment's unit: its width per MWh of ``En``."""
+    a = i.ageing
+    u = a.segment_unit
+    return (i.soc_max[u] - i.soc_min[u]) / a.segments[u]
+
+
 # =========================================================================== columns
 def _seg_e_bounds(i: Inputs) -> tuple[np.ndarray, np.ndarray]:
     """``0 ≤ seg_e[k,t] ≤ W/J``; ``seg_e[k,0]`` = the initial fill (MODEL.md 13)."""
@@ -80,8 +122,10 @@ def _seg_e_bounds(i: Inputs) -> tuple[np.ndarray, np.ndarray]:
     lo = np.zeros((K, T + 1))
     hi = np.repeat(w[:, None], T + 1, axis=1)
     s0 = segment_initial(i)
-    lo[:, 0] = s0
-    hi[:, 0] = s0
+    fixed = np.ones(K, dtype=bool)
+    fixed[_sized_segments(i)] = False  # a sized unit's start is a row (seg_size_initial)
+    lo[fixed, 0] = s0[fixed]
+    hi[fixed, 0] = s0[fixed]
     return lo, hi
 
 
@@ -102,13 +146,47 @@ def seg_storage_rows(inputs: Inputs, lay: Layout) -> Block | None:
     u = a.segment_unit
     dt = inputs.dt_h
     K = a.n_segments
-    rhs = -segment_floor_loss(inputs)[:, None]
+    loss = segment_floor_loss(inputs)
+    sized = _sized_segments(inputs)
+    loss[sized] = 0.0  # a sized unit's floor loss is a column term (below)
+    rhs = -loss[:, None]
     blk = BlockBuilder(np.arange(K), inputs.n_periods, rhs, rhs)
     r, e = blk.r, lay.idx("seg_e")
     blk.add(r, e[:, 1:], 1.0)
-    blk.add(r, e[:, :-1], -((1.0 - inputs.self_discharge[u]) ** dt)[:, None])
+    decay = (1.0 - inputs.self_discharge[u]) ** dt
+    blk.add(r, e[:, :-1], -decay[:, None])
     blk.add(r, lay.idx("seg_ch"), -inputs.eta_charge[u][:, None] * dt)
     blk.add(r, lay.idx("seg_dis"), dt / inputs.eta_discharge[u][:, None])
+    if sized.size:  # + (1 − (1−σ)^Δt)·smin/J·En
+        per_en = (1.0 - decay[sized]) * inputs.soc_min[u[sized]] / a.segments[u[sized]]
+        blk.add(r[sized], lay.idx("en")[u[sized]], per_en[:, None])
+    return blk.block()
+
+
+def seg_size_cap_rows(inputs: Inputs, lay: Layout) -> Block | None:
+    """Constraint 13 with sizing (9), each segment k of a sized unit b, t = 0…N:
+    ``seg_e[k,t] ≤ (smax−smin)·En[b]/J``, as ``seg_e − (smax−smin)/J·En ≤ 0``."""
+    segs = _sized_segments(inputs)
+    if segs.size == 0:
+        return None
+    u = inputs.ageing.segment_unit[segs]
+    blk = BlockBuilder(segs, inputs.n_periods + 1, -np.inf, 0.0)
+    blk.add(blk.r, lay.idx("seg_e")[segs], 1.0)
+    blk.add(blk.r, lay.idx("en")[u], -_per_en(inputs)[segs][:, None])
+    return blk.block()
+
+
+def seg_size_initial_rows(inputs: Inputs, lay: Layout) -> Block | None:
+    """Constraint 13 with sizing (9), each segment k of a sized unit b:
+    ``seg_e[k,0] = f_k·(smax−smin)·En[b]/J`` (``f_k``: the initial fill fraction)."""
+    segs = _sized_segments(inputs)
+    if segs.size == 0:
+        return None
+    u = inputs.ageing.segment_unit[segs]
+    coef = (segment_fill_fraction(inputs) * _per_en(inputs))[segs]
+    blk = BlockBuilder(segs, 1, 0.0, 0.0)
+    blk.add(blk.r, lay.idx("seg_e")[segs, :1], 1.0)
+    blk.add(blk.r, lay.idx("en")[u], -coef[:, None])
     return blk.block()
 
 
@@ -136,29 +214,42 @@ def seg_discharge_rows(inputs: Inputs, lay: Layout) -> Block | None:
 
 def cycles_day_rows(inputs: Inputs, lay: Layout) -> Block | None:
     """Constraint 14, each unit b with ``max_cycles_per_day`` n_d, local calendar day d:
-    ``Σ_{t∈d} Δt·dis[b,t] ≤ n_d·(smax−smin)·E·k_d`` (k_d: share of day d in the horizon)."""
+    ``Σ_{t∈d} Δt·dis[b,t] ≤ n_d·(smax−smin)·E·k_d`` (k_d: share of day d in the horizon);
+    a sized unit (9): ``Σ_{t∈d} Δt·dis[b,t] − n_d·(smax−smin)·k_d·En[b] ≤ 0``."""
     units = _day_units(inputs)
     if units.size == 0:
         return None
     codes, days = day_structure(inputs.index)
     k = day_fraction(inputs.index, inputs.dt_h)
     W = window_mwh(inputs)[units]
-    upper = (inputs.ageing.max_cycles_day[units] * W)[:, None] * k[None, :]
+    sized = _sized(inputs)[units]
+    upper = (np.where(sized, 0.0, inputs.ageing.max_cycles_day[units] * W))[:, None] * k[None, :]
     blk = BlockBuilder(units, days.size, -np.inf, upper)
     blk.add(blk.r[:, codes], lay.idx("dis")[units], inputs.dt_h)
+    if sized.any():  # − n_d·(smax−smin)·k_d·En
+        s = units[sized]
+        per_en = inputs.ageing.max_cycles_day[s] * (inputs.soc_max[s] - inputs.soc_min[s])
+        blk.add(blk.r[sized], lay.idx("en")[s], -per_en[:, None] * k[None, :])
     return blk.block()
 
 
 def cycles_year_rows(inputs: Inputs, lay: Layout) -> Block | None:
     """Constraint 14, each unit b with ``max_cycles_per_year`` n_y:
-    ``Σ_t Δt·dis[b,t] ≤ n_y·H·(smax−smin)·E``."""
+    ``Σ_t Δt·dis[b,t] ≤ n_y·H·(smax−smin)·E``; a sized unit (9):
+    ``Σ_t Δt·dis[b,t] − n_y·H·(smax−smin)·En[b] ≤ 0``."""
     units = _year_units(inputs)
     if units.size == 0:
         return None
     H = horizon_fraction(inputs)
-    upper = (inputs.ageing.max_cycles_year[units] * H * window_mwh(inputs)[units])[:, None]
+    n_y = inputs.ageing.max_cycles_year[units]
+    sized = _sized(inputs)[units]
+    upper = np.where(sized, 0.0, n_y * H * window_mwh(inputs)[units])[:, None]
     blk = BlockBuilder(units, 1, -np.inf, upper)
     blk.add(blk.r, lay.idx("dis")[units], inputs.dt_h)
+    if sized.any():  # − n_y·H·(smax−smin)·En
+        s = units[sized]
+        per_en = n_y[sized] * H * (inputs.soc_max[s] - inputs.soc_min[s])
+        blk.add(blk.r[sized], lay.idx("en")[s], -per_en[:, None])
     return blk.block()
 
 
@@ -181,9 +272,46 @@ def _seg_coefficients(i: Inputs) -> np.ndarray:
         return np.ones(1)
     u = i.ageing.segment_unit
     dt = i.dt_h
+    decay = (1.0 - i.self_discharge[u]) ** dt
+    s = _sized_segments(i)
+    floor = ((1.0 - decay) * i.soc_min[u] / i.ageing.segments[u])[s]
     return np.concatenate(
-        [i.eta_charge[u] * dt, dt / i.eta_discharge[u], (1.0 - i.self_discharge[u]) ** dt, [1.0]]
+        [i.eta_charge[u] * dt, dt / i.eta_discharge[u], decay, floor[floor > 0], [1.0]]
     )
+
+
+def _seg_size_coefficients(i: Inputs) -> np.ndarray:
+    s = _sized_segments(i)
+    if s.size == 0:
+        return np.ones(1)
+    per = _per_en(i)[s]
+    fill = segment_fill_fraction(i)[s] * per
+    return np.concatenate([per, fill[fill > 0], [1.0]])
+
+
+def _n_sized_segments(c: Any) -> int:
+    return int(_sized_segments(c).size)
+
+
+def _n_sized_in(units_of: Any) -> Any:
+    def count(c: Any) -> int:
+        units = units_of(c)
+        return int(_sized(c)[units].sum()) if units.size else 0
+
+    return count
+
+
+def _limit_coefficients(field: str) -> Any:
+    def coefficients(i: Inputs) -> np.ndarray:
+        a = _ageing(i)
+        sized = _sized(i)
+        n = getattr(a, field)[sized] if a is not None else np.zeros(0)
+        per = n[np.isfinite(n)] * (i.soc_max[sized] - i.soc_min[sized])[np.isfinite(n)]
+        if field == "max_cycles_year":
+            per = per * horizon_fraction(i)
+        return np.concatenate([[i.dt_h], per[per > 0]])
+
+    return coefficients
 
 
 def register_ageing() -> None:
@@ -228,9 +356,36 @@ def register_ageing() -> None:
             couples_sites=False,
             build=seg_storage_rows,
             wording="energy equation of an SOC segment cannot hold",
-            size=lambda c: (K(c) * T(c), 4 * K(c) * T(c)),
+            size=lambda c: (K(c) * T(c), (4 * K(c) + _n_sized_segments(c)) * T(c)),
             coefficients=_seg_coefficients,
             slack="MWh",
+        ),
+        Family(
+            "seg_size_cap",
+            constraint="13",
+            owner="segment",
+            couples_sites=False,
+            build=seg_size_cap_rows,
+            wording="a sized unit's SOC segment cannot stay within its share of the sized energy",
+            size=lambda c: (
+                _n_sized_segments(c) * (T(c) + 1),
+                2 * _n_sized_segments(c) * (T(c) + 1),
+            ),
+            coefficients=_seg_size_coefficients,
+            slack="MWh",
+            time="T1",
+        ),
+        Family(
+            "seg_size_initial",
+            constraint="13",
+            owner="segment",
+            couples_sites=False,
+            build=seg_size_initial_rows,
+            wording="a sized unit's SOC segment cannot start at its share of the initial energy",
+            size=lambda c: (_n_sized_segments(c), 2 * _n_sized_segments(c)),
+            coefficients=_seg_size_coefficients,
+            slack="MWh",
+            time="one",
         ),
         Family(
             "seg_charge",
@@ -257,8 +412,11 @@ def register_ageing() -> None:
             couples_sites=False,
             build=cycles_day_rows,
             wording="discharge cannot stay within the cycles allowed per day",
-            size=lambda c: (_day_units(c).size * c.n_days, _day_units(c).size * T(c)),
-            coefficients=lambda i: np.array([i.dt_h]),
+            size=lambda c: (
+                _day_units(c).size * c.n_days,
+                _day_units(c).size * T(c) + _n_sized_in(_day_units)(c) * c.n_days,
+            ),
+            coefficients=_limit_coefficients("max_cycles_day"),
             slack="MWh",
             time="D",
         ),
@@ -269,8 +427,11 @@ def register_ageing() -> None:
             couples_sites=False,
             build=cycles_year_rows,
             wording="discharge cannot stay within the cycles allowed per year",
-            size=lambda c: (_year_units(c).size, _year_units(c).size * T(c)),
-            coefficients=lambda i: np.array([i.dt_h]),
+            size=lambda c: (
+                _year_units(c).size,
+                _year_units(c).size * T(c) + _n_sized_in(_year_units)(c),
+            ),
+            coefficients=_limit_coefficients("max_cycles_year"),
             slack="MWh",
             time="one",
         ),

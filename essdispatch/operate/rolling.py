@@ -52,7 +52,7 @@ import numpy as np
 
 from essdispatch.base.exceptions import SolveError
 from essdispatch.base.inputs import Inputs
-from essdispatch.model.ageing import HealthTracker
+from essdispatch.model.ageing import HealthTracker, segment_initial, segment_width
 from essdispatch.model.lp import Layout, LinearProgram, assemble_lp
 from essdispatch.operate.forecasts import SiteInfo, ar1_errors, build_forecasts
 from essdispatch.operate.operation_spec import (
@@ -62,6 +62,7 @@ from essdispatch.operate.operation_spec import (
     OperationSpec,
     parse_operation,
 )
+from essdispatch.operate.rolling_segments import carry_segments
 from essdispatch.operate.stats import RollingStats, WindowStats
 from essdispatch.operate.window_solves import (
     DEVIATION_FACTOR,
@@ -289,6 +290,10 @@ def run_rolling(
     arrays.update(ch=np.zeros((B, N)), dis=np.zeros((B, N)), e=np.zeros((B, N + 1)))
     seg_names = ("seg_ch", "seg_dis") if inputs.n_segments else ()  # MODEL.md 13
     arrays.update({k: np.zeros((inputs.n_segments, N)) for k in seg_names})
+    seg_now = None  # settled segment energies carried between windows (MODEL.md 13)
+    if seg_names:
+        arrays["seg_e"] = np.zeros((inputs.n_segments, N + 1))
+        arrays["seg_e"][:, 0] = seg_now = segment_initial(inputs)
     e_now = inputs.soc_initial * inputs.energy
     arrays["e"][:, 0] = e_now
     health = HealthTracker.of(inputs)  # SOH from realised cycles between windows (MODEL.md 13)
@@ -308,9 +313,11 @@ def run_rolling(
         c = min(b + L, N)
         # ---------------------------------------------------------- plan on forecasts
         t0 = time.perf_counter()
-        fc = window_inputs(forecasts, a, c, e_now)
+        fc = carry_segments(window_inputs(forecasts, a, c, e_now), seg_now)
         fc = health.apply(fc) if health is not None else fc
         lp = assemble(fc)
+        if seg_names:
+            stats.segment_starts.append(lp.col_lower[lp.layout.idx("seg_e")[:, 0]].copy())
         e_cols = lp.layout.idx("e")[:, c - a] if B else np.zeros(0, dtype=np.int64)
         final = c == N and B > 0
         if final:  # the scenario's terminal rule, capped at what can be reached
@@ -340,14 +347,17 @@ def run_rolling(
         dis_plan = lp.layout.take(x, "dis")[:, : b - a]
         # ---------------------------------------------------------- settle on actuals
         t1 = time.perf_counter()
-        act = window_inputs(inputs, a, b, e_now)
+        act = carry_segments(window_inputs(inputs, a, b, e_now), seg_now)
         act = health.apply(act) if health is not None else act
         terminal = None
         if b == N and B:
             units = np.flatnonzero(term != "free")
             goal = np.where(term == "cyclic", final_hi, final_lo)[units]
             terminal = (units, goal, term[units] == "cyclic")
-        slp, _pi = settlement_lp(act, ch_plan, dis_plan, terminal, assemble)
+        seg_plan = (
+            tuple(lp.layout.take(x, name)[:, : b - a] for name in seg_names) if seg_names else None
+        )
+        slp, _pi = settlement_lp(act, ch_plan, dis_plan, terminal, assemble, seg_plan)
         if B:
             floor = energy_floor(inputs, e_now, b - a)
             _set_floor(slp, floor)
@@ -365,6 +375,10 @@ def run_rolling(
             )
             arrays["e"][:, a + 1 : b + 1] = e_win[:, 1:]
             e_now = e_win[:, -1].copy()
+        if seg_names:
+            seg_win = np.clip(lay.take(xs, "seg_e"), 0.0, segment_width(act)[:, None])
+            arrays["seg_e"][:, a + 1 : b + 1] = seg_win[:, 1:]
+            seg_now = seg_win[:, -1].copy()
         if health is not None:
             health.update(act, lay.take(xs, "dis"), lay.take(xs, "seg_dis") if seg_names else None)
         window_cost = float(slp.c[:n0] @ xs[:n0])

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 
 # =========================================================================== stats
 @dataclass
@@ -42,6 +44,8 @@ class RollingStats:
     soc_drift_mwh: float = 0.0
     total_seconds: float = 0.0
     state_of_health: dict = field(default_factory=dict)  # essdispatch.model.ageing.HealthTracker
+    #: (K,) segment energies each window's plan started from (MODEL.md 13), not in summary
+    segment_starts: list[np.ndarray] = field(default_factory=list, repr=False)
 
     def summary(self, per_window: bool = True) -> dict:
         """The ``windows`` block of summary.json."""

@@ -14,6 +14,7 @@ import numpy as np
 from essdispatch.base.exceptions import SolveError
 from essdispatch.base.inputs import Inputs
 from essdispatch.model.lp import LinearProgram, assemble_lp
+from essdispatch.operate.rolling_segments import tie_segments
 from essdispatch.solve.highs import (
     SolverOptions,
     Termination,
@@ -91,6 +92,7 @@ def settlement_lp(
     dis_plan: np.ndarray,
     terminal: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     assemble: Callable[[Inputs], LinearProgram] | None = None,
+    seg_plan: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[LinearProgram, float]:
     """The LP that settles a committed storage schedule on the actual signals.
 
@@ -108,6 +110,12 @@ def settlement_lp(
 
     ``assemble`` builds the LP of ``actual`` (default :func:`assemble_lp`; an
     extension's program, whose own columns follow the layout).
+
+    ``seg_plan = (seg_ch, seg_dis)``: the committed flows of the SOC segments (MODEL.md
+    13), tied like ``ch`` and ``dis`` by columns appended after ``z, w`` (rows after the
+    terminal rows), so the settled segment energies are the planned ones: the split of
+    charge over segments costs nothing inside the window, and left free the settlement
+    could end the window on any split (the next window starts from it).
 
     Returns
     -------
@@ -172,4 +180,6 @@ def settlement_lp(
             "settle_terminal": slice(base.n_rows + K, base.n_rows + K + U),
         },
     )
+    if seg_plan is not None and actual.n_segments:
+        lp = tie_segments(lp, seg_plan, pi * dt)
     return lp, pi

@@ -33,8 +33,9 @@ import pandas as pd
 from essdispatch.model.econ import HOURS_PER_YEAR, KW_PER_MW
 from essdispatch.model.econ_figures import unit_figures
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the summary schema is imported where a summary is read (fast `validate`)
     from essdispatch.results.extract import DispatchResult
+    from essdispatch.results.summary import Summary
     from essdispatch.scenario.econ_keys import EconomicsBlock
 
 #: a horizon shorter than this many days gives a warning that annual figures are fragile
@@ -318,49 +319,59 @@ def _money(v: float | None, cur: str) -> str:
     return "n/a" if v is None else f"{v:,.0f} {cur}"
 
 
-def headline_lines(summary: dict) -> list[str]:
+def headline_lines(summary: Summary | dict) -> list[str]:
     """Console lines: cash first, the priced carbon and lost load beside it, then the
     revenue streams and (with an ``economics:`` block) the finance figures with their
     stated assumptions."""
-    cur = summary.get("currency", "")
-    base = summary.get("baseline", {})
+    from essdispatch.results.summary import as_summary
+
+    summary = as_summary(summary)
+    cur = summary.currency if summary.currency is not None else ""
+    base = summary.baseline
+    nan = float("nan")
     lines = [
-        f"  cash cost         {summary['cash_cost']:>16,.0f} {cur} "
-        f"(baseline {base.get('cash_cost', float('nan')):,.0f}; "
-        f"cash savings {summary['cash_savings']:,.0f})",
-        f"  beside cash: carbon cost {summary['carbon_cost']:,.0f} {cur} (priced at"
-        f" {summary.get('carbon_price', 0):g} {cur}/tCO2; baseline"
-        f" {base.get('carbon_cost', float('nan')):,.0f}), unserved cost"
-        f" {summary.get('unserved_cost', 0.0):,.0f} {cur} (value of lost load; baseline"
-        f" {base.get('unserved_cost', float('nan')):,.0f})",
+        f"  cash cost         {summary.cash_cost:>16,.0f} {cur} "
+        f"(baseline {_or(base.cash_cost, nan):,.0f}; "
+        f"cash savings {summary.cash_savings:,.0f})",
+        f"  beside cash: carbon cost {summary.carbon_cost:,.0f} {cur} (priced at"
+        f" {_or(summary.carbon_price, 0):g} {cur}/tCO2; baseline"
+        f" {_or(base.carbon_cost, nan):,.0f}), unserved cost"
+        f" {_or(summary.unserved_cost, 0.0):,.0f} {cur} (value of lost load; baseline"
+        f" {_or(base.unserved_cost, nan):,.0f})",
     ]
-    streams = (summary.get("revenue_streams") or {}).get("total") or {}
+    total = summary.revenue_streams.total if summary.revenue_streams is not None else None
+    # the streams by name, as written
+    streams = total.model_dump(exclude_unset=True) if total is not None else {}
     shown = [(k, v) for k, v in streams.items() if k != "cash_savings" and abs(v) > 0.5]
     if shown:
         lines.append(
             "  cash savings by stream: "
             + ", ".join(f"{k.replace('_', ' ')} {v:,.0f}" for k, v in shown)
         )
-    sized = summary.get("sized_power_mw") or {}
+    sized = summary.sized_power_mw or {}
     for unit, p in sized.items():
-        e = (summary.get("sized_energy_mwh") or {}).get(unit, float("nan"))
+        e = _or((summary.sized_energy_mwh or {}).get(unit), nan)
         lines.append(
             f"  sized {unit}: {p:,.2f} MW / {e:,.2f} MWh ({e / p if p else float('nan'):.2f} h)"
         )
-    fin = summary.get("finance")
-    if fin:
-        irr_text = "n/a" if fin.get("irr") is None else f"{100 * fin['irr']:.2f} %"
+    fin = summary.finance
+    if fin is not None and fin.model_fields_set:
+        irr_text = "n/a" if fin.irr is None else f"{100 * fin.irr:.2f} %"
 
         def years(v: float | None) -> str:
             return "never" if v is None else f"{v:.1f} years"
 
-        lcos_text = "n/a" if fin.get("lcos_per_mwh") is None else f"{fin['lcos_per_mwh']:,.1f}"
+        lcos_text = "n/a" if fin.lcos_per_mwh is None else f"{fin.lcos_per_mwh:,.1f}"
         lines += [
-            f"  finance: NPV {_money(fin.get('npv'), cur)}, IRR {irr_text}, payback"
-            f" {years(fin.get('simple_payback_years'))} (discounted"
-            f" {years(fin.get('discounted_payback_years'))}), LCOS {lcos_text} {cur}/MWh",
-            f"  capex {_money(fin.get('capex'), cur)}; operating value"
-            f" {_money(fin.get('annual_operating_value'), cur)}/year",
-            "  assumptions: " + "; ".join(fin.get("assumptions", [])),
+            f"  finance: NPV {_money(fin.npv, cur)}, IRR {irr_text}, payback"
+            f" {years(fin.simple_payback_years)} (discounted"
+            f" {years(fin.discounted_payback_years)}), LCOS {lcos_text} {cur}/MWh",
+            f"  capex {_money(fin.capex, cur)}; operating value"
+            f" {_money(fin.annual_operating_value, cur)}/year",
+            "  assumptions: " + "; ".join(fin.assumptions or []),
         ]
     return lines
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value

@@ -129,6 +129,19 @@ def _signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def check_written_summary(target: Path, summary: dict) -> None:
+    """Validate ``summary`` against the schema of summary.json
+    (:func:`essdispatch.results.summary.check_summary`) before it is written."""
+    from essdispatch.results.summary import SummaryError, check_summary  # keeps `validate` fast
+
+    try:
+        check_summary(summary)
+    except SummaryError as exc:
+        raise ResultsError(
+            f"{target / 'summary.json'}: not written, off its schema: {exc}"
+        ) from None
+
+
 def write_results(
     out_dir: Path,
     name: str,
@@ -151,6 +164,7 @@ def write_results(
     from essdispatch.base.safe_write import name_lock, recover, swap_into_place
 
     target = out_dir / name
+    check_written_summary(target, summary)  # a writer's bug fails here, nothing written
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -32,10 +32,13 @@ import numpy as np
 
 from essdispatch.model.ageing_figures import ageing_figures
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the summary schema is imported where a summary is read (fast `validate`)
     from essdispatch.results.extract import DispatchResult
+    from essdispatch.results.summary import Summary
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
+#: longest step of the SOC profile handed to BLAST-Lite [h] (:func:`blast_input`)
+MAX_STEP_H = 0.25
 INSTALL_HINT = "the life assessment needs BLAST-Lite: pip install 'essdispatch[life]'"
 
 
@@ -64,18 +67,38 @@ def blast_available() -> bool:
     return True
 
 
+def blast_input(soc: np.ndarray, dt_h: float, temperature_c: float) -> dict[str, np.ndarray]:
+    """BLAST-Lite's input for a horizon of SOC boundary values ``soc`` (N+1, fractions of
+    nameplate, clipped to [0, 1]) at a constant temperature, in sub-steps of at most
+    :data:`MAX_STEP_H`.
+
+    The SOC is interpolated linearly between the boundaries, which is exact for the
+    dispatch's constant power within a period (self-discharge aside). Sub-steps matter
+    because BLAST-Lite 1.1.1 simulates a profile in chunks (between rainflow turning points,
+    at most a day or one equivalent full cycle) and skips the step between two
+    consecutive chunks: at hourly steps that drops about one hour in 25 of both time and
+    SOC change (its "year" then spans ~4 % more profile, and which swings are dropped
+    depends on the profile's shape); at 15-minute sub-steps the loss is ~1 %.
+    """
+    soc = np.clip(np.asarray(soc, dtype=float), 0.0, 1.0)
+    m = max(1, math.ceil(dt_h / MAX_STEP_H - 1e-9))
+    n = (soc.size - 1) * m + 1
+    fine = np.interp(np.arange(n) / m, np.arange(soc.size), soc) if m > 1 else soc
+    return {
+        "Time_s": np.arange(n, dtype=float) * (dt_h / m) * 3600.0,
+        "SOC": fine,
+        "Temperature_C": np.full(n, float(temperature_c)),
+    }
+
+
 def simulate(
     soc: np.ndarray, dt_h: float, temperature_c: float, end_of_life_soh: float, max_years: float
 ) -> Any:
     """BLAST-Lite's simulation of a cell cycled by ``soc`` (N+1 boundary values, fractions
-    of nameplate) repeated until SOH < ``end_of_life_soh`` or ``max_years``; the model."""
+    of nameplate; :func:`blast_input`) repeated until SOH < ``end_of_life_soh`` or
+    ``max_years``; the model."""
     cell = blast_model()
-    n = soc.size
-    profile = {
-        "Time_s": np.arange(n, dtype=float) * dt_h * 3600.0,
-        "SOC": np.clip(np.asarray(soc, dtype=float), 0.0, 1.0),
-        "Temperature_C": np.full(n, float(temperature_c)),
-    }
+    profile = blast_input(soc, dt_h, temperature_c)
     cell.simulate_battery_life(
         profile, threshold_capacity=end_of_life_soh, threshold_time=max_years
     )
@@ -230,57 +253,13 @@ def _extend(traj: list[float], n: int) -> np.ndarray:
     return np.concatenate([t, t[-1] - step * np.arange(1, n - t.size + 1)])
 
 
-def redispatched_years(
-    run: Any, baseline: Any, life: dict[str, Any], lifetime: int, resolve: Any
-) -> dict[str, Any]:
-    """Re-solve the horizon for every project year at the usable energy the assessment
-    leaves: each assessed unit's own SOH trajectory with augmentation at its end-of-life
-    SOH (:func:`capacity_by_year`); energy ``E·cap``, segment costs ``c_j/cap``
-    (:class:`essdispatch.model.ageing.HealthTracker`). One solve per distinct capacity vector.
-
-    Returns per year (1…L): ``capacity`` (B,), ``gross`` (cash savings before degradation
-    and investment), ``degradation``, ``discharge_mwh`` for the horizon, and per unit the
-    augmentation years."""
-    from essdispatch.model.ageing import HealthTracker
-    from essdispatch.model.econ_figures import unit_figures
-
-    inp = run.inputs
-    a = inp.ageing
-    caps = np.ones((lifetime, inp.n_units))
-    augmented: dict[str, list[int]] = {}
-    for b in np.flatnonzero(a.has):
-        name = inp.unit_names[b]
-        traj = life.get(name, {}).get("assessment", {}).get("soh_by_year")
-        if traj:
-            caps[:, b], augmented[name] = capacity_by_year(traj, lifetime, a.end_of_life_soh[b])
-    tracker = HealthTracker.of(inp)
-    base_cash = float(baseline.figures["cash_cost"])
-    solved: dict[tuple, dict[str, float]] = {}
-    years = []
-    for cap in caps:
-        key = tuple(np.round(cap, 6))
-        if key not in solved:
-            if tracker is not None:
-                tracker.soh = cap.copy()
-                faded = tracker.apply(inp)
-            else:
-                faded = inp
-            r = resolve(faded) if np.any(cap < 1.0) else run
-            terms = unit_figures(r)
-            solved[key] = {
-                "gross": base_cash
-                - float(r.figures["cash_cost"])
-                + float(terms["degradation"].sum())
-                + float(terms["investment"].sum()),
-                "degradation": float(terms["degradation"].sum()),
-                "discharge_mwh": inp.dt_h * float(r.dis.sum()),
-            }
-        years.append({"capacity": cap, **solved[key]})
-    return {"years": years, "augmented": augmented, "solves": len(solved)}
-
-
 def life_finance(
-    run: Any, baseline: Any, block: Any, life: dict[str, Any], resolve: Any = None
+    run: Any,
+    baseline: Any,
+    block: Any,
+    life: dict[str, Any],
+    resolve: Any = None,
+    sequential: bool = False,
 ) -> dict[str, Any]:
     """Project finance with the assessed state of health (issue 17 item 4).
 
@@ -289,9 +268,11 @@ def life_finance(
     back to full capacity, paid at the units' replacement cost, in each year whose
     capacity would fall below the energy-weighted end-of-life SOH; the operating value
     scales with capacity. With ``resolve`` (``life: {redispatch_years: true}``) each year is
-    instead re-solved at its faded energy (:func:`redispatched_years`, each unit augmented
-    at its own threshold). NPV, IRR, paybacks and LCOS are recomputed with
-    :mod:`essdispatch.results.finance` on that table.
+    instead re-solved at its faded energy (:func:`essdispatch.results.life_years.redispatched_years`, each unit augmented
+    at its own threshold); with ``sequential`` as well (``redispatch_years: sequential``)
+    each year's fade is assessed from that year's own dispatch (:func:`sequential_years`).
+    NPV, IRR, paybacks and LCOS are recomputed with :mod:`essdispatch.results.finance` on that
+    table.
     """
     from essdispatch.results.finance import (
         cash_flow_table,
@@ -328,8 +309,24 @@ def life_finance(
     table["replacement"] = replacement
     table["discharge_mwh"] = case.annual_discharge_mwh * factor
     redispatch = None
-    if resolve is not None:
+    year1_npv = None
+    if resolve is not None and sequential:
+        year1_net = (
+            table["gross_value"]
+            - table["degradation_cost"]
+            - table["fixed_om"]
+            - table["replacement"]
+            - table["capex"]
+        ).to_numpy()
+        year1_npv = npv(case.discount_rate, year1_net)  # the same finance, year-1 trajectory
+        from essdispatch.results.life_years import sequential_years
+
+        redispatch = sequential_years(run, baseline, L, resolve)
+    elif resolve is not None:
+        from essdispatch.results.life_years import redispatched_years
+
         redispatch = redispatched_years(run, baseline, life, L, resolve)
+    if redispatch is not None:
         H = inp.n_periods * inp.dt_h / 8760.0
         rows = redispatch["years"]
         cap = np.array([float((w * r["capacity"][units]).sum()) for r in rows])
@@ -371,6 +368,9 @@ def life_finance(
         "augmentation_cost": aug_cost,
         "augmentation_threshold_soh": threshold,
         "redispatched_years": redispatch is not None,
+        "trajectory": "sequential"
+        if sequential and redispatch is not None
+        else "year-1 profile repeated",
         **(
             {
                 "redispatch_solves": redispatch["solves"],
@@ -380,61 +380,85 @@ def life_finance(
             if redispatch is not None
             else {}
         ),
+        **(
+            {
+                "soh_by_year_by_unit": redispatch["soh_by_year"],
+                "discharge_mwh_by_year_by_unit": {
+                    k: [v / H for v in vs] for k, vs in redispatch["discharge_mwh_by_year"].items()
+                },
+                "npv_year1_trajectory": year1_npv,
+            }
+            if sequential and redispatch is not None
+            else {}
+        ),
         "note": "the economics block's calendar/cycle fade and replacement are replaced by"
         " the assessed SOH trajectory and augmentation at end of life"
-        + ("; every year re-solved at its faded energy" if redispatch is not None else ""),
+        + ("; every year re-solved at its faded energy" if redispatch is not None else "")
+        + (
+            ", its fade assessed from its own dispatch (BLAST-Lite continuing year by year)"
+            if sequential and redispatch is not None
+            else ""
+        ),
     }
 
 
-def life_lines(summary: dict[str, Any], max_units: int = 5) -> list[str]:
+def life_lines(summary: Summary | dict[str, Any], max_units: int = 5) -> list[str]:
     """Console lines of the ``life`` block: per unit cycles, fade, end of life."""
-    life = summary.get("life") or {}
-    cycles = summary.get("equivalent_full_cycles", {})
+    from essdispatch.results.summary import as_summary
+
+    summary = as_summary(summary)
+    life = summary.life or {}
+    cycles = summary.equivalent_full_cycles or {}
     lines = []
     for k, (name, unit) in enumerate(life.items()):
         if k == max_units:
             lines.append(f"  life: {len(life) - max_units} more units in summary.json")
             break
-        a = unit.get("assessment")
-        text = f"  life {name}: {cycles.get(name, 0.0):.2f} cycles, {unit['cost_model']} cost"
-        if a:
-            eol = a.get("end_of_life_year")
-            fade = a.get("fade_per_year")
+        a = unit.assessment
+        text = f"  life {name}: {cycles.get(name, 0.0):.2f} cycles, {unit.cost_model} cost"
+        if a is not None and a.model_fields_set:
+            eol = a.end_of_life_year
+            fade = a.fade_per_year
             text += (f"; fade {100 * fade:.2f} %/yr" if fade is not None else "") + (
-                f", SOH {a['end_of_life_soh']:.0%} in year {eol:.1f}"
+                f", SOH {a.end_of_life_soh:.0%} in year {eol:.1f}"
                 if eol is not None
-                else f", SOH above {a['end_of_life_soh']:.0%} for {a['simulated_years']:.0f} yr"
+                else f", SOH above {a.end_of_life_soh:.0%} for {a.simulated_years:.0f} yr"
             )
-            ratio = unit.get("lp_vs_assessed_cycle_fade")
+            ratio = unit.lp_vs_assessed_cycle_fade
             if ratio is not None:
                 text += f"; LP/assessed cycle fade {ratio:.2f}"
         lines.append(text)
-    limits = (summary.get("diagnostics") or {}).get("shadow_prices", {}).get("cycle_limits", {})
-    cur = summary.get("currency", "")
+    diagnostics = summary.diagnostics
+    shadow = diagnostics.shadow_prices if diagnostics is not None else None
+    limits = (shadow.cycle_limits if shadow is not None else None) or {}
+    cur = summary.currency or ""
     for name, unit in list(limits.items())[:max_units]:
-        for key, info in unit.items():
-            if key == "cycles_per_day" and info["days_binding"]:
+        day, year, mwh = unit.cycles_per_day, unit.cycles_per_year, unit.throughput_per_year
+        for key in ("cycles_per_year", "throughput_per_year", "cycles_per_day"):  # as written
+            if key not in unit.model_fields_set:
+                continue
+            if key == "cycles_per_day" and day.days_binding:
                 lines.append(
-                    f"  {name}: {info['limit']:g} cycles/day binds on {info['days_binding']} of"
-                    f" {info['days']} days; one more cycle is worth up to"
-                    f" {info['value_per_cycle_max']:,.0f} {cur}"
+                    f"  {name}: {day.limit:g} cycles/day binds on {day.days_binding} of"
+                    f" {day.days} days; one more cycle is worth up to"
+                    f" {day.value_per_cycle_max:,.0f} {cur}"
                 )
-            elif key == "cycles_per_year" and info["binding"]:
+            elif key == "cycles_per_year" and year.binding:
                 lines.append(
-                    f"  {name}: {info['limit']:g} cycles/year binds; one more cycle is worth"
-                    f" {info['value_per_cycle']:,.0f} {cur}"
+                    f"  {name}: {year.limit:g} cycles/year binds; one more cycle is worth"
+                    f" {year.value_per_cycle:,.0f} {cur}"
                 )
-            elif key == "throughput_per_year" and info["binding"]:
+            elif key == "throughput_per_year" and mwh.binding:
                 lines.append(
-                    f"  {name}: {info['limit_mwh']:g} MWh/year throughput binds; one more MWh is"
-                    f" worth {info['value_per_mwh']:,.2f} {cur}"
+                    f"  {name}: {mwh.limit_mwh:g} MWh/year throughput binds; one more MWh is"
+                    f" worth {mwh.value_per_mwh:,.2f} {cur}"
                 )
-    fin = (summary.get("finance") or {}).get("with_assessed_fade") or {}
-    if fin.get("available"):
-        irr = fin.get("irr")
-        aug = ", ".join(map(str, fin["augmentation_years"])) or "none"
+    fin = summary.finance.with_assessed_fade if summary.finance is not None else None
+    if fin is not None and fin.available:
+        irr = fin.irr
+        aug = ", ".join(map(str, fin.augmentation_years or [])) or "none"
         lines.append(
-            f"  finance with assessed fade: NPV {fin['npv']:,.0f}"
+            f"  finance with assessed fade: NPV {fin.npv:,.0f}"
             + (f", IRR {100 * irr:.2f} %" if irr is not None else "")
             + f", augmentation in year(s) {aug}"
         )

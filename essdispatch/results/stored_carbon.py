@@ -51,10 +51,15 @@ no aux).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from essdispatch.results.extract import DispatchResult
+
+if TYPE_CHECKING:  # the schema is imported where a summary is read (keeps `validate` fast)
+    from essdispatch.results.summary import Summary
+
 
 __all__ = [
     "ACCOUNTING_FIGURE_UNITS",
@@ -262,63 +267,69 @@ ACCOUNTING_FIGURE_UNITS = {
 }
 
 
-def accounting_rows(summary: dict) -> list[tuple[str, str, str, float]]:
+def accounting_rows(summary: Summary | dict) -> list[tuple[str, str, str, float]]:
     """(figure, key, basis, value) rows of a summary's ``carbon_accounting`` block.
 
     ``emissions_displaced_split_tco2`` [``<series>/<part>``, basis ``delta``],
     ``discharge_intensity_tco2_per_mwh`` [``<series>/<unit>``, ``run``],
     ``carbon_free_247_share`` [site, ``run`` and ``baseline``]. Missing values are NaN.
     """
-    block = summary.get("carbon_accounting") or {}
+    from essdispatch.results.summary import CarbonAccounting, as_summary
+
+    block = as_summary(summary).carbon_accounting or CarbonAccounting()
     out: list[tuple[str, str, str, float]] = []
 
     def num(v: object) -> float:
         return float(v) if isinstance(v, int | float) else float("nan")
 
-    for series, parts in (block.get("emissions_displaced_split_tco2") or {}).items():
+    for series, parts in (block.emissions_displaced_split_tco2 or {}).items():
         for part in SPLIT_KEYS:
             out.append(
                 (
                     "emissions_displaced_split_tco2",
                     f"{series}/{part}",
                     "delta",
-                    num(parts.get(part)),
+                    num(getattr(parts, part)),
                 )
             )
-    for series, units in (block.get("discharge_intensity_tco2_per_mwh") or {}).items():
+    for series, units in (block.discharge_intensity_tco2_per_mwh or {}).items():
         for unit, v in units.items():
             out.append(("discharge_intensity_tco2_per_mwh", f"{series}/{unit}", "run", num(v)))
-    for site, shares in (block.get("carbon_free_247") or {}).items():
-        out.append(("carbon_free_247_share", site, "run", num(shares.get("run"))))
-        out.append(("carbon_free_247_share", site, "baseline", num(shares.get("baseline"))))
+    for site, shares in (block.carbon_free_247 or {}).items():
+        out.append(("carbon_free_247_share", site, "run", num(shares.run)))
+        out.append(("carbon_free_247_share", site, "baseline", num(shares.baseline)))
     return out
 
 
-def split_lines(summary: dict) -> list[str]:
+def split_lines(summary: Summary | dict) -> list[str]:
     """Console lines: the split of emissions displaced and the 24/7 shares of a summary."""
-    block = summary.get("carbon_accounting") or {}
+    from essdispatch.results.summary import CarbonAccounting, as_summary
+
+    block = as_summary(summary).carbon_accounting or CarbonAccounting()
     lines = []
     labels = {
         "curtailed_solar_delivered": "curtailed solar delivered",
         "grid_energy_shifted": "grid energy shifted",
         "losses": "losses",
     }
-    for series, parts in (block.get("emissions_displaced_split_tco2") or {}).items():
+    for series, parts in (block.emissions_displaced_split_tco2 or {}).items():
         text = ", ".join(
-            f"{labels[k]} {parts[k]:,.1f}" for k in SPLIT_KEYS if parts.get(k) is not None
+            f"{labels[k]} {getattr(parts, k):,.1f}"
+            for k in SPLIT_KEYS
+            if getattr(parts, k) is not None
         )
         lines.append(f"    = {text} tCO2 ({series})")
-    shares = block.get("carbon_free_247") or {}
+    shares = block.carbon_free_247 or {}
     if shares:
         basis = (
             ""
-            if block.get("carbon_free_247_grid_basis") == "series"
+            if block.carbon_free_247_grid_basis == "series"
             else " (grid imports counted 0 %: no carbon_free_share series)"
         )
         cells = ", ".join(
-            f"{site} {100 * v['run']:.1f} % (baseline {100 * v['baseline']:.1f} %)"
+            f"{site} {100 * v.run:.1f} % (baseline {100 * v.baseline:.1f} %)"
             for site, v in shares.items()
-            if v.get("run") is not None and v.get("baseline") is not None
+            if v.run is not None and v.baseline is not None
         )
         lines.append(f"  24/7 carbon-free   {cells}{basis}")
     return lines

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from essdispatch.model.ageing import curve_presets
 from essdispatch.scenario.econ_keys import CostPerKWh
@@ -119,8 +119,16 @@ class AgeingSpec(_Model):
 class LifeBlock(_Model):
     """The top-level ``life:`` block: project-level settings of the life assessment."""
 
-    redispatch_years: bool = Field(
+    redispatch_years: bool | Literal["sequential"] = Field(
         False,
         description="with economics: re-solve the horizon for every project year at the"
-        " usable energy the assessment leaves (one solve per distinct capacity)",
+        " usable energy the assessment leaves (one solve per distinct capacity); sequential:"
+        " each year's fade assessed from that year's own dispatch",
     )
+
+    @field_validator("redispatch_years", mode="before")
+    @classmethod
+    def _mode(cls, value: object) -> object:
+        if isinstance(value, bool) or value == "sequential":
+            return value
+        raise ValueError(f"must be true, false or sequential, got {value!r}")

@@ -180,10 +180,6 @@ class Storage(_Model):
     @model_validator(mode="after")
     def _check(self) -> Storage:
         problems: list[tuple[str, str]] = sizing_problems(self)
-        if self.ageing is not None and self.sizing is not None:
-            problems.append(
-                ("ageing", "cannot be combined with sizing (give power_mw, energy_mwh)")
-            )
         if self.soc_min > self.soc_max:
             problems.append(
                 (

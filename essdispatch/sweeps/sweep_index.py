@@ -9,7 +9,7 @@ import os
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,9 @@ from essdispatch.base.exceptions import ResultsError
 from essdispatch.results.extract import FIGURE_UNITS
 from essdispatch.sweeps.key_paths import _lookup, parse_key_path
 from essdispatch.sweeps.sweep_file import Case, ScaleSpec, Sweep, _canonical
+
+if TYPE_CHECKING:
+    from essdispatch.results.summary import Summary
 
 
 # --------------------------------------------------------------------------- the index
@@ -36,34 +39,43 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = float("nan") if value is None else float(value)
 
 
-def flatten_figures(summary: Mapping[str, Any]) -> dict[str, float]:
+def flatten_figures(summary: Summary | Mapping[str, Any]) -> dict[str, float]:
     """Every scalar figure of a ``summary.json``: ``savings``, ``emissions_tco2.average``,
-    ``equivalent_full_cycles.<unit>``, ``baseline.<figure>``, ``solver.solve_seconds``."""
+    ``equivalent_full_cycles.<unit>``, ``baseline.<figure>``, ``solver.solve_seconds``.
+
+    Raises :class:`essdispatch.results.summary.SummaryError` (a ValueError) on a summary
+    off its schema."""
+    from essdispatch.results.summary import as_summary
+
+    if isinstance(summary, Mapping) and not summary:
+        return {}
+    s = as_summary(summary)
     out: dict[str, Any] = {}
+    for fig in FIGURE_UNITS:  # figures by name (results/extract.FIGURE_UNITS)
+        if fig in s.model_fields_set:
+            _flatten(fig, s.figure(fig), out)
+    base = s.baseline
     for fig in FIGURE_UNITS:
-        if fig in summary:
-            _flatten(fig, summary[fig], out)
-    base = summary.get("baseline") or {}
-    for fig in FIGURE_UNITS:
-        if fig in base:
-            _flatten(f"baseline.{fig}", base[fig], out)
-    split = (summary.get("carbon_accounting") or {}).get("emissions_displaced_split_tco2")
+        if fig in base.model_fields_set:
+            _flatten(f"baseline.{fig}", getattr(base, fig), out)
+    split = s.carbon_accounting.emissions_displaced_split_tco2 if s.carbon_accounting else None
     if split:
-        _flatten("emissions_displaced_split_tco2", split, out)
-    solver = summary.get("solver") or {}
+        parts = {k: v.model_dump(exclude_unset=True) for k, v in split.items()}
+        _flatten("emissions_displaced_split_tco2", parts, out)
+    solver = s.solver
     for key in ("solve_seconds", "build_seconds", "variables", "constraints", "iterations"):
-        if key in solver:
-            _flatten(f"solver.{key}", solver[key], out)
-    if "total_seconds" in (summary.get("timings") or {}):
-        _flatten("solver.total_seconds", summary["timings"]["total_seconds"], out)
+        if solver is not None and key in solver.model_fields_set:
+            _flatten(f"solver.{key}", getattr(solver, key), out)
+    if s.timings is not None and "total_seconds" in s.timings.model_fields_set:
+        _flatten("solver.total_seconds", s.timings.total_seconds, out)
     # sized units and project finance (docs/ECONOMICS.md): sized_energy_mwh.<unit>, finance.npv
     for fig in ("sized_power_mw", "sized_energy_mwh"):
-        if fig in summary:
-            _flatten(fig, summary[fig], out)
-    finance = summary.get("finance") or {}
+        if fig in s.model_fields_set:
+            _flatten(fig, s.figure(fig), out)
+    finance = s.finance
     for key in FINANCE_FIGURES:
-        if key in finance:
-            _flatten(f"finance.{key}", finance[key], out)
+        if finance is not None and key in finance.model_fields_set:
+            _flatten(f"finance.{key}", getattr(finance, key), out)
     return out
 
 

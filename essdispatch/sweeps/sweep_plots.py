@@ -84,7 +84,7 @@ DURATION_COLUMN = "storage duration [h]"
 
 def figure_words(column: str, currency: str = "CNY") -> str:
     """``"CO2 displaced, marginal [tCO2]"``: a sweep figure column in words with its unit."""
-    from essdispatch.analysis.compare import FIGURE_LABELS
+    from essdispatch.analysis.compare_format import FIGURE_LABELS
 
     base = column.removeprefix("baseline.")
     fig, _, key = base.partition(".")
@@ -120,12 +120,15 @@ def add_durations(folder: str | Path, table: pd.DataFrame) -> pd.DataFrame:
         duration = np.nan
         path = root / str(getattr(row, "folder", "")) / "summary.json"
         if getattr(row, "status", "") == "finished" and path.is_file():
-            try:
-                units = json.loads(path.read_text(encoding="utf-8")).get("per_unit") or {}
+            from essdispatch.results.summary import read_summary
+
+            try:  # SummaryError is a ValueError
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                units = read_summary(doc).per_unit or {}
             except (OSError, ValueError):
                 units = {}
-            power = sum(u.get("power_mw", 0.0) for u in units.values())
-            energy = sum(u.get("energy_mwh", 0.0) for u in units.values())
+            power = sum(u.power_mw or 0.0 for u in units.values())
+            energy = sum(u.energy_mwh or 0.0 for u in units.values())
             duration = energy / power if power > 0 else np.nan
         values.append(duration)
     if not np.isfinite(np.asarray(values, dtype=float)).any():
