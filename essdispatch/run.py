@@ -27,11 +27,14 @@ from essdispatch.base.exceptions import ScenarioError, SolveError
 from essdispatch.base.inputs import Inputs
 from essdispatch.model.numerics import coefficient_warnings, inputs_size, size_problems
 from essdispatch.results.life import check_life_available
+from essdispatch.scenario.caveats import data_caveats
 from essdispatch.solve.highs_options import SolverOptions
 
 if TYPE_CHECKING:  # the solve and results chain is imported where a run needs it (below),
     # so that `validate` (preflight) reads this module without it
     from essdispatch.results.extract import DispatchResult
+    from essdispatch.results.folder import write_results
+    from essdispatch.results.summary_doc import build_summary
     from essdispatch.solve.dispatch import SolveStats
 
 Progress = Callable[[str], None]  # as essdispatch.solve.pair.Progress
@@ -65,18 +68,19 @@ def solve_dispatch(*args: Any, **kwargs: Any) -> tuple[DispatchResult, SolveStat
     return impl(*args, **kwargs)
 
 
-def build_summary(*args: Any, **kwargs: Any) -> dict:
-    """:func:`essdispatch.results.summary_doc.build_summary` (imported on first call)."""
-    from essdispatch.results.summary_doc import build_summary as impl
+#: names re-exported from the run chain, imported on first access (module ``__getattr__``)
+_LAZY = {
+    "build_summary": "essdispatch.results.summary_doc",
+    "write_results": "essdispatch.results.folder",
+}
 
-    return impl(*args, **kwargs)
 
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
 
-def write_results(*args: Any, **kwargs: Any) -> Path:
-    """:func:`essdispatch.results.folder.write_results` (imported on first call)."""
-    from essdispatch.results.folder import write_results as impl
-
-    return impl(*args, **kwargs)
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -354,9 +358,9 @@ def _solve_and_write(
     t0: float,
     extension: Any = None,
 ) -> RunOutcome:
+    from essdispatch.results.folder import write_results
     from essdispatch.results.life import assess
-    from essdispatch.results.summary_doc import _clean
-    from essdispatch.scenario.caveats import data_caveats
+    from essdispatch.results.summary_doc import _clean, build_summary
 
     say = progress or (lambda _m: None)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import scipy.sparse as sp
 
 from essdispatch.base.inputs import Inputs
 from essdispatch.model.lp import LinearProgram
@@ -30,6 +29,8 @@ def tie_segments(
     """``lp`` with ``seg_ch``, ``seg_dis`` tied to the committed values:
     ``x + d⁻ − d⁺ = x*``, ``d⁻, d⁺ ≥ 0`` costing ``cost`` per MW (see
     :func:`essdispatch.operate.rolling.settlement_lp`)."""
+    import scipy.sparse as sp  # here, not at import: validate reads the operate stage
+
     lay = lp.layout
     tied = np.concatenate([lay.idx("seg_ch").ravel(), lay.idx("seg_dis").ravel()])
     target = np.concatenate([np.asarray(p, dtype=float).ravel() for p in seg_plan])
