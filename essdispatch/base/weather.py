@@ -22,6 +22,22 @@ import pandas as pd
 __all__ = ["DailyWeather", "daily_weather", "days_in_year", "period_means"]
 
 
+def wall_clock_span(
+    index: pd.DatetimeIndex, dt_h: float
+) -> tuple[pd.DatetimeIndex, pd.Timestamp, list[int]] | None:
+    """The periods of ``index`` as local wall-clock time, the end of the last period and
+    the calendar years from the first period to that end (None for an empty index); the
+    span an hourly series is read over before :func:`period_means`."""
+    idx = pd.DatetimeIndex(index)
+    if len(idx) == 0:
+        return None
+    if not dt_h > 0:
+        raise ValueError(f"dt_h must be > 0, got {dt_h}")
+    wall = idx.tz_localize(None) if idx.tz is not None else idx
+    end = wall[-1] + pd.Timedelta(hours=dt_h)
+    return wall, end, list(range(int(wall.year.min()), int(end.year) + 1))
+
+
 def period_means(
     hourly: np.ndarray, first_year: int, wall: pd.DatetimeIndex, dt_h: float
 ) -> np.ndarray:

@@ -53,7 +53,6 @@ periods take their hour's value), so a value depends only on (region, seed, time
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -63,7 +62,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from essdispatch.base.weather import daily_weather, days_in_year, period_means
+from essdispatch.base.weather import daily_weather, days_in_year, period_means, wall_clock_span
 
 __all__ = [
     "SIGNALS",
@@ -226,27 +225,12 @@ def _solar_clearsky(region: Mapping[str, Any], hours: pd.DatetimeIndex) -> np.nd
 
 
 def _solar_clearsky_compute(region: Mapping[str, Any], hours: pd.DatetimeIndex) -> np.ndarray:
-    """:func:`_solar_clearsky` computed with pvlib (no cache)."""
-    import pvlib  # heavy import, only when a modelled signal is computed
+    """:func:`_solar_clearsky` computed with pvlib (no cache), facing south."""
+    from essdispatch.scenario.series_pvlib import clearsky_poa
 
-    loc_cfg = region["location"]
+    loc = region["location"]
     mid = (hours + pd.Timedelta(minutes=30)).tz_localize("Asia/Shanghai")
-    loc = pvlib.location.Location(loc_cfg["lat"], loc_cfg["lon"], tz="Asia/Shanghai")
-    with warnings.catch_warnings():  # pvlib 0.16 still calls DatetimeIndex.dayofyear
-        warnings.filterwarnings("ignore", message=".*dayofyear is deprecated.*")
-        sun = loc.get_solarposition(mid)
-        sky = loc.get_clearsky(mid, model="ineichen", solar_position=sun)
-    poa = pvlib.irradiance.get_total_irradiance(
-        loc_cfg["tilt"],
-        180.0,
-        sun["apparent_zenith"],
-        sun["azimuth"],
-        sky["dni"],
-        sky["ghi"],
-        sky["dhi"],
-        model="isotropic",
-    )["poa_global"].to_numpy(dtype=np.float64)
-    return np.clip(np.nan_to_num(poa / 1000.0), 0.0, 1.0)
+    return clearsky_poa(loc["lat"], loc["lon"], loc["tilt"], 180.0, mid)
 
 
 def _scaled(per_unit: np.ndarray, full_load_hours: float) -> np.ndarray:
@@ -479,14 +463,10 @@ def grid_signal(
     ndarray, one value per period: the mean of the hourly values over ``[t, t + dt_h)``
     """
     attr = SIGNALS[signal][0]
-    idx = pd.DatetimeIndex(index)
-    if len(idx) == 0:
+    span = wall_clock_span(index, dt_h)
+    if span is None:
         return np.zeros(0)
-    if not dt_h > 0:
-        raise ValueError(f"dt_h must be > 0, got {dt_h}")
-    wall = idx.tz_localize(None) if idx.tz is not None else idx
-    end = wall[-1] + pd.Timedelta(hours=dt_h)
-    years = list(range(int(wall.year.min()), int(end.year) + 1))
+    wall, end, years = span
     if end == pd.Timestamp(f"{years[-1]}-01-01") and len(years) > 1:
         years = years[:-1]
     hourly = np.concatenate([getattr(grid_year(region_name, seed, y), attr) for y in years])

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from essdispatch.base.weather import daily_weather, period_means
+from essdispatch.base.weather import daily_weather, period_means, wall_clock_span
 from essdispatch.scenario.presets_data import SeriesFunction, _registry, _Tariff
 
 # --------------------------------------------------------------------------------------------
@@ -264,14 +264,10 @@ def _spot_function(cfg: Mapping[str, Any], seed: int, edition_year: int | None) 
         return floors[min(max(year, min(floors)), max(floors))]
 
     def spot(index: pd.DatetimeIndex, dt_h: float) -> np.ndarray:
-        idx = pd.DatetimeIndex(index)
-        if len(idx) == 0:
+        span = wall_clock_span(index, dt_h)
+        if span is None:
             return np.zeros(0)
-        if not dt_h > 0:
-            raise ValueError(f"dt_h must be > 0, got {dt_h}")
-        wall = idx.tz_localize(None) if idx.tz is not None else idx
-        end = wall[-1] + pd.Timedelta(hours=dt_h)
-        years = list(range(int(wall.year.min()), int(end.year) + 1))
+        wall, _end, years = span
         hourly = np.concatenate(
             [_spot_year_matrix(cfg, y, seed, floor_for(y)).ravel() for y in years]
         )

@@ -189,17 +189,26 @@ def _remember(memo: dict[str, np.ndarray], key: str, arr: np.ndarray) -> None:
 def _clearsky_compute(
     spec: PvlibSpec, lat: float, lon: float, index: pd.DatetimeIndex, dt_h: float
 ) -> np.ndarray:
-    import pvlib  # heavy import, only when a pvlib series is computed
-
     mid = index + pd.Timedelta(hours=dt_h / 2)
-    loc = pvlib.location.Location(lat, lon, tz=str(index.tz))
+    return clearsky_poa(lat, lon, spec.tilt, spec.azimuth, mid)
+
+
+def clearsky_poa(
+    lat: float, lon: float, tilt: float, azimuth: float, mid: pd.DatetimeIndex
+) -> np.ndarray:
+    """Per-unit clear-sky plane-of-array irradiance (pvlib: Ineichen clear sky, isotropic
+    transposition, 1000 W/m² = 1) at the tz-aware instants ``mid`` (period midpoints), in
+    [0, 1]; shared by the ``pvlib`` series form and the grid model's solar shape."""
+    import pvlib  # heavy import, only when a clear-sky profile is computed
+
+    loc = pvlib.location.Location(lat, lon, tz=str(mid.tz))
     with warnings.catch_warnings():  # pvlib 0.16 still calls DatetimeIndex.dayofyear
         warnings.filterwarnings("ignore", message=".*dayofyear is deprecated.*")
         sun = loc.get_solarposition(mid)
         sky = loc.get_clearsky(mid, model="ineichen", solar_position=sun)
     poa = pvlib.irradiance.get_total_irradiance(
-        spec.tilt,
-        spec.azimuth,
+        tilt,
+        azimuth,
         sun["apparent_zenith"],
         sun["azimuth"],
         sky["dni"],
