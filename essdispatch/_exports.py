@@ -42,3 +42,17 @@ def lazy_exports(
         return sorted({*exports, *submodules})
 
     return __getattr__, __dir__
+
+
+def lazy_names(module: str, table: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` answering the names of ``table`` (name -> the dotted module
+    that defines it) on first access: names that moved out of ``module`` into a module that
+    imports it back (so it cannot re-export them at import time), or whose home is too
+    heavy to import with it."""
+
+    def __getattr__(name: str) -> Any:
+        if name in table:
+            return getattr(import_module(table[name]), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from essdispatch._exports import lazy_names
 from essdispatch.base.exceptions import ScenarioError, SolveError
 from essdispatch.base.inputs import Inputs
 from essdispatch.model.numerics import coefficient_warnings, inputs_size, size_problems
@@ -68,19 +69,14 @@ def solve_dispatch(*args: Any, **kwargs: Any) -> tuple[DispatchResult, SolveStat
     return impl(*args, **kwargs)
 
 
-#: names re-exported from the run chain, imported on first access (module ``__getattr__``)
-_LAZY = {
-    "build_summary": "essdispatch.results.summary_doc",
-    "write_results": "essdispatch.results.folder",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: names re-exported from the run chain, imported on first access
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "build_summary": "essdispatch.results.summary_doc",
+        "write_results": "essdispatch.results.folder",
+    },
+)
 
 
 @dataclass

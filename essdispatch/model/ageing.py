@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from essdispatch._exports import lazy_names
 from essdispatch.model.ageing_carry import reconcile_segments
 
 if TYPE_CHECKING:
@@ -407,22 +408,18 @@ class HealthTracker:
         }
 
 
-#: names that moved to :mod:`essdispatch.model.ageing_figures` (they read a solved dispatch)
-_MOVED_TO_FIGURES = frozenset(
-    {
-        "ageing_figures",
-        "depth_ageing_cost",
-        "depth_ageing_cost_by_unit",
-        "limit_shadow_prices",
-        "segment_discharge",
-    }
+#: names that moved to :mod:`essdispatch.model.ageing_figures` (they read a solved dispatch;
+#: that module imports this one), answered on first access
+__getattr__ = lazy_names(
+    __name__,
+    dict.fromkeys(
+        (
+            "ageing_figures",
+            "depth_ageing_cost",
+            "depth_ageing_cost_by_unit",
+            "limit_shadow_prices",
+            "segment_discharge",
+        ),
+        "essdispatch.model.ageing_figures",
+    ),
 )
-
-
-def __getattr__(name: str) -> Any:
-    """The names of :data:`_MOVED_TO_FIGURES`, imported on use (that module imports this one)."""
-    if name in _MOVED_TO_FIGURES:
-        from essdispatch.model import ageing_figures
-
-        return getattr(ageing_figures, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,10 +23,12 @@ The figures and the revenue streams of a solved dispatch are in
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from essdispatch._exports import lazy_names
 
 if TYPE_CHECKING:
     from essdispatch.base.inputs import Inputs
@@ -267,25 +269,21 @@ def stitch_sizes(inputs: Inputs, parts: list, x: np.ndarray, layout: object) -> 
     x[layout.idx("en")[sized, 0]] = energy[sized]
 
 
-#: names that moved to :mod:`essdispatch.model.econ_figures` (they read a solved dispatch)
-_MOVED_TO_FIGURES = frozenset(
-    {
-        "STREAMS",
-        "creditable_power",
-        "economics_figures",
-        "economics_objective_terms",
-        "monthly_peaks",
-        "revenue_streams",
-        "sized_inputs",
-        "unit_figures",
-    }
+#: names that moved to :mod:`essdispatch.model.econ_figures` (they read a solved dispatch;
+#: that module imports this one), answered on first access
+__getattr__ = lazy_names(
+    __name__,
+    dict.fromkeys(
+        (
+            "STREAMS",
+            "creditable_power",
+            "economics_figures",
+            "economics_objective_terms",
+            "monthly_peaks",
+            "revenue_streams",
+            "sized_inputs",
+            "unit_figures",
+        ),
+        "essdispatch.model.econ_figures",
+    ),
 )
-
-
-def __getattr__(name: str) -> Any:
-    """The names of :data:`_MOVED_TO_FIGURES`, imported on use (that module imports this one)."""
-    if name in _MOVED_TO_FIGURES:
-        from essdispatch.model import econ_figures
-
-        return getattr(econ_figures, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

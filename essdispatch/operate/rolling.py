@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from essdispatch._exports import lazy_names
 from essdispatch.base.exceptions import SolveError
 from essdispatch.base.inputs import Inputs
 from essdispatch.model.ageing import HealthTracker, segment_initial, segment_width
@@ -92,15 +93,13 @@ __all__ = [
 
 #: names of :mod:`essdispatch.operate.operation` (which imports this module), still
 #: importable from here
-_OPERATION = ("Operation", "OperationOutcome", "prepare_operation", "terminal_warnings")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _OPERATION:
-        from essdispatch.operate import operation
-
-        return getattr(operation, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(
+    __name__,
+    dict.fromkeys(
+        ("Operation", "OperationOutcome", "prepare_operation", "terminal_warnings"),
+        "essdispatch.operate.operation",
+    ),
+)
 
 
 #: a terminal shortfall above this [MWh] breaks the terminal rule and is reported
