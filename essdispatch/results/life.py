@@ -253,6 +253,17 @@ def _extend(traj: list[float], n: int) -> np.ndarray:
     return np.concatenate([t, t[-1] - step * np.arange(1, n - t.size + 1)])
 
 
+def _net_cash_flow(table: Any) -> np.ndarray:
+    """Net cash flow per project year of a finance table (:mod:`essdispatch.results.finance`)."""
+    return (
+        table["gross_value"]
+        - table["degradation_cost"]
+        - table["fixed_om"]
+        - table["replacement"]
+        - table["capex"]
+    ).to_numpy()
+
+
 def life_finance(
     run: Any,
     baseline: Any,
@@ -311,13 +322,7 @@ def life_finance(
     redispatch = None
     year1_npv = None
     if resolve is not None and sequential:
-        year1_net = (
-            table["gross_value"]
-            - table["degradation_cost"]
-            - table["fixed_om"]
-            - table["replacement"]
-            - table["capex"]
-        ).to_numpy()
+        year1_net = _net_cash_flow(table)
         year1_npv = npv(case.discount_rate, year1_net)  # the same finance, year-1 trajectory
         from essdispatch.results.life_years import sequential_years
 
@@ -342,13 +347,7 @@ def life_finance(
             b = inp.unit_names.index(name)
             replacement[np.isin(y, ys)] += per_unit[b]
         table["replacement"] = replacement
-    net = (
-        table["gross_value"]
-        - table["degradation_cost"]
-        - table["fixed_om"]
-        - table["replacement"]
-        - table["capex"]
-    ).to_numpy()
+    net = _net_cash_flow(table)
     disc = table["discount_factor"].to_numpy()
     table["net_cash_flow"] = net
     table["discounted_cash_flow"] = net * disc
