@@ -201,3 +201,22 @@ def test_per_site_decomposition_equals_joint_with_a_sized_depth_aware_unit():
     per_unit = np.zeros_like(above)
     np.add.at(per_unit, inp.ageing.segment_unit, split.extra["seg_e"])
     np.testing.assert_allclose(per_unit, above, atol=1e-6)
+
+
+@pytest.mark.parametrize("duration", [None, {"min": 2.0}, {"max": 4.0}, {"min": 1.0, "max": 8.0}])
+def test_every_family_of_a_sized_run_declares_what_it_builds(duration):
+    """The pre-build size estimate counts the rows and nonzeros each family builds for a
+    sized unit, with or without duration bounds (a duration row exists only where
+    ``duration_h`` gives that bound)."""
+    from essdispatch.model.families import FAMILIES, Counts
+
+    data = sized(random_case(5, 0.1, 0.45, 0.0, True), (0, 20), (1, 6), 3.0)
+    if duration is not None:
+        data["sites"][0]["storage"][0]["sizing"]["duration_h"] = duration
+    inp = inputs_of(data)
+    direct = assemble_lp(inp)
+    counts = Counts.of(inp)
+    for fam in FAMILIES:
+        rows = direct.row_families.get(fam.name, slice(0, 0))
+        block = direct.A[rows.start : rows.stop]
+        assert fam.size(counts) == (rows.stop - rows.start, block.nnz), fam.name

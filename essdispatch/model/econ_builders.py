@@ -51,6 +51,8 @@ def _n(mask_of: Any) -> Any:
 
 
 _n_sized = _n(lambda e: e.sized)
+_n_duration_min = _n(lambda e: e.sized & ~np.isnan(e.d_min))  # rows of size_duration_min
+_n_duration_max = _n(lambda e: e.sized & ~np.isnan(e.d_max))  # rows of size_duration_max
 _n_demand = _n(lambda e: e.demand_charge > 0)
 _n_comp = _n(lambda e: e.compensation > 0)
 _n_cap = _n(lambda e: e.capacity_payment > 0)
