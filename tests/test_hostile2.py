@@ -949,11 +949,11 @@ def test_signal_stops_the_solve_promptly(tmp_path, signum):
 
 
 # ============================================================ class 4: a broken terminal rule is loud
-def test_rolling_terminal_shortfall_is_reported_like_unserved_energy(tmp_path):
-    """Forecast load 2 MW, actual 8 MW behind a 5 MW import limit: settling on actuals,
-    the unit (20 MWh stored, at_least_initial) empties itself and still 53 MWh are shed.
-    Hand check: 24 h × 3 MW = 72 MWh short of import; the store gives 20 MWh (19 MWh
-    delivered at η = 0.95), 72 − 19 = 53 MWh shed, the terminal rule misses 20 MWh."""
+
+
+def _short_of_import_rolling_doc() -> dict:
+    """A rolling run that cannot keep its terminal rule: 8 MW of load, 5 MW of import, a
+    10 MW / 40 MWh store half full, no lookahead."""
     doc = scenario_doc("roll")
     site = doc["sites"][0]
     del site["solar"]
@@ -966,6 +966,15 @@ def test_rolling_terminal_shortfall_is_reported_like_unserved_energy(tmp_path):
         "lookahead": "0h",
         "forecast": {"load": {"series": 2}},
     }
+    return doc
+
+
+def test_rolling_terminal_shortfall_is_reported_like_unserved_energy(tmp_path):
+    """Forecast load 2 MW, actual 8 MW behind a 5 MW import limit: settling on actuals,
+    the unit (20 MWh stored, at_least_initial) empties itself and still 53 MWh are shed.
+    Hand check: 24 h × 3 MW = 72 MWh short of import; the store gives 20 MWh (19 MWh
+    delivered at η = 0.95), 72 − 19 = 53 MWh shed, the terminal rule misses 20 MWh."""
+    doc = _short_of_import_rolling_doc()
     out = tmp_path / "out"
     result = invoke("run", str(write_scenario(tmp_path, doc)), "--out", str(out), "-q")
     assert result.exit_code == 0, result.output
@@ -1033,18 +1042,7 @@ def test_forecast_series_preset_of_the_wrong_kind_is_refused(tmp_path):
 
 
 def test_report_shows_a_broken_terminal_rule_at_the_top(tmp_path):
-    doc = scenario_doc("roll")
-    site = doc["sites"][0]
-    del site["solar"]
-    site["load"] = 8
-    site["grid"] = {"import_limit_mw": 5}
-    site["storage"][0].update(power_mw=10, energy_mwh=40, soc_initial=0.5)
-    doc["operation"] = {
-        "mode": "rolling",
-        "window": "24h",
-        "lookahead": "0h",
-        "forecast": {"load": {"series": 2}},
-    }
+    doc = _short_of_import_rolling_doc()
     out = tmp_path / "out"
     assert invoke("run", str(write_scenario(tmp_path, doc)), "--out", str(out), "-q").exit_code == 0
     assert invoke("report", str(out / "roll")).exit_code == 0
